@@ -1,0 +1,239 @@
+"""The client's configuration: explicit arguments first, then the environment (as Go reads it).
+
+:func:`resolve` turns the arguments of :class:`aioconsul.Consul` and an environment mapping into one
+frozen :class:`Config`. It reads nothing but that mapping and, when one is named, the token file.
+It must never let the token or the basic-auth password into ``repr()`` or any message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..typing import Consistency
+from . import normalize
+
+__all__ = ["Address", "Config", "DEFAULT_TIMEOUT", "resolve"]
+
+log = logging.getLogger("aioconsul")
+
+#: An agent address: ``"host:port"``, ``"http(s)://host:port[/prefix]"``, ``"unix:///path"`` or
+#: ``("host", port)``.
+Address = str | tuple[str, int]
+
+DEFAULT_ADDRESS = "127.0.0.1:8500"
+#: Total timeout of a request that does not block, in seconds.
+DEFAULT_TIMEOUT = 60.0
+
+_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+
+
+def _parse_bool(text: str, name: str) -> bool | None:
+    """Go's strconv.ParseBool; an unparsable value is logged and ignored, as the Go client does."""
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    log.warning("%s: could not parse %r as a boolean, ignoring it", name, text)
+    return None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where the agent is and how to talk to it. The token and password never appear in repr."""
+
+    scheme: str = "http"
+    host: str = "127.0.0.1"
+    port: int | None = 8500
+    unix_path: str | None = None
+    path_prefix: str = ""
+    token: str | None = field(default=None, repr=False)
+    auth: tuple[str, str] | None = field(default=None, repr=False)
+    dc: str | None = None
+    namespace: str | None = None
+    partition: str | None = None
+    consistency: Consistency = Consistency.DEFAULT
+    verify: bool = True
+    ca_file: str | None = None
+    ca_path: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    tls_server_name: str | None = None
+    timeout: float | None = DEFAULT_TIMEOUT
+
+    @property
+    def base_url(self) -> str:
+        """The URL every request path is appended to (``http://localhost`` for a unix socket)."""
+        if self.unix_path is not None:
+            return f"{self.scheme}://localhost{self.path_prefix}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        port = f":{self.port}" if self.port is not None else ""
+        return f"{self.scheme}://{host}{port}{self.path_prefix}"
+
+    @property
+    def address(self) -> str:
+        """The agent's address as shown in messages."""
+        if self.unix_path is not None:
+            return f"unix://{self.unix_path}"
+        return self.base_url
+
+
+def parse_address(address: Any, name: str = "address") -> dict[str, Any]:
+    """Split an address into scheme (``None`` when it gives none), host, port, path, socket."""
+    if isinstance(address, tuple):
+        if len(address) != 2 or not isinstance(address[0], str) or isinstance(address[1], bool) \
+                or not isinstance(address[1], int):
+            raise TypeError(f"{name}: expected (host: str, port: int), got {address!r}")
+        host, port = address
+        if not host or not 0 < port < 65536:
+            raise ValueError(f"{name}: invalid host or port in {address!r}")
+        return {"scheme": None, "host": host.strip("[]"), "port": port, "path_prefix": "",
+                "unix_path": None}
+    if not isinstance(address, str):
+        raise TypeError(f"{name}: expected a str or (host, port), got {type(address).__name__}")
+    text = address.strip()
+    if not text:
+        raise ValueError(f"{name}: must not be empty")
+    if text.startswith("unix://"):
+        path = text[len("unix://"):]
+        if not path:
+            raise ValueError(f"{name}: a unix address needs a socket path: {address!r}")
+        return {"scheme": None, "host": "localhost", "port": None, "path_prefix": "",
+                "unix_path": path}
+    scheme: str | None = None
+    if "://" in text:
+        scheme, _, rest = text.partition("://")
+        scheme = scheme.lower()
+        if scheme not in ("http", "https"):
+            raise ValueError(f"{name}: unknown protocol scheme {scheme!r} in {address!r}")
+    else:
+        rest = text
+    parts = urlsplit(f"//{rest}")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{name}: invalid port in {address!r}") from exc
+    if not parts.hostname:
+        raise ValueError(f"{name}: no host in {address!r}")
+    if parts.query or parts.fragment or parts.username:
+        raise ValueError(f"{name}: an address takes no query, fragment or user: {address!r}")
+    prefix = parts.path.rstrip("/")
+    return {"scheme": scheme, "host": parts.hostname, "port": port, "path_prefix": prefix,
+            "unix_path": None}
+
+
+def _read_token_file(path: str, name: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            token = handle.read().strip()
+    except OSError as exc:
+        raise ValueError(f"{name}: cannot read the token file {path!r}: {exc.strerror}") from None
+    return token or None
+
+
+def _optional_str(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected a str, got {type(value).__name__}")
+    return value or None
+
+
+def resolve(
+    address: Address | None = None,
+    *,
+    token: str | None = None,
+    token_file: str | None = None,
+    consistency: Any = None,
+    dc: str | None = None,
+    namespace: str | None = None,
+    partition: str | None = None,
+    auth: str | Sequence[str] | None = None,
+    verify: bool | None = None,
+    ca_file: str | None = None,
+    ca_path: str | None = None,
+    cert_file: str | None = None,
+    key_file: str | None = None,
+    tls_server_name: str | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """Build a :class:`Config`: every explicit argument beats its environment variable."""
+    env = os.environ if env is None else env
+
+    def pick(value: Any, var: str) -> Any:
+        return value if value is not None else (env.get(var) or None)
+
+    parsed = parse_address(address if address is not None
+                           else env.get("CONSUL_HTTP_ADDR") or DEFAULT_ADDRESS)
+    scheme = parsed.pop("scheme")
+    if scheme is None:
+        ssl_env = env.get("CONSUL_HTTP_SSL")
+        use_ssl = _parse_bool(ssl_env, "CONSUL_HTTP_SSL") if ssl_env else None
+        scheme = "https" if use_ssl else "http"
+    if parsed["port"] is None and parsed["unix_path"] is None:
+        parsed["port"] = 443 if scheme == "https" else 80
+
+    # Go's precedence: explicit token file > explicit token > CONSUL_HTTP_TOKEN_FILE > env token.
+    resolved_token: str | None
+    if token_file is not None:
+        resolved_token = _read_token_file(token_file, "token_file")
+    elif token is not None:
+        resolved_token = _optional_str(token, "token")
+    elif env.get("CONSUL_HTTP_TOKEN_FILE"):
+        resolved_token = _read_token_file(env["CONSUL_HTTP_TOKEN_FILE"], "CONSUL_HTTP_TOKEN_FILE")
+    else:
+        resolved_token = env.get("CONSUL_HTTP_TOKEN") or None
+
+    auth_value = pick(auth, "CONSUL_HTTP_AUTH")
+    resolved_auth: tuple[str, str] | None = None
+    if isinstance(auth_value, str):
+        user, _, password = auth_value.partition(":")
+        resolved_auth = (user, password)
+    elif auth_value is not None:
+        pair = tuple(auth_value)
+        if len(pair) != 2 or not all(isinstance(part, str) for part in pair):
+            raise TypeError("auth: expected 'user:password' or (user, password)")
+        resolved_auth = (pair[0], pair[1])
+
+    if verify is None:
+        verify_env = env.get("CONSUL_HTTP_SSL_VERIFY")
+        verify = _parse_bool(verify_env, "CONSUL_HTTP_SSL_VERIFY") if verify_env else None
+    elif not isinstance(verify, bool):
+        raise TypeError(f"verify: expected a bool, got {type(verify).__name__}")
+
+    cert = pick(cert_file, "CONSUL_CLIENT_CERT")
+    key = pick(key_file, "CONSUL_CLIENT_KEY")
+    if bool(cert) != bool(key):
+        raise ValueError("cert_file, key_file: both client cert and client key must be provided")
+    server_name = pick(tls_server_name, "CONSUL_TLS_SERVER_NAME")
+    if server_name:
+        server_name = parse_address(server_name, "tls_server_name")["host"]
+
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or timeout <= 0):
+        raise ValueError(f"timeout: expected a positive number of seconds or None, got {timeout!r}")
+
+    return Config(
+        scheme=scheme,
+        token=resolved_token,
+        auth=resolved_auth,
+        dc=_optional_str(dc, "dc"),
+        namespace=_optional_str(pick(namespace, "CONSUL_NAMESPACE"), "namespace"),
+        partition=_optional_str(pick(partition, "CONSUL_PARTITION"), "partition"),
+        consistency=(Consistency.DEFAULT if consistency is None
+                     else normalize.consistency(consistency)),
+        verify=True if verify is None else verify,
+        ca_file=pick(ca_file, "CONSUL_CACERT"),
+        ca_path=pick(ca_path, "CONSUL_CAPATH"),
+        cert_file=cert,
+        key_file=key,
+        tls_server_name=server_name,
+        timeout=None if timeout is None else float(timeout),
+        **parsed,
+    )

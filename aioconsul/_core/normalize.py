@@ -1,0 +1,250 @@
+"""Coercers for every polymorphic input of the typing contract.
+
+Each function takes what a caller handed in and the argument's name, and returns the one form the
+request builder uses, or raises ``TypeError``/``ValueError`` naming the argument. Pure: no I/O, no
+global state, so every accepted and every rejected form has a unit test.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import unicodedata
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from ..typing import Consistency
+
+__all__ = [
+    "blocking",
+    "consistency",
+    "duration",
+    "extract",
+    "format_duration",
+    "format_wait",
+    "index",
+    "kv_key",
+    "object_id",
+    "payload",
+    "regex",
+    "uint64",
+]
+
+MAX_UINT64 = 2**64 - 1
+MAX_DURATION_NS = 2**63 - 1  # Go's time.Duration is an int64 of nanoseconds
+
+_UNITS_NS = {
+    "ns": 1,
+    "us": 1_000,
+    "\u00b5s": 1_000,  # micro sign
+    "\u03bcs": 1_000,  # greek small letter mu
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+
+
+def _describe(value: object) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def extract(value: Any, keys: tuple[str, ...], name: str) -> Any:
+    """Return ``value`` itself, or the first of ``keys`` found when ``value`` is a mapping."""
+    if isinstance(value, Mapping):
+        for key in keys:
+            if key in value:
+                return value[key]
+        wanted = " or ".join(repr(k) for k in keys)
+        raise ValueError(f"{name}: the mapping has no {wanted} key")
+    return value
+
+
+def uint64(value: Any, name: str) -> int:
+    """An unsigned 64-bit integer, as an int or its decimal text."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name}: expected an int, got {_describe(value)}")
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isdecimal() or not text.isascii():
+            raise ValueError(f"{name}: expected a decimal unsigned integer, got {value!r}")
+        value = int(text)
+    if not isinstance(value, int):
+        raise TypeError(f"{name}: expected an int, got {_describe(value)}")
+    if not 0 <= value <= MAX_UINT64:
+        raise ValueError(f"{name}: {value} is outside the unsigned 64-bit range")
+    return value
+
+
+def index(value: Any, name: str = "index", keys: tuple[str, ...] = ("Index",)) -> int:
+    """An ObjectIndex: an int or str index, or a mapping (a Meta, an entry) with one of ``keys``."""
+    return uint64(extract(value, keys, name), name)
+
+
+def object_id(value: Any, name: str, key: str = "ID") -> str:
+    """An ObjectID: a non-empty str, or a mapping with ``key`` (``ID``, ``Node``, ...)."""
+    found = extract(value, (key,), name)
+    if not isinstance(found, str):
+        raise TypeError(f"{name}: expected a str or a mapping with a {key!r} key, got "
+                        f"{_describe(found)}")
+    if not found:
+        raise ValueError(f"{name}: must not be empty")
+    return found
+
+
+def duration(value: Any, name: str) -> int:
+    """A Duration in nanoseconds: a Go duration string or a :class:`datetime.timedelta`.
+
+    Every unit Go's ``time.ParseDuration`` knows is accepted (``ns``, ``us``, ``µs``, ``ms``, ``s``,
+    ``m``, ``h``), with fractions and several parts (``"1h30m"``, ``"1.5s"``). Negative durations
+    have no meaning for Consul and are refused. Anything else is a ``ValueError`` naming ``name``.
+    """
+    if isinstance(value, datetime.timedelta):
+        ns = (value.days * 86_400 + value.seconds) * 1_000_000_000 + value.microseconds * 1_000
+    elif isinstance(value, str):
+        ns = _parse_go_duration(value, name)
+    else:
+        raise ValueError(f"{name}: expected a duration such as '10s' or a datetime.timedelta, "
+                         f"got {_describe(value)}")
+    if ns < 0:
+        raise ValueError(f"{name}: a duration must not be negative, got {value!r}")
+    if ns > MAX_DURATION_NS:
+        raise ValueError(f"{name}: {value!r} is longer than Go's longest duration")
+    return ns
+
+
+def _parse_go_duration(text: str, name: str) -> int:
+    body = text[1:] if text[:1] in "+-" else text
+    if body == "0":
+        return 0
+    if not body:
+        raise ValueError(f"{name}: {text!r} is not a duration (expected e.g. '10s', '1h30m')")
+    total = Decimal(0)
+    pos = 0
+    while pos < len(body):
+        match = _DURATION_PART.match(body, pos)
+        if match is None:
+            raise ValueError(f"{name}: {text!r} is not a duration (expected e.g. '10s', '1h30m', "
+                             f"'250ms'; units ns, us, ms, s, m, h)")
+        total += Decimal(match.group(1)) * _UNITS_NS[match.group(2)]
+        pos = match.end()
+    ns = int(total)
+    return -ns if text.startswith("-") else ns
+
+
+def format_duration(ns: int) -> str:
+    """Nanoseconds as a Go duration string Consul parses (``15s``, ``1m30s``, ``250ms``)."""
+    if ns % 1_000_000_000 == 0:
+        seconds = ns // 1_000_000_000
+        hours, rest = divmod(seconds, 3600)
+        minutes, seconds = divmod(rest, 60)
+        parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "",
+                 f"{seconds}s" if seconds or not (hours or minutes) else ""]
+        return "".join(parts)
+    if ns % 1_000_000 == 0:
+        return f"{ns // 1_000_000}ms"
+    if ns % 1_000 == 0:
+        return f"{ns // 1_000}us"
+    return f"{ns}ns"
+
+
+def format_wait(ns: int) -> str:
+    """The ``wait`` parameter as the Go client sends it: whole ms, a positive wait at least 1ms."""
+    ms = ns // 1_000_000
+    if ns > 0 and ms == 0:
+        ms = 1
+    return f"{ms}ms"
+
+
+def blocking(value: Any, name: str = "watch") -> tuple[int, int | None]:
+    """A Blocking: an ObjectIndex, or ``(ObjectIndex, Duration | None)``.
+
+    Returns ``(index, wait_ns)``; ``wait_ns`` is None when no wait was given (the agent's default).
+    """
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise ValueError(f"{name}: expected (index, wait), got a tuple of {len(value)}")
+        idx, wait = value
+        return index(idx, name), None if wait is None else duration(wait, f"{name} wait")
+    if isinstance(value, (list, set)):
+        raise TypeError(f"{name}: expected an index, a mapping with 'Index' or (index, wait), "
+                        f"got {_describe(value)}")
+    return index(value, name), None
+
+
+def consistency(value: Any, name: str = "consistency") -> Consistency:
+    """A Consistency: one of ``default``, ``consistent``, ``stale``, as text or enum member."""
+    if isinstance(value, Consistency):
+        return value
+    if isinstance(value, str):
+        try:
+            return Consistency(value.lower())
+        except ValueError:
+            pass
+        raise ValueError(f"{name}: expected 'default', 'consistent' or 'stale', got {value!r}")
+    raise TypeError(f"{name}: expected a str or aioconsul.typing.Consistency, got "
+                    f"{_describe(value)}")
+
+
+# Inline flags Go's RE2 understands, for a compiled pattern's flags.
+_RE_FLAGS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"))
+
+
+def regex(value: Any, name: str) -> str:
+    """A Filter: a regular expression as ``str`` or ``re.Pattern``, as the text Consul evaluates.
+
+    A compiled pattern's IGNORECASE, MULTILINE and DOTALL flags become Go's inline flags.
+    """
+    if isinstance(value, re.Pattern):
+        pattern = value.pattern
+        if not isinstance(pattern, str):
+            raise TypeError(f"{name}: a bytes pattern cannot be sent, use a str pattern")
+        inline = "".join(flag for bit, flag in _RE_FLAGS if value.flags & bit)
+        return f"(?{inline}){pattern}" if inline else pattern
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"{name}: expected a str or re.Pattern, got {_describe(value)}")
+
+
+def payload(value: Any, name: str) -> bytes:
+    """A Payload: bytes or bytearray, nothing else (text must be encoded by the caller)."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, bytearray):
+        return bytes(value)
+    hint = " (encode text first, e.g. value.encode())" if isinstance(value, str) else ""
+    raise TypeError(f"{name}: expected bytes or bytearray, got {type(value).__name__}{hint}")
+
+
+def _printable(char: str) -> bool:
+    # Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space.
+    return char == " " or unicodedata.category(char)[0] not in "CZ"
+
+
+def kv_key(value: Any, name: str = "key", *, prefix: bool = False) -> str:
+    """A KV key Consul can store and address: a str, or a KV entry (its ``Key``).
+
+    Refused with ``ValueError``: an empty key (unless ``prefix``: listing and tree deletes take
+    the empty prefix), a leading ``/``, ``//``, ``.`` or ``..`` segments (Go's ServeMux would
+    redirect them to another path), and characters Consul's printable-path check rejects.
+    """
+    value = extract(value, ("Key",), name)
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected a str or a KV entry, got {_describe(value)}")
+    if not value:
+        if prefix:
+            return value
+        raise ValueError(f"{name}: must not be empty")
+    if value.startswith("/"):
+        raise ValueError(f"{name}: must not begin with '/': {value!r}")
+    if "//" in value:
+        raise ValueError(f"{name}: must not contain '//': {value!r}")
+    if any(segment in (".", "..") for segment in value.split("/")):
+        raise ValueError(f"{name}: must not contain '.' or '..' segments: {value!r}")
+    for char in value:
+        if not _printable(char):
+            raise ValueError(f"{name}: contains the non-printable character {char!r}, "
+                             f"which Consul refuses: {value!r}")
+    return value

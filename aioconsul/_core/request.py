@@ -1,0 +1,125 @@
+"""Building a request: path quoting, query parameters, body and the timeout a blocking read needs.
+
+Pure functions from an endpoint's arguments and the :class:`~aioconsul._core.config.Config` to a
+:class:`Request`. The ACL token is never placed in the URL: it travels in the ``X-Consul-Token``
+header, which the transport adds; nothing here sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from ..typing import Consistency
+from . import normalize
+from .config import Config
+
+__all__ = [
+    "MAX_WAIT_NS",
+    "Request",
+    "blocking_timeout",
+    "build",
+    "quote_key",
+    "quote_segment",
+]
+
+#: Consul caps a blocking wait at 10 minutes (max_query_time) and defaults to 5 minutes.
+MAX_WAIT_NS = 600 * 1_000_000_000
+#: Added to every blocking read's timeout, over the agent's wait/16 jitter: forwarding, RPC hold.
+BLOCKING_MARGIN = 15.0
+
+Params = Iterable[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One HTTP request, ready for the transport. ``target`` is the quoted path and query."""
+
+    method: str
+    path: str
+    target: str
+    body: bytes | None = None
+    content_type: str | None = None
+    timeout: float | None = None
+
+    @property
+    def operation(self) -> str:
+        """``"<METHOD> <path>"``: how errors and logs name this request."""
+        return f"{self.method} {self.path}"
+
+
+def quote_segment(value: str) -> str:
+    """Percent-encode one path segment (a name, an id): ``/`` included."""
+    return quote(value, safe="")
+
+
+def quote_key(key: str) -> str:
+    """Percent-encode a KV key, keeping its ``/`` separators."""
+    return quote(key, safe="/")
+
+
+def blocking_timeout(wait_ns: int | None) -> float:
+    """The HTTP timeout of a blocking read: its wait, plus Consul's jitter of up to wait/16, plus
+    a margin. Without an explicit wait the longest wait any endpoint may use (10 min) is assumed."""
+    wait = MAX_WAIT_NS if wait_ns is None or wait_ns <= 0 else min(wait_ns, MAX_WAIT_NS)
+    seconds = wait / 1e9
+    return seconds + seconds / 16 + BLOCKING_MARGIN
+
+
+def _encode(name: str, value: str) -> str:
+    return f"{name}={quote(value, safe='')}" if value else name
+
+
+def build(
+    method: str,
+    path: str,
+    config: Config,
+    *,
+    params: Params = (),
+    body: bytes | None = None,
+    content_type: str | None = None,
+    dc: str | None = None,
+    namespace: str | None = None,
+    partition: str | None = None,
+    consistency: Any = None,
+    watch: Any = None,
+    timeout: float | None = None,
+) -> Request:
+    """Build a request for ``path`` (already quoted, starting with ``/v1/``).
+
+    ``dc``, ``namespace`` and ``partition`` default to the client's; so does ``consistency`` for
+    GET requests.
+    ``watch`` is a Blocking: it adds ``index`` and ``wait`` (whole ms, as the Go client sends it)
+    and stretches the timeout to cover the wait.
+    """
+    query = [_encode(name, value) for name, value in params]
+    dc = config.dc if dc is None else normalize.object_id(dc, "dc", "Datacenter")
+    if dc:
+        query.append(_encode("dc", dc))
+    namespace = namespace if namespace is not None else config.namespace
+    if namespace:
+        query.append(_encode("ns", normalize.object_id(namespace, "namespace", "Namespace")))
+    partition = partition if partition is not None else config.partition
+    if partition:
+        query.append(_encode("partition", normalize.object_id(partition, "partition",
+                                                              "Partition")))
+    # The client's default mode applies to reads; a write takes one only when asked explicitly.
+    if consistency is not None:
+        mode = normalize.consistency(consistency)
+    else:
+        mode = config.consistency if method == "GET" else Consistency.DEFAULT
+    if mode is not Consistency.DEFAULT:
+        query.append(mode.value)
+    if timeout is None:
+        timeout = config.timeout
+    if watch is not None:
+        index, wait_ns = normalize.blocking(watch)
+        if index:
+            query.append(f"index={index}")
+            if wait_ns:  # 0 means the agent's default wait, as in the Go client
+                query.append(f"wait={normalize.format_wait(wait_ns)}")
+            timeout = blocking_timeout(wait_ns)
+    target = f"{path}?{'&'.join(query)}" if query else path
+    return Request(method, path, target, body, content_type, timeout)

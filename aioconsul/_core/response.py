@@ -1,0 +1,83 @@
+"""Reading an answer: its Meta, its status mapped to an error, its body decoded.
+
+Pure functions over what the transport received (status, headers, body bytes). Every answer's Meta
+is parsed once, here. Never raises a bare ``JSONDecodeError``: a body that is not what Consul sends
+becomes a :class:`~aioconsul.errors.ProtocolError` naming the request.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+from base64 import b64decode
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import ProtocolError, error_for_status
+from ..typing import Meta
+from .request import Request
+
+__all__ = ["parse"]
+
+_EXCERPT = 200
+
+
+def parse(
+    request: Request,
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    address: str,
+    missing_ok: bool = False,
+    raw: bool = False,
+    b64: str | None = None,
+) -> tuple[Any, Meta]:
+    """Return ``(data, meta)`` for a 2xx answer, or raise the error its status maps to.
+
+    ``data`` is the decoded JSON (``None`` for an empty body), or the body bytes with ``raw``.
+    With ``missing_ok`` a 404 is not an error but ``(None, meta)``: Consul's KV reads answer a
+    missing key with 404 and an index that can be blocked on.
+    """
+    meta = Meta.from_headers(headers)
+    if 200 <= status < 300:
+        if raw:
+            return body, meta
+        if not body:
+            return None, meta
+        try:
+            data = json.loads(body)
+        except ValueError:
+            excerpt = body[:_EXCERPT].decode("utf-8", "replace")
+            more = "..." if len(body) > _EXCERPT else ""
+            raise ProtocolError(
+                f"the answer is not valid JSON ({len(body)} bytes): {excerpt!r}{more}",
+                operation=request.operation, address=address, status=status, meta=meta,
+            ) from None
+        if b64 is not None:
+            try:
+                _decode_field(data, b64)
+            except (TypeError, ValueError, binascii.Error) as exc:
+                raise ProtocolError(
+                    f"the answer's {b64!r} field is not base64 data: {exc}",
+                    operation=request.operation, address=address, status=status, meta=meta,
+                ) from None
+        return data, meta
+    if status == 404 and missing_ok:
+        return None, meta
+    message = body.decode("utf-8", "replace").strip()
+    if status in (301, 302, 303, 307, 308):
+        location = headers.get("Location")
+        if location:
+            message = f"{message} (redirect to {location!r} not followed)".lstrip()
+    raise error_for_status(status, message, meta=meta, operation=request.operation,
+                           address=address)
+
+
+def _decode_field(data: Any, field: str) -> None:
+    """Decode ``field`` of an object or of each object of a list, in place."""
+    for item in data if isinstance(data, list) else (data,):
+        if not isinstance(item, dict):
+            raise TypeError(f"expected objects, got {type(item).__name__}")
+        value = item.get(field)
+        item[field] = b"" if value is None else b64decode(value, validate=True)

@@ -1,0 +1,101 @@
+"""User events: ``/v1/event/fire/<name>`` and ``/v1/event/list``.
+
+Events travel by gossip: no ordering, no delivery guarantee, and the list is the last 256 events
+this agent saw. The list's index is not a Raft index but a fold of the newest event's ID, only
+meaningful against the same agent. Payloads are bytes in and bytes out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._core import normalize
+from .._core.core import Endpoint
+from .._core.request import quote_segment
+from ..typing import Collection, Filter, Meta, Object, Payload
+
+__all__ = ["Event", "id_to_index"]
+
+
+def id_to_index(event_id: str) -> int:
+    """The blocking index of an event ID, as Consul computes it (``api.Event.IDToIndex``).
+
+    The UUID's first 16 and last 16 hex digits are read as two uint64s and XORed.
+    """
+    if not isinstance(event_id, str) or len(event_id) != 36:
+        raise ValueError(f"event_id: expected a UUID string, got {event_id!r}")
+    try:
+        lower = int(event_id[0:8] + event_id[9:13] + event_id[14:18], 16)
+        upper = int(event_id[19:23] + event_id[24:36], 16)
+    except ValueError:
+        raise ValueError(f"event_id: expected a UUID string, got {event_id!r}") from None
+    return lower ^ upper
+
+
+def _filters(node: Any, service: Any, tag: Any) -> list[tuple[str, str]]:
+    if tag is not None and service is None:
+        raise ValueError("tag: a tag filter needs a service filter too")
+    return [(name, normalize.regex(value, name))
+            for name, value in (("node", node), ("service", service), ("tag", tag))
+            if value is not None]
+
+
+def _name(name: Any, *, firing: bool = True) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"name: expected a str, got {type(name).__name__}")
+    if not name:
+        raise ValueError("name: must not be empty")
+    if firing and name.startswith("_"):
+        raise ValueError(f"name: names starting with '_' are reserved for Consul: {name!r}")
+    return name
+
+
+class Event(Endpoint):
+    """``client.event``: fire user events and list the ones this agent has seen."""
+
+    __slots__ = ()
+
+    async def fire(
+        self,
+        name: str,
+        payload: Payload | None = None,
+        *,
+        node: Filter | None = None,
+        service: Filter | None = None,
+        tag: Filter | None = None,
+        dc: str | None = None,
+    ) -> Object:
+        """Fire event ``name`` (``PUT /v1/event/fire/<name>``) and return it as created.
+
+        ``node``, ``service`` and ``tag`` are regular expressions restricting which agents act
+        on it (``tag`` needs ``service``). The returned event's ``Payload`` is bytes.
+        """
+        params = _filters(node, service, tag)
+        body = None if payload is None else normalize.payload(payload, "payload")
+        data, _ = await self._core.request(
+            "PUT", "/v1/event/fire/" + quote_segment(_name(name)), params=params, body=body,
+            content_type="application/octet-stream" if body else None, dc=dc, b64="Payload",
+        )
+        result: Object = data
+        return result
+
+    async def items(
+        self,
+        name: str | None = None,
+        *,
+        node: Filter | None = None,
+        service: Filter | None = None,
+        tag: Filter | None = None,
+        watch: Any = None,
+    ) -> tuple[Collection, Meta]:
+        """List recent events, oldest first (``GET /v1/event/list``), payloads as bytes.
+
+        ``name`` keeps only events of that name. ``watch=meta`` blocks until an event newer than
+        the one ``meta`` saw arrives (the agent compares the index for inequality).
+        """
+        params = [("name", _name(name, firing=False))] if name is not None else []
+        params += _filters(node, service, tag)
+        data, meta = await self._core.request(
+            "GET", "/v1/event/list", params=params, watch=watch, b64="Payload",
+        )
+        return (data or []), meta

@@ -1,0 +1,106 @@
+"""The :class:`Consul` client: configuration, session ownership, lifecycle, endpoint groups.
+
+A client resolves its configuration once (explicit arguments beat the environment), owns at most
+one aiohttp ClientSession — created lazily inside the running loop, closed by :meth:`Consul.close`
+— and exposes each endpoint group as an attribute. It never shows its token in ``repr()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from ._core.config import DEFAULT_TIMEOUT, Address, Config, resolve
+from ._core.core import Core
+from .api.event import Event
+from .api.kv import KV
+from .api.status import Status
+from .typing import Consistency
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["Consul"]
+
+
+class Consul:
+    """An asyncio client for one Consul agent's HTTP API.
+
+    ``address`` is ``"host:port"``, ``"http://host:port"``, ``"https://host:port[/prefix]"``,
+    ``"unix:///path/consul.sock"`` or ``("host", port)``; by default ``CONSUL_HTTP_ADDR``, else
+    ``127.0.0.1:8500``. Every argument left as None falls back to its environment variable the way
+    the Go client reads it (``CONSUL_HTTP_TOKEN``, ``CONSUL_HTTP_TOKEN_FILE``, ``CONSUL_HTTP_SSL``,
+    ``CONSUL_HTTP_SSL_VERIFY``, ``CONSUL_CACERT``, ``CONSUL_CAPATH``, ``CONSUL_CLIENT_CERT``,
+    ``CONSUL_CLIENT_KEY``, ``CONSUL_TLS_SERVER_NAME``, ``CONSUL_HTTP_AUTH``, ``CONSUL_NAMESPACE``,
+    ``CONSUL_PARTITION``); an explicit argument always wins.
+
+    ``timeout`` (seconds, None for none) bounds calls that do not block; a blocking read's timeout
+    is derived from its wait instead. ``session`` lends an aiohttp ClientSession that the client
+    uses and never closes; otherwise the client creates its own on first use and closes it in
+    :meth:`close` (or on leaving ``async with``).
+    """
+
+    kv: KV
+    event: Event
+    status: Status
+
+    def __init__(
+        self,
+        address: Address | None = None,
+        *,
+        token: str | None = None,
+        token_file: str | None = None,
+        consistency: Consistency | str | None = None,
+        dc: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+        auth: str | Sequence[str] | None = None,
+        verify: bool | None = None,
+        ca_file: str | None = None,
+        ca_path: str | None = None,
+        cert_file: str | None = None,
+        key_file: str | None = None,
+        tls_server_name: str | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.config: Config = resolve(
+            address, token=token, token_file=token_file, consistency=consistency, dc=dc,
+            namespace=namespace, partition=partition, auth=auth, verify=verify, ca_file=ca_file,
+            ca_path=ca_path, cert_file=cert_file, key_file=key_file,
+            tls_server_name=tls_server_name, timeout=timeout,
+        )
+        self._core = core = Core(self.config, session)
+        self.kv = KV(core)
+        self.event = Event(core)
+        self.status = Status(core)
+
+    @property
+    def address(self) -> str:
+        """The agent's address, as shown in messages."""
+        return self.config.address
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._core.transport.closed
+
+    async def close(self) -> None:
+        """Close the client's own ClientSession (never a lent one). Idempotent."""
+        await self._core.transport.close()
+
+    async def __aenter__(self) -> Consul:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        state = " closed" if self.closed else ""
+        return f"<Consul {self.config.address}{state}>"

@@ -1,0 +1,171 @@
+"""The names of aioconsul's typing contract.
+
+Every endpoint takes and returns values of these shapes. The polymorphic inputs
+(``ObjectID``, ``ObjectIndex``, ``Duration``, ``Blocking``, ``Filter``, ``Consistency``,
+``Payload``) are read in one place, :mod:`aioconsul._core.normalize`; this module only names
+them and holds :class:`Meta` and :class:`Consistency`. It must never perform I/O.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import re
+from collections.abc import Iterator
+from collections.abc import Mapping as _AbcMapping
+from typing import Any
+
+from multidict import CIMultiDictProxy
+
+__all__ = [
+    "Blocking",
+    "Collection",
+    "CollectionMeta",
+    "Consistency",
+    "Duration",
+    "Filter",
+    "Mapping",
+    "Meta",
+    "Object",
+    "ObjectID",
+    "ObjectIndex",
+    "ObjectMeta",
+    "Payload",
+]
+
+#: A JSON object as Consul returns it, field names spelled as Consul spells them.
+Object = dict[str, Any]
+#: A list of objects.
+Collection = list[Object]
+#: Objects keyed by their id (``/v1/agent/services`` and friends).
+Mapping = dict[str, Object]
+
+#: An id: the string itself, or any mapping with an ``"ID"`` key (an object Consul returned).
+ObjectID = str | _AbcMapping[str, Any]
+#: An index: an int or str, or any mapping with an ``"Index"`` key (a :class:`Meta` included).
+ObjectIndex = int | str | _AbcMapping[str, Any]
+#: A Go duration string (``"10s"``, ``"1h30m"``, ``"250ms"``) or a :class:`datetime.timedelta`.
+Duration = str | datetime.timedelta
+#: The index to wait past, optionally with the longest wait: ``meta`` or ``(meta, "30s")``.
+Blocking = ObjectIndex | tuple[ObjectIndex, Duration | None]
+#: A regular expression, compiled or as text.
+Filter = str | re.Pattern[str]
+#: Raw bytes. Base64 is the library's business, never the caller's.
+Payload = bytes | bytearray
+
+
+class Consistency(str, enum.Enum):
+    """Consul's read consistency modes; each member compares equal to its string."""
+
+    DEFAULT = "default"
+    CONSISTENT = "consistent"
+    STALE = "stale"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# Response headers kept in Meta: (header, key, parser). Index, KnownLeader and LastContact are
+# always present; the others only when the agent sent them (see api/api.go parseQueryMeta).
+def _int(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _true(text: str) -> bool:
+    return text.lower() == "true"
+
+
+def _text(text: str) -> str:
+    return text
+
+
+def _hit(text: str) -> bool:
+    return text.upper() == "HIT"
+
+
+_OPTIONAL_HEADERS: tuple[tuple[str, str, Any], ...] = (
+    ("X-Consul-Effective-Consistency", "EffectiveConsistency", _text),
+    ("X-Consul-Default-ACL-Policy", "DefaultACLPolicy", _text),
+    ("X-Consul-Query-Backend", "QueryBackend", _text),
+    ("X-Cache", "CacheHit", _hit),
+    ("Age", "CacheAge", _int),
+    ("X-Consul-Results-Filtered-By-ACLs", "ResultsFilteredByACLs", _true),
+    ("X-Consul-ContentHash", "ContentHash", _text),
+    ("X-Consul-Translate-Addresses", "AddressTranslationEnabled", _true),
+)
+
+
+class Meta(_AbcMapping[str, Any]):
+    """Read-only metadata of a response.
+
+    Always holds ``Index`` (int, 0 when the agent sent none), ``KnownLeader`` (bool) and
+    ``LastContact`` (int, milliseconds); and, whenever the agent sends them,
+    ``EffectiveConsistency``, ``DefaultACLPolicy``, ``QueryBackend``, ``CacheHit``, ``CacheAge``
+    (seconds), ``ResultsFilteredByACLs``, ``ContentHash`` and ``AddressTranslationEnabled``.
+    A Meta is accepted wherever an :data:`ObjectIndex` or a :data:`Blocking` is.
+    """
+
+    __slots__ = ("_data",)
+    _data: dict[str, Any]
+
+    def __init__(self, data: _AbcMapping[str, Any] | None = None, /, **fields: Any) -> None:
+        merged: dict[str, Any] = {"Index": 0, "KnownLeader": False, "LastContact": 0}
+        if data is not None:
+            merged.update(data)
+        merged.update(fields)
+        object.__setattr__(self, "_data", merged)
+
+    @classmethod
+    def from_headers(cls, headers: CIMultiDictProxy[str] | _AbcMapping[str, str]) -> Meta:
+        """Read the metadata headers of one response (parsed once, here)."""
+        get = headers.get
+        index = get("X-Consul-Index")
+        contact = get("X-Consul-LastContact")
+        data: dict[str, Any] = {
+            "Index": (_int(index) or 0) if index else 0,
+            "KnownLeader": get("X-Consul-KnownLeader") == "true",
+            "LastContact": (_int(contact) or 0) if contact else 0,
+        }
+        for header, key, parse in _OPTIONAL_HEADERS:
+            value = get(header)
+            if value is not None:
+                parsed = parse(value)
+                if parsed is not None:
+                    data[key] = parsed
+        self = cls.__new__(cls)
+        object.__setattr__(self, "_data", data)
+        return self
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Meta is read-only")
+
+    def __repr__(self) -> str:
+        return f"Meta({self._data!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _AbcMapping):
+            return dict(self._data) == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Meta, (self._data,))
+
+
+#: An object with the metadata of the response that carried it.
+ObjectMeta = tuple[Object, Meta]
+#: A list of objects with the metadata of the response that carried it.
+CollectionMeta = tuple[Collection, Meta]
