@@ -1,0 +1,126 @@
+"""Reading answers: Meta from headers, status to error, body decoding."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from aioconsul import errors
+from aioconsul._core.request import Request
+from aioconsul._core.response import parse
+from aioconsul.typing import Meta
+
+REQUEST = Request("GET", "/v1/kv/foo", "/v1/kv/foo")
+
+
+def _parse(status: int, body: bytes = b"", headers: dict[str, str] | None = None,
+           **kwargs: bool) -> tuple[object, Meta]:
+    return parse(REQUEST, status, headers or {}, body, address="http://h:1", **kwargs)  # type: ignore[arg-type]
+
+
+def test_meta_always_has_index_known_leader_and_last_contact() -> None:
+    _, meta = _parse(200, b"[]")
+    assert dict(meta) == {"Index": 0, "KnownLeader": False, "LastContact": 0}
+
+
+def test_meta_reads_every_metadata_header() -> None:
+    headers = {
+        "X-Consul-Index": "1234", "X-Consul-KnownLeader": "true", "X-Consul-LastContact": "15",
+        "X-Consul-Effective-Consistency": "stale", "X-Consul-Default-ACL-Policy": "deny",
+        "X-Consul-Query-Backend": "streaming", "X-Cache": "HIT", "Age": "7",
+        "X-Consul-Results-Filtered-By-ACLs": "true", "X-Consul-ContentHash": "abc123",
+        "X-Consul-Translate-Addresses": "true",
+    }
+    _, meta = _parse(200, b"{}", headers)
+    assert dict(meta) == {
+        "Index": 1234, "KnownLeader": True, "LastContact": 15,
+        "EffectiveConsistency": "stale", "DefaultACLPolicy": "deny", "QueryBackend": "streaming",
+        "CacheHit": True, "CacheAge": 7, "ResultsFilteredByACLs": True, "ContentHash": "abc123",
+        "AddressTranslationEnabled": True,
+    }
+
+
+def test_meta_ignores_malformed_numbers() -> None:
+    _, meta = _parse(200, b"{}", {"X-Consul-Index": "abc", "Age": "x"})
+    assert meta["Index"] == 0 and "CacheAge" not in meta
+
+
+def test_meta_is_read_only_and_survives_pickling() -> None:
+    meta = Meta(Index=5)
+    with pytest.raises(TypeError):
+        meta["Index"] = 6  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        meta.foo = 1  # type: ignore[attr-defined]
+    assert pickle.loads(pickle.dumps(meta)) == meta
+
+
+def test_json_body_is_decoded() -> None:
+    assert _parse(200, b'{"a": [1]}')[0] == {"a": [1]}
+
+
+def test_empty_body_is_none() -> None:
+    assert _parse(200, b"")[0] is None
+
+
+def test_invalid_json_is_a_protocol_error_with_context() -> None:
+    with pytest.raises(errors.ProtocolError) as info:
+        _parse(200, b'[{"Key": "fo')
+    text = str(info.value)
+    assert "GET /v1/kv/foo" in text and "http://h:1" in text and "not valid JSON" in text
+    assert isinstance(info.value, errors.ConsulError)
+
+
+def test_base64_field_is_decoded_and_null_becomes_empty_bytes() -> None:
+    data, _ = _parse(200, b'[{"Value": "YmFy"}, {"Value": null}]', b64="Value")  # type: ignore[arg-type]
+    assert data == [{"Value": b"bar"}, {"Value": b""}]
+
+
+def test_bad_base64_is_a_protocol_error() -> None:
+    with pytest.raises(errors.ProtocolError, match="'Value' field is not base64"):
+        _parse(200, b'[{"Value": "!!"}]', b64="Value")  # type: ignore[arg-type]
+
+
+def test_missing_ok_turns_404_into_none_with_meta() -> None:
+    data, meta = _parse(404, b"", {"X-Consul-Index": "9"}, missing_ok=True)
+    assert data is None and meta["Index"] == 9
+
+
+@pytest.mark.parametrize("status, body, cls", [
+    (400, b"Missing key name", errors.BadRequest),
+    (401, b"ACL support disabled", errors.PermissionDenied),
+    (403, b"Permission denied: token lacks permission 'key:write'", errors.PermissionDenied),
+    (403, b"ACL not found", errors.ACLNotFound),
+    (404, b"Invalid URL path", errors.NotFound),
+    (405, b"method GET not allowed", errors.MethodNotAllowed),
+    (409, b"{}", errors.Conflict),
+    (413, b"Request body(600000 bytes) too large", errors.RequestTooLarge),
+    (429, b"", errors.RateLimited),
+    (500, b"No cluster leader", errors.NoLeader),
+    (500, b"rpc error making call", errors.ServerError),
+    (503, b"rate limit exceeded", errors.ServerError),
+    (301, b"", errors.UnexpectedRedirect),
+    (418, b"teapot", errors.ResponseError),
+])
+def test_status_maps_to_one_error_class(status: int, body: bytes, cls: type[Exception]) -> None:
+    with pytest.raises(cls) as info:
+        _parse(status, body, {"X-Consul-Index": "3"})
+    error = info.value
+    assert type(error) is cls
+    assert isinstance(error, errors.ResponseError)
+    assert error.status == status
+    assert error.message == body.decode()
+    assert error.meta["Index"] == 3
+    assert "GET /v1/kv/foo" in str(error)
+
+
+def test_acl_not_found_is_a_permission_denied() -> None:
+    assert issubclass(errors.ACLNotFound, errors.PermissionDenied)
+    assert issubclass(errors.NoLeader, errors.ServerError)
+    assert issubclass(errors.RequestTimeout, TimeoutError)
+    assert issubclass(errors.RequestTimeout, errors.TransportError)
+
+
+def test_redirect_names_its_location() -> None:
+    with pytest.raises(errors.UnexpectedRedirect, match="redirect to '/v1/kv/a' not followed"):
+        _parse(301, b"", {"Location": "/v1/kv/a"})
