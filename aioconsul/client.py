@@ -15,6 +15,7 @@ from ._core.config import DEFAULT_TIMEOUT, Address, Config, resolve
 from ._core.core import Core
 from .api.event import Event
 from .api.kv import KV
+from .api.session import Session
 from .api.status import Status
 from .typing import Consistency
 
@@ -43,6 +44,7 @@ class Consul:
 
     kv: KV
     event: Event
+    session: Session
     status: Status
 
     def __init__(
@@ -74,6 +76,7 @@ class Consul:
         self._core = core = Core(self.config, session)
         self.kv = KV(core)
         self.event = Event(core)
+        self.session = Session(core)
         self.status = Status(core)
 
     @property

@@ -7,6 +7,7 @@ aiohttp, parse headers or look at status codes; this module never knows any endp
 
 from __future__ import annotations
 
+import json as _json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,7 @@ class Core:
         params: Params = (),
         body: bytes | None = None,
         content_type: str | None = None,
+        json: Any = None,
         dc: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
@@ -50,7 +52,12 @@ class Core:
         raw: bool = False,
         b64: str | None = None,
     ) -> tuple[Any, Meta]:
-        """Send one request and return ``(data, meta)``; see :func:`response.parse`."""
+        """Send one request and return ``(data, meta)``; see :func:`response.parse`.
+
+        ``json`` is encoded as the body with ``Content-Type: application/json``.
+        """
+        if json is not None:
+            body, content_type = _json.dumps(json).encode(), "application/json"
         request = build(
             method, path, self.config, params=params, body=body, content_type=content_type,
             dc=dc, namespace=namespace, partition=partition, consistency=consistency, watch=watch,

@@ -1,0 +1,170 @@
+"""Sessions: ``/v1/session/*`` — create, destroy, renew and read the sessions that hold KV locks.
+
+A session is invalidated when it is destroyed, when its TTL lapses without renewal (Consul may take
+up to twice the TTL), or when one of its checks goes critical; its locks are then released or
+deleted according to its Behavior, and the released keys cannot be re-acquired for LockDelay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .._core import normalize
+from .._core.core import Endpoint
+from .._core.request import quote_segment
+from ..typing import Collection, Consistency, Duration, Meta, Object, ObjectID
+
+__all__ = ["Session"]
+
+_BEHAVIORS = ("release", "delete")
+
+
+def _names(value: Any, name: str) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise TypeError(f"{name}: expected a list of check ids, got {type(value).__name__}")
+    return [normalize.object_id(item, name, "CheckID") for item in value]
+
+
+class Session(Endpoint):
+    """``client.session``: the sessions behind KV locks."""
+
+    __slots__ = ()
+
+    async def create(
+        self,
+        name: str | None = None,
+        *,
+        node: ObjectID | None = None,
+        lock_delay: Duration | None = None,
+        behavior: str | None = None,
+        ttl: Duration | None = None,
+        checks: Iterable[Any] | None = None,
+        node_checks: Iterable[Any] | None = None,
+        service_checks: Iterable[Any] | None = None,
+        dc: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> Object:
+        """Create a session (``PUT /v1/session/create``) and return ``{"ID": ...}``.
+
+        ``node`` defaults to the agent's node; ``lock_delay`` to 15s on the agent (``"0s"``
+        disables it); ``behavior`` is ``"release"`` (default) or ``"delete"``; ``ttl`` (10s to
+        24h on a default agent) makes the session expire unless renewed. ``node_checks``
+        defaults to ``["serfHealth"]`` on the agent; ``[]`` creates a session bound to no check.
+        ``service_checks`` takes check ids or ``{"ID": ...}`` objects.
+        """
+        body: dict[str, Any] = {}
+        if name is not None:
+            if not isinstance(name, str):
+                raise TypeError(f"name: expected a str, got {type(name).__name__}")
+            body["Name"] = name
+        if node is not None:
+            body["Node"] = normalize.object_id(node, "node", "Node")
+        if lock_delay is not None:
+            body["LockDelay"] = normalize.format_duration(
+                normalize.duration(lock_delay, "lock_delay"))
+        if behavior is not None:
+            if behavior not in _BEHAVIORS:
+                raise ValueError(f"behavior: expected 'release' or 'delete', got {behavior!r}")
+            body["Behavior"] = behavior
+        if ttl is not None:
+            body["TTL"] = normalize.format_duration(normalize.duration(ttl, "ttl"))
+        if checks is not None:
+            body["Checks"] = _names(checks, "checks")
+        if node_checks is not None:
+            body["NodeChecks"] = _names(node_checks, "node_checks")
+        if service_checks is not None:
+            body["ServiceChecks"] = [{"ID": check_id}
+                                     for check_id in _names(service_checks, "service_checks")]
+        data, _ = await self._core.request(
+            "PUT", "/v1/session/create", json=body, dc=dc, namespace=namespace,
+            partition=partition,
+        )
+        result: Object = data
+        return result
+
+    async def destroy(
+        self,
+        session: ObjectID,
+        *,
+        dc: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> bool:
+        """Destroy a session (``PUT /v1/session/destroy/<id>``); unknown ids also give True."""
+        data, _ = await self._core.request(
+            "PUT", "/v1/session/destroy/" + quote_segment(normalize.object_id(session, "session")),
+            dc=dc, namespace=namespace, partition=partition,
+        )
+        return data is True
+
+    async def renew(
+        self,
+        session: ObjectID,
+        *,
+        dc: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> Object:
+        """Renew a session's TTL (``PUT /v1/session/renew/<id>``) and return the session.
+
+        The returned ``TTL`` may be longer than asked: the servers ask clients to renew less
+        often under load. An expired or unknown session raises :class:`~aioconsul.NotFound`.
+        """
+        data, _ = await self._core.request(
+            "PUT", "/v1/session/renew/" + quote_segment(normalize.object_id(session, "session")),
+            dc=dc, namespace=namespace, partition=partition,
+        )
+        result: Object = data[0]
+        return result
+
+    async def info(
+        self,
+        session: ObjectID,
+        *,
+        dc: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+        consistency: Consistency | str | None = None,
+        watch: Any = None,
+    ) -> tuple[Object | None, Meta]:
+        """Read one session (``GET /v1/session/info/<id>``); ``(None, meta)`` if it is gone."""
+        data, meta = await self._core.request(
+            "GET", "/v1/session/info/" + quote_segment(normalize.object_id(session, "session")),
+            dc=dc, namespace=namespace, partition=partition, consistency=consistency, watch=watch,
+        )
+        return (data[0] if data else None), meta
+
+    async def node(
+        self,
+        node: ObjectID,
+        *,
+        dc: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+        consistency: Consistency | str | None = None,
+        watch: Any = None,
+    ) -> tuple[Collection, Meta]:
+        """The sessions of one node (``GET /v1/session/node/<node>``)."""
+        data, meta = await self._core.request(
+            "GET", "/v1/session/node/" + quote_segment(normalize.object_id(node, "node", "Node")),
+            dc=dc, namespace=namespace, partition=partition, consistency=consistency, watch=watch,
+        )
+        return (data or []), meta
+
+    async def items(
+        self,
+        *,
+        dc: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+        consistency: Consistency | str | None = None,
+        watch: Any = None,
+    ) -> tuple[Collection, Meta]:
+        """Every session of the datacenter (``GET /v1/session/list``)."""
+        data, meta = await self._core.request(
+            "GET", "/v1/session/list", dc=dc, namespace=namespace, partition=partition,
+            consistency=consistency, watch=watch,
+        )
+        return (data or []), meta

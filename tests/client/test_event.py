@@ -1,0 +1,92 @@
+"""``client.event`` against an agent over HTTP (website/content/api-docs/event.mdx,
+agent/event_endpoint.go; ../shared/consul-api/semantics.md §11)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from aioconsul import Consul
+from aioconsul.api.event import id_to_index
+
+
+async def test_seed_example(consul: Consul) -> None:
+    client = consul
+    PAYLOAD = b"qux"
+    response = await client.event.fire("baz", PAYLOAD)
+    assert response["Payload"] == PAYLOAD
+    responses, _ = await client.event.items("baz")
+    assert responses[0]["Payload"] == PAYLOAD
+
+
+async def test_fired_event_has_consul_fields(consul: Consul) -> None:
+    event = await consul.event.fire("deploy", b"v1", node="^web", service="api", tag="v1")
+    assert event["Name"] == "deploy" and event["Version"] == 1
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+                        event["ID"])
+    assert (event["NodeFilter"], event["ServiceFilter"], event["TagFilter"]) == ("^web", "api",
+                                                                                "v1")
+
+
+async def test_event_without_payload_has_empty_bytes(consul: Consul) -> None:
+    assert (await consul.event.fire("ping"))["Payload"] == b""
+    assert (await consul.event.items("ping"))[0][0]["Payload"] == b""
+
+
+async def test_compiled_patterns_are_sent_as_filters(consul: Consul) -> None:
+    event = await consul.event.fire("x", node=re.compile("web-[0-9]+", re.I))
+    assert event["NodeFilter"] == "(?i)web-[0-9]+"
+
+
+async def test_items_lists_oldest_first_and_filters_by_name(consul: Consul) -> None:
+    for name in ("a", "b", "a"):
+        await consul.event.fire(name, name.encode())
+    everything, _ = await consul.event.items()
+    assert [event["Name"] for event in everything] == ["a", "b", "a"]
+    only_a, _ = await consul.event.items("a")
+    assert [event["Name"] for event in only_a] == ["a", "a"]
+
+
+async def test_index_is_the_fold_of_the_newest_event_id(consul: Consul) -> None:
+    """X-Consul-Index of /v1/event/list is uuidToUint64 of the newest event (event_endpoint.go)."""
+    await consul.event.fire("e1")
+    last = await consul.event.fire("e2")
+    _, meta = await consul.event.items()
+    assert meta["Index"] == id_to_index(last["ID"])
+
+
+async def test_blocking_items_wakes_on_a_new_event(consul: Consul) -> None:
+    await consul.event.fire("tick", b"1")
+    _, meta = await consul.event.items("tick")
+    waiter = asyncio.create_task(consul.event.items("tick", watch=(meta, "10s")))
+    await asyncio.sleep(0.05)
+    assert not waiter.done()
+    await consul.event.fire("tick", b"2")
+    events, new_meta = await asyncio.wait_for(waiter, 5)
+    assert events[-1]["Payload"] == b"2"
+    assert new_meta["Index"] != meta["Index"]
+
+
+def test_id_to_index_matches_the_go_client() -> None:
+    """api/event.go IDToIndex: first 16 hex digits XOR last 16."""
+    assert id_to_index("b54fe110-7af5-cafc-d1fb-afc8ba432b1c") == \
+        0xb54fe1107af5cafc ^ 0xd1fbafc8ba432b1c
+    with pytest.raises(ValueError, match="^event_id"):
+        id_to_index("not-a-uuid")
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"name": ""}, ValueError, "^name: must not be empty"),
+    ({"name": "_rexec"}, ValueError, "^name: names starting with '_'"),
+    ({"name": 3}, TypeError, "^name: "),
+    ({"name": "x", "payload": "text"}, TypeError, "^payload: "),
+    ({"name": "x", "tag": "v1"}, ValueError, "^tag: a tag filter needs a service filter"),
+    ({"name": "x", "node": 3}, TypeError, "^node: "),
+])
+async def test_bad_fire_arguments_are_refused_before_sending(
+        unreachable: str, kwargs: dict[str, object], error: type[Exception], match: str) -> None:
+    async with Consul(unreachable) as client:
+        with pytest.raises(error, match=match):
+            await client.event.fire(**kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,288 @@
+"""``client.kv`` against an agent over HTTP.
+
+Expected behaviour is Consul's, from website/content/api-docs/kv.mdx and agent/kvs_endpoint.go
+(see ../shared/consul-api/semantics.md §9), not from what the dev agent happens to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import aioconsul
+from aioconsul import Consul
+from aioconsul.api.kv import MAX_VALUE_SIZE
+
+
+async def test_seed_example(consul: Consul) -> None:
+    client = consul
+    PAYLOAD = b"bar"
+    await client.kv.set("foo", PAYLOAD)
+    response, _ = await client.kv.get("foo")
+    assert response["Value"] == PAYLOAD
+
+
+async def test_entry_has_consul_fields(consul: Consul) -> None:
+    await consul.kv.set("fields", b"x", flags=42)
+    entry, meta = await consul.kv.get("fields")
+    assert entry is not None
+    assert entry["Key"] == "fields" and entry["Flags"] == 42 and entry["LockIndex"] == 0
+    assert entry["CreateIndex"] == entry["ModifyIndex"] == meta["Index"] > 0
+    assert meta["KnownLeader"] is True and meta["LastContact"] == 0
+
+
+async def test_missing_key_is_none_with_a_usable_index(consul: Consul) -> None:
+    """A KV read of a missing key is a 404 with X-Consul-Index (kv.mdx), not an error."""
+    entry, meta = await consul.kv.get("missing")
+    assert entry is None
+    assert meta["Index"] >= 1
+
+
+async def test_blocking_get_on_a_missing_key_wakes_on_creation(consul: Consul) -> None:
+    """A 404's index can be blocked on to wait for the key to appear (blockingquery loop)."""
+    _, meta = await consul.kv.get("later")
+    waiter = asyncio.create_task(consul.kv.get("later", watch=(meta, "10s")))
+    await asyncio.sleep(0.05)
+    assert not waiter.done()
+    await consul.kv.set("later", b"here")
+    entry, new_meta = await asyncio.wait_for(waiter, 5)
+    assert entry is not None and entry["Value"] == b"here"
+    assert new_meta["Index"] > meta["Index"]
+
+
+async def test_blocking_get_wakes_on_a_write_to_the_key(consul: Consul) -> None:
+    await consul.kv.set("watched", b"1")
+    _, meta = await consul.kv.get("watched")
+    waiter = asyncio.create_task(consul.kv.get("watched", watch=(meta, "10s")))
+    await asyncio.sleep(0.05)
+    await consul.kv.set("watched", b"2")
+    entry, _ = await asyncio.wait_for(waiter, 5)
+    assert entry is not None and entry["Value"] == b"2"
+
+
+async def test_blocking_get_returns_unchanged_after_its_wait(consul: Consul) -> None:
+    """On timeout Consul answers 200 with the unchanged result and index (features/blocking)."""
+    await consul.kv.set("quiet", b"1")
+    entry, meta = await consul.kv.get("quiet")
+    again, same = await consul.kv.get("quiet", watch=(meta, "100ms"))
+    assert again == entry and same["Index"] == meta["Index"]
+
+
+async def test_values_are_bytes_in_and_bytes_out(consul: Consul) -> None:
+    binary = bytes(range(256)) * 4
+    await consul.kv.set("bin", binary)
+    await consul.kv.set("ba", bytearray(b"array"))
+    await consul.kv.set("empty", b"")
+    assert (await consul.kv.get("bin"))[0]["Value"] == binary  # type: ignore[index]
+    assert (await consul.kv.get("ba"))[0]["Value"] == b"array"  # type: ignore[index]
+    assert (await consul.kv.get("empty"))[0]["Value"] == b""  # type: ignore[index]
+
+
+@pytest.mark.parametrize("value", ["text", 3, None, memoryview(b"x")])
+async def test_non_bytes_value_is_refused_before_sending(unreachable: str, value: object) -> None:
+    async with Consul(unreachable) as client:
+        with pytest.raises(TypeError, match="^value: expected bytes or bytearray"):
+            await client.kv.set("k", value)  # type: ignore[arg-type]
+
+
+async def test_value_over_512_kib_is_refused_before_sending(unreachable: str) -> None:
+    async with Consul(unreachable) as client:
+        with pytest.raises(ValueError, match="^value: 524289 bytes is over Consul's limit"):
+            await client.kv.set("big", b"x" * (MAX_VALUE_SIZE + 1))
+
+
+async def test_value_of_exactly_512_kib_is_stored(consul: Consul) -> None:
+    value = b"y" * MAX_VALUE_SIZE
+    assert await consul.kv.set("big", value) is True
+    assert (await consul.kv.raw("big"))[0] == value
+
+
+async def test_flags_are_preserved_over_the_whole_uint64_range(consul: Consul) -> None:
+    await consul.kv.set("flags", b"", flags=2**64 - 1)
+    assert (await consul.kv.get("flags"))[0]["Flags"] == 2**64 - 1  # type: ignore[index]
+
+
+@pytest.mark.parametrize("flags, error", [(-1, ValueError), (2**64, ValueError),
+                                          ("7", None), (1.0, TypeError)])
+async def test_flags_are_checked(unreachable: str, flags: object,
+                                 error: type[Exception] | None) -> None:
+    async with Consul(unreachable) as client:
+        with pytest.raises(error or aioconsul.TransportError, match="^flags: " if error else ""):
+            await client.kv.set("k", b"", flags=flags)  # type: ignore[arg-type]
+
+
+AWKWARD = ["with space", "question?mark", "hash#tag", "per%cent", "plus+and&amp=eq",
+           "ünïcödé/ключ/键", "emoji/\U0001f600", "dir/", "semi;colon", "tilde~quote'\"",
+           "a.b/c..d/...", "back\\slash", "%2e%2e", "%2F"]
+
+
+@pytest.mark.parametrize("key", AWKWARD)
+async def test_every_storable_key_round_trips(consul: Consul, key: str) -> None:
+    assert await consul.kv.set(key, key.encode()) is True
+    entry, _ = await consul.kv.get(key)
+    assert entry is not None and entry["Key"] == key and entry["Value"] == key.encode()
+    keys, _ = await consul.kv.keys()
+    assert keys == [key]
+    assert await consul.kv.delete(key) is True
+    assert (await consul.kv.get(key))[0] is None
+
+
+@pytest.mark.parametrize("key", ["", "/leading", "double//slash", "a/./b", "a/../b", "..",
+                                 "new\nline", "nul\x00", "tab\t"])
+async def test_unaddressable_keys_are_refused_before_sending(unreachable: str, key: str) -> None:
+    async with Consul(unreachable) as client:
+        for call in (client.kv.get(key), client.kv.set(key, b"v"), client.kv.delete(key)):
+            with pytest.raises(ValueError, match="^key: "):
+                await call
+
+
+async def test_raw_returns_the_value_bytes(consul: Consul) -> None:
+    await consul.kv.set("raw", b"\x00raw\xff")
+    value, meta = await consul.kv.raw("raw")
+    assert value == b"\x00raw\xff" and meta["Index"] > 0
+    assert (await consul.kv.raw("no-such"))[0] is None
+
+
+async def test_keys_lists_under_a_prefix(consul: Consul) -> None:
+    for key in ("web/bar", "web/foo", "web/subdir/x", "web/subdir/y", "other"):
+        await consul.kv.set(key, b"")
+    assert (await consul.kv.keys("web/"))[0] == ["web/bar", "web/foo", "web/subdir/x",
+                                                 "web/subdir/y"]
+    assert (await consul.kv.keys("web/", separator="/"))[0] == ["web/bar", "web/foo",
+                                                                "web/subdir/"]
+    assert (await consul.kv.keys())[0][-1] == "web/subdir/y"
+
+
+async def test_keys_of_an_empty_prefix_is_an_empty_list(consul: Consul) -> None:
+    keys, meta = await consul.kv.keys("nothing/")
+    assert keys == [] and meta["Index"] >= 1
+    assert (await consul.kv.keys())[0] == []
+
+
+async def test_items_reads_the_tree(consul: Consul) -> None:
+    await consul.kv.set("app/a", b"1", flags=1)
+    await consul.kv.set("app/b/c", b"2")
+    await consul.kv.set("apple", b"3")
+    items, meta = await consul.kv.items("app/")
+    assert [(e["Key"], e["Value"], e["Flags"]) for e in items] == [("app/a", b"1", 1),
+                                                                   ("app/b/c", b"2", 0)]
+    assert meta["Index"] == max(e["ModifyIndex"] for e in items)
+    assert [e["Key"] for e in (await consul.kv.items())[0]] == ["app/a", "app/b/c", "apple"]
+    assert (await consul.kv.items("none/"))[0] == []
+
+
+async def test_blocking_items_wakes_on_a_write_under_the_prefix(consul: Consul) -> None:
+    await consul.kv.set("cfg/a", b"1")
+    _, meta = await consul.kv.items("cfg/")
+    waiter = asyncio.create_task(consul.kv.items("cfg/", watch=(meta, "10s")))
+    await asyncio.sleep(0.05)
+    await consul.kv.set("cfg/b", b"2")
+    items, new_meta = await asyncio.wait_for(waiter, 5)
+    assert [e["Key"] for e in items] == ["cfg/a", "cfg/b"]
+    assert new_meta["Index"] > meta["Index"]
+
+
+async def test_cas_zero_creates_only(consul: Consul) -> None:
+    assert await consul.kv.cas("once", b"1", index=0) is True
+    assert await consul.kv.cas("once", b"2", index=0) is False
+    assert (await consul.kv.get("once"))[0]["Value"] == b"1"  # type: ignore[index]
+
+
+async def test_cas_with_the_entry_last_read(consul: Consul) -> None:
+    await consul.kv.set("counter", b"1")
+    entry, meta = await consul.kv.get("counter")
+    assert entry is not None
+    assert await consul.kv.cas("counter", b"2", index=entry) is True
+    assert await consul.kv.cas("counter", b"3", index=entry) is False  # stale now
+    fresh, fresh_meta = await consul.kv.get("counter")
+    assert await consul.kv.cas("counter", b"3", index=fresh_meta) is True
+    assert await consul.kv.cas("counter", b"4", index={"Index": str(meta["Index"])}) is False
+    assert (await consul.kv.get("counter"))[0]["Value"] == b"3"  # type: ignore[index]
+
+
+async def test_cas_acquire_release_are_exclusive(unreachable: str) -> None:
+    async with Consul(unreachable) as client:
+        with pytest.raises(ValueError, match="^cas, acquire: give at most one"):
+            await client.kv.set("k", b"", cas=1, acquire="s")
+
+
+async def test_lock_and_unlock_with_a_session(consul: Consul, session: str) -> None:
+    """acquire bumps LockIndex and sets Session; release clears Session (kv.mdx)."""
+    assert await consul.kv.lock("leader", b"me", session=session) is True
+    entry, _ = await consul.kv.get("leader")
+    assert entry is not None
+    assert entry["Session"] == session and entry["LockIndex"] == 1 and entry["Value"] == b"me"
+    assert await consul.kv.unlock("leader", b"me", session={"ID": session}) is True
+    entry, _ = await consul.kv.get("leader")
+    assert entry is not None
+    assert not entry.get("Session") and entry["LockIndex"] == 1 and entry["Value"] == b"me"
+
+
+async def test_lock_held_by_another_session_is_refused(consul: Consul, session: str) -> None:
+    other = await consul.session.create("other", lock_delay="0s")
+    try:
+        assert await consul.kv.lock("mutex", session=session) is True
+        assert await consul.kv.lock("mutex", session=other) is False
+        assert await consul.kv.unlock("mutex", session=other) is False
+        entry, _ = await consul.kv.get("mutex")
+        assert entry is not None and entry["Session"] == session
+    finally:
+        await consul.session.destroy(other)
+
+
+async def test_destroying_the_session_releases_its_lock(consul: Consul) -> None:
+    """Behavior "release" (the default): invalidation clears Session on held keys (session.mdx)."""
+    created = await consul.session.create(lock_delay="0s")
+    assert await consul.kv.lock("held", b"v", session=created) is True
+    assert await consul.session.destroy(created) is True
+    entry, _ = await consul.kv.get("held")
+    assert entry is not None and not entry.get("Session") and entry["Value"] == b"v"
+
+
+async def test_lock_with_an_unknown_session_fails(consul: Consul) -> None:
+    with pytest.raises(aioconsul.ServerError, match="invalid session"):
+        await consul.kv.lock("k", session="8d5d4f3e-0000-0000-0000-000000000000")
+
+
+async def test_delete_and_delete_tree(consul: Consul) -> None:
+    for key in ("t/a", "t/b/c", "tx"):
+        await consul.kv.set(key, b"")
+    assert await consul.kv.delete("missing") is True
+    assert await consul.kv.delete("tx") is True
+    assert await consul.kv.delete_tree("t/") is True
+    assert (await consul.kv.keys())[0] == []
+
+
+async def test_delete_cas(consul: Consul) -> None:
+    await consul.kv.set("dc", b"1")
+    entry, _ = await consul.kv.get("dc")
+    assert entry is not None
+    assert await consul.kv.delete_cas("dc", index=entry["ModifyIndex"] + 100) is False
+    assert await consul.kv.delete_cas("dc", index=entry) is True
+    assert (await consul.kv.get("dc"))[0] is None
+
+
+async def test_delete_cas_refuses_index_zero(unreachable: str) -> None:
+    async with Consul(unreachable) as client:
+        with pytest.raises(ValueError, match="^index: "):
+            await client.kv.delete_cas("k", index=0)
+
+
+@pytest.mark.parametrize("mode", ["stale", "consistent", aioconsul.Consistency.DEFAULT])
+async def test_reads_take_every_consistency_mode(consul: Consul, mode: object) -> None:
+    await consul.kv.set("c", b"1")
+    entry, _ = await consul.kv.get("c", consistency=mode)  # type: ignore[arg-type]
+    assert entry is not None and entry["Value"] == b"1"
+    assert (await consul.kv.items("c", consistency=mode))[0][0]["Key"] == "c"  # type: ignore[arg-type]
+
+
+async def test_dc_of_the_agent_is_accepted(consul: Consul) -> None:
+    await consul.kv.set("d", b"1", dc="dc1")
+    assert (await consul.kv.get("d", dc="dc1"))[0] is not None
+
+
+async def test_namespace_on_community_edition_is_a_bad_request(consul: Consul) -> None:
+    """CE refuses any ns parameter with 400 (agent/http_ce.go parseEntMeta)."""
+    with pytest.raises(aioconsul.BadRequest, match="Namespaces are a Consul Enterprise feature"):
+        await consul.kv.get("x", namespace="team-a")
