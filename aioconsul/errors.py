@@ -52,8 +52,9 @@ __all__ = [
 class ConsulError(Exception):
     """Base of every error aioconsul raises about a request.
 
-    ``operation`` is ``"<METHOD> <path>"``, ``address`` the agent's address; ``status``, ``message``
-    and ``meta`` are set when the agent answered (``None``/empty otherwise).
+    ``message`` says what went wrong (the agent's body when it answered), ``operation`` is
+    ``"<METHOD> <path>"`` and ``address`` the agent's address; ``status`` and ``meta`` are set when
+    the agent answered (``None`` and an empty :class:`~aioconsul.typing.Meta` otherwise).
     """
 
     status: int | None = None

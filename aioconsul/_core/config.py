@@ -167,7 +167,8 @@ def resolve(
     env = os.environ if env is None else env
 
     def pick(value: Any, var: str) -> Any:
-        return value if value is not None else (env.get(var) or None)
+        # An explicit "" switches a setting off even when its variable is set.
+        return (value or None) if value is not None else (env.get(var) or None)
 
     parsed = parse_address(address if address is not None
                            else env.get("CONSUL_HTTP_ADDR") or DEFAULT_ADDRESS)
@@ -193,8 +194,9 @@ def resolve(
     auth_value = pick(auth, "CONSUL_HTTP_AUTH")
     resolved_auth: tuple[str, str] | None = None
     if isinstance(auth_value, str):
-        user, _, password = auth_value.partition(":")
-        resolved_auth = (user, password)
+        if auth_value:
+            user, _, password = auth_value.partition(":")
+            resolved_auth = (user, password)
     elif auth_value is not None:
         pair = tuple(auth_value)
         if len(pair) != 2 or not all(isinstance(part, str) for part in pair):

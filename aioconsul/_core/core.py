@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..typing import Meta
 from .config import Config
-from .request import Params, build
+from .request import UNSUPPORTED, Params, build
 from .response import parse
 from .transport import Transport
 
@@ -46,7 +46,7 @@ class Core:
         dc: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
-        consistency: Any = None,
+        consistency: Any = UNSUPPORTED,
         watch: Any = None,
         missing_ok: bool = False,
         raw: bool = False,

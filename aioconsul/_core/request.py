@@ -18,6 +18,7 @@ from .config import Config
 
 __all__ = [
     "MAX_WAIT_NS",
+    "UNSUPPORTED",
     "Request",
     "blocking_timeout",
     "build",
@@ -31,6 +32,18 @@ MAX_WAIT_NS = 600 * 1_000_000_000
 BLOCKING_MARGIN = 15.0
 
 Params = Iterable[tuple[str, str]]
+
+
+class _Unsupported:
+    """The ``consistency`` of endpoints that take no consistency mode (writes, agent-local)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNSUPPORTED"
+
+
+UNSUPPORTED: Any = _Unsupported()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +96,15 @@ def build(
     dc: str | None = None,
     namespace: str | None = None,
     partition: str | None = None,
-    consistency: Any = None,
+    consistency: Any = UNSUPPORTED,
     watch: Any = None,
     timeout: float | None = None,
 ) -> Request:
     """Build a request for ``path`` (already quoted, starting with ``/v1/``).
 
-    ``dc``, ``namespace`` and ``partition`` default to the client's; so does ``consistency`` for
-    GET requests.
+    ``dc``, ``namespace`` and ``partition`` default to the client's. An endpoint that takes a
+    consistency mode passes ``consistency`` (None: the client's mode); one that does not leaves
+    it :data:`UNSUPPORTED`, and no mode is sent.
     ``watch`` is a Blocking: it adds ``index`` and ``wait`` (whole ms, as the Go client sends it)
     and stretches the timeout to cover the wait.
     """
@@ -105,13 +119,10 @@ def build(
     if partition:
         query.append(_encode("partition", normalize.object_id(partition, "partition",
                                                               "Partition")))
-    # The client's default mode applies to reads; a write takes one only when asked explicitly.
-    if consistency is not None:
-        mode = normalize.consistency(consistency)
-    else:
-        mode = config.consistency if method == "GET" else Consistency.DEFAULT
-    if mode is not Consistency.DEFAULT:
-        query.append(mode.value)
+    if consistency is not UNSUPPORTED:
+        mode = config.consistency if consistency is None else normalize.consistency(consistency)
+        if mode is not Consistency.DEFAULT:
+            query.append(mode.value)
     if timeout is None:
         timeout = config.timeout
     if watch is not None:

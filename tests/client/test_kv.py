@@ -195,7 +195,7 @@ async def test_cas_with_the_entry_last_read(consul: Consul) -> None:
     assert entry is not None
     assert await consul.kv.cas("counter", b"2", index=entry) is True
     assert await consul.kv.cas("counter", b"3", index=entry) is False  # stale now
-    fresh, fresh_meta = await consul.kv.get("counter")
+    _, fresh_meta = await consul.kv.get("counter")
     assert await consul.kv.cas("counter", b"3", index=fresh_meta) is True
     assert await consul.kv.cas("counter", b"4", index={"Index": str(meta["Index"])}) is False
     assert (await consul.kv.get("counter"))[0]["Value"] == b"3"  # type: ignore[index]

@@ -110,6 +110,16 @@ async def test_token_from_environment_is_sent(serve, monkeypatch: pytest.MonkeyP
     assert app.seen[0].headers["X-Consul-Token"] == "env-token"
 
 
+async def test_client_consistency_is_sent_only_where_consul_takes_it(serve) -> None:
+    app = await serve(ok_true)
+    async with Consul(app.address, consistency="stale") as client:
+        await client.kv.get("foo")
+        await client.kv.get("foo", consistency="consistent")
+        await client.kv.set("foo", b"")
+        await client.status.leader()
+    assert [sorted(request.query) for request in app.seen] == [["stale"], ["consistent"], [], []]
+
+
 async def test_basic_auth_is_sent(serve) -> None:
     app = await serve(ok_true)
     async with Consul(app.address, auth="user:pw") as client:

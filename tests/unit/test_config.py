@@ -161,3 +161,10 @@ def test_repr_never_shows_the_token_or_password() -> None:
     for text in (repr(config), str(config), repr(client), repr(client.kv)):
         assert "s3cr3t-token" not in text
         assert "pa55word" not in text
+
+
+def test_empty_explicit_settings_switch_the_environment_off() -> None:
+    env = {"CONSUL_HTTP_AUTH": "u:p", "CONSUL_HTTP_TOKEN": "t", "CONSUL_NAMESPACE": "n",
+           "CONSUL_CACERT": "/ca.pem"}
+    config = resolve(auth="", token="", namespace="", ca_file="", env=env)
+    assert (config.auth, config.token, config.namespace, config.ca_file) == (None,) * 4

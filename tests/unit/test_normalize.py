@@ -149,7 +149,8 @@ def test_blocking_with_a_wait() -> None:
 
 
 @pytest.mark.parametrize("value, error", [
-    ((1, "30s", 3), ValueError), ((1,), ValueError), ((1, "30"), ValueError), ([1, "30s"], TypeError),
+    ((1, "30s", 3), ValueError), ((1,), ValueError), ((1, "30"), ValueError),
+    ([1, "30s"], TypeError),
     ((None, "30s"), TypeError), (1.5, TypeError), ("abc", ValueError), ({1}, TypeError),
 ])
 def test_blocking_rejects(value: object, error: type[Exception]) -> None:

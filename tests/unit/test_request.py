@@ -63,10 +63,11 @@ def test_default_consistency_sends_nothing() -> None:
     assert build("GET", "/v1/kv/x", CONFIG, consistency="default").target == "/v1/kv/x"
 
 
-def test_client_consistency_applies_to_reads_and_a_call_overrides_it() -> None:
+def test_client_consistency_applies_where_the_endpoint_takes_one() -> None:
     config = resolve("h:1", consistency="stale", env={})
-    assert build("GET", "/v1/kv/x", config).target == "/v1/kv/x?stale"
+    assert build("GET", "/v1/kv/x", config, consistency=None).target == "/v1/kv/x?stale"
     assert build("GET", "/v1/kv/x", config, consistency="default").target == "/v1/kv/x"
+    assert build("GET", "/v1/event/list", config).target == "/v1/event/list"
     assert build("PUT", "/v1/kv/x", config).target == "/v1/kv/x"
 
 

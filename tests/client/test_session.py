@@ -1,0 +1,86 @@
+"""``client.session`` against an agent over HTTP (website/content/api-docs/session.mdx,
+agent/session_endpoint.go; ../shared/consul-api/semantics.md §12)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+
+import pytest
+
+import aioconsul
+from aioconsul import Consul
+
+
+async def test_create_with_defaults(consul: Consul) -> None:
+    """Defaults: this agent's node, LockDelay 15s (in ns), Behavior release, serfHealth."""
+    created = await consul.session.create()
+    info, meta = await consul.session.info(created)
+    assert info is not None and meta["Index"] > 0
+    assert info["ID"] == created["ID"]
+    assert info["LockDelay"] == 15 * 10**9
+    assert info["Behavior"] == "release"
+    assert info["NodeChecks"] == ["serfHealth"]
+    assert isinstance(info["Node"], str) and info["Node"]
+
+
+async def test_create_with_options(consul: Consul) -> None:
+    created = await consul.session.create(
+        "locker", lock_delay=datetime.timedelta(seconds=2), behavior="delete", ttl="30s",
+        node_checks=[],
+    )
+    info, _ = await consul.session.info(created["ID"])
+    assert info is not None
+    assert (info["Name"], info["LockDelay"], info["Behavior"], info["TTL"]) == (
+        "locker", 2 * 10**9, "delete", "30s")
+    assert not info.get("NodeChecks")
+
+
+async def test_list_node_and_destroy(consul: Consul) -> None:
+    first = await consul.session.create("one")
+    second = await consul.session.create("two")
+    listed, _ = await consul.session.items()
+    assert {s["ID"] for s in listed} == {first["ID"], second["ID"]}
+    node = listed[0]["Node"]
+    on_node, _ = await consul.session.node(node)
+    assert {s["ID"] for s in on_node} == {first["ID"], second["ID"]}
+    assert await consul.session.destroy(first) is True
+    assert await consul.session.destroy(first) is True  # idempotent
+    assert (await consul.session.info(first))[0] is None
+    assert [s["ID"] for s in (await consul.session.items())[0]] == [second["ID"]]
+
+
+async def test_renew_returns_the_session(consul: Consul) -> None:
+    created = await consul.session.create(ttl="10s")
+    renewed = await consul.session.renew(created)
+    assert renewed["ID"] == created["ID"] and renewed["TTL"] == "10s"
+
+
+async def test_renew_of_an_unknown_session_is_not_found(consul: Consul) -> None:
+    """Renewing an expired or unknown session answers 404 (session_endpoint.go)."""
+    with pytest.raises(aioconsul.NotFound, match="not found"):
+        await consul.session.renew("6d7c0ad1-0000-4000-8000-000000000000")
+
+
+async def test_blocking_list_wakes_on_create(consul: Consul) -> None:
+    _, meta = await consul.session.items()
+    waiter = asyncio.create_task(consul.session.items(watch=(meta, "10s")))
+    await asyncio.sleep(0.05)
+    created = await consul.session.create()
+    listed, new_meta = await asyncio.wait_for(waiter, 5)
+    assert [s["ID"] for s in listed] == [created["ID"]]
+    assert new_meta["Index"] > meta["Index"]
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"behavior": "keep"}, ValueError, "^behavior: "),
+    ({"ttl": "30"}, ValueError, "^ttl: "),
+    ({"lock_delay": 15}, ValueError, "^lock_delay: "),
+    ({"node_checks": "serfHealth"}, TypeError, "^node_checks: "),
+    ({"name": 3}, TypeError, "^name: "),
+])
+async def test_bad_create_arguments_are_refused_before_sending(
+        unreachable: str, kwargs: dict[str, object], error: type[Exception], match: str) -> None:
+    async with Consul(unreachable) as client:
+        with pytest.raises(error, match=match):
+            await client.session.create(**kwargs)  # type: ignore[arg-type]
