@@ -53,10 +53,14 @@ async def demo() -> None:
                   f"(ModifyIndex {entry['ModifyIndex']}, X-Consul-Index {meta['Index']})")
 
             watcher = asyncio.create_task(client.kv.get(key, watch=(meta, "10s")))
-            await asyncio.sleep(0.1)
-            print(f"WATCH a blocking read waits past index {meta['Index']}; writing a new value")
-            await client.kv.set(key, b"hello again")
-            entry, meta = await asyncio.wait_for(watcher, 15)
+            try:
+                await asyncio.sleep(0.1)
+                print(f"WATCH a blocking read waits past index {meta['Index']}; "
+                      f"writing a new value")
+                await client.kv.set(key, b"hello again")
+                entry, meta = await asyncio.wait_for(watcher, 15)
+            finally:
+                watcher.cancel()
             assert entry is not None
             print(f"WATCH woke up with {entry['Value']!r} at index {meta['Index']}")
 

@@ -62,8 +62,10 @@ class Session(Endpoint):
         if node is not None:
             body["Node"] = normalize.object_id(node, "node", "Node")
         if lock_delay is not None:
-            body["LockDelay"] = normalize.format_duration(
-                normalize.duration(lock_delay, "lock_delay"))
+            # Whole milliseconds, as the Go client sends it: Consul reads a LockDelay under
+            # 1000ns as seconds (session_endpoint.go fixupLockDelay), so "500ns" would be 500s.
+            delay_ms = normalize.duration(lock_delay, "lock_delay") // 1_000_000
+            body["LockDelay"] = f"{delay_ms}ms"
         if behavior is not None:
             if behavior not in _BEHAVIORS:
                 raise ValueError(f"behavior: expected 'release' or 'delete', got {behavior!r}")

@@ -84,3 +84,14 @@ async def test_bad_create_arguments_are_refused_before_sending(
     async with Consul(unreachable) as client:
         with pytest.raises(error, match=match):
             await client.session.create(**kwargs)  # type: ignore[arg-type]
+
+
+async def test_sub_microsecond_lock_delay_is_not_read_as_seconds(consul: Consul) -> None:
+    """Consul reads a LockDelay under 1000ns as seconds (session_endpoint.go fixupLockDelay);
+    the client sends whole milliseconds like the Go client, so a tiny delay means none."""
+    created = await consul.session.create(lock_delay="500ns")
+    info, _ = await consul.session.info(created)
+    assert info is not None and info["LockDelay"] == 0
+    created = await consul.session.create(lock_delay="1500ms")
+    info, _ = await consul.session.info(created)
+    assert info is not None and info["LockDelay"] == 1_500_000_000

@@ -1,0 +1,52 @@
+"""Command line: serve a dev agent in the foreground (``python -m aioconsul.testing``).
+
+Prints exactly one line, the agent's address, once it accepts connections, then serves until
+SIGINT or SIGTERM and exits 0. It must never print anything else on stdout: scripts read that
+line to find the agent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from ._agent import DevAgent
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m aioconsul.testing",
+        description="Serve an in-memory Consul-compatible dev agent (like `consul agent -dev`).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8500, help="TCP port, 0 for any (default 8500)")
+    parser.add_argument("--node-name", default="aioconsul-dev", help="the agent's node name")
+    parser.add_argument("--datacenter", default="dc1", help="the agent's datacenter")
+    return parser
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    agent = DevAgent(args.host, args.port, node_name=args.node_name, datacenter=args.datacenter)
+    async with agent:
+        print(agent.address, flush=True)
+        await stop.wait()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the dev agent until interrupted; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return asyncio.run(_serve(args))
+    except KeyboardInterrupt:  # interrupted before the signal handlers were installed
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""DevAgent: start and stop an embedded Consul-compatible agent, like ``consul agent -dev``.
+
+This module owns the listening socket and the aiohttp runner, nothing else: every request is
+handed to :class:`~aioconsul.testing._server.ConsulAPI`. It must never implement Consul
+behaviour itself, and stopping must never leave a task, a timer, a socket or a parked request
+behind.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import uuid
+from types import TracebackType
+
+from aiohttp import web
+
+from ._server import ConsulAPI
+
+__all__ = ["DevAgent"]
+
+# How long stop() lets in-flight requests finish after every blocking query has been released.
+_SHUTDOWN_TIMEOUT = 2.0
+# Listen backlog: thousands of clients may connect at once to park blocking queries.
+_BACKLOG = 4096
+
+
+async def _strip_server_header(_: web.Request, response: web.StreamResponse) -> None:
+    # Consul (Go net/http) sends no Server header.
+    response.headers.pop("Server", None)
+
+
+class DevAgent:
+    """An in-process, single-node Consul agent serving the HTTP API on a local socket.
+
+    It behaves like ``consul agent -dev`` (server, leader, datacenter ``dc1``, ACLs disabled,
+    Consul CE 1.21) for the endpoints it implements: KV, sessions, user events, status and
+    ``/v1/agent/self``. Every agent starts empty; it keeps its data in memory only.
+
+    ``host``/``port`` choose a TCP listener (port 0 picks a free port); ``unix_path`` serves on a
+    unix socket instead and ``ssl_context`` turns on TLS. ``node_name`` and ``datacenter`` are
+    what ``/v1/agent/self`` reports and what sessions must name; ``node_id`` (a random UUID) is
+    the node's ID there.
+
+    Session TTLs: Consul accepts TTLs from ``session_ttl_min`` (10 s by default) up to 24 h, and
+    invalidates a session that is not renewed ``TTL * session_ttl_multiplier`` after its last
+    renewal (Consul's ``SessionTTLMultiplier`` is 2: "a session may live up to twice its TTL").
+    The dev agent runs exactly that timer; tests that need quick expiry can lower both knobs,
+    e.g. ``DevAgent(session_ttl_min=0.05, session_ttl_multiplier=1)`` expires a ``"100ms"``
+    session 100 ms after its last renewal. Invalidation then releases or deletes the held keys
+    and starts their lock-delay, exactly like ``PUT /v1/session/destroy``.
+
+    Use it as ``async with DevAgent() as agent:`` or call :meth:`start` and :meth:`stop`
+    (both idempotent). A stopped agent can be started again; it then starts empty.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        node_name: str = "aioconsul-dev",
+        datacenter: str = "dc1",
+        unix_path: str | os.PathLike[str] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        session_ttl_min: float = 10.0,
+        session_ttl_multiplier: float = 2.0,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._unix_path = os.path.abspath(unix_path) if unix_path is not None else None
+        self._ssl_context = ssl_context
+        self.node_name = node_name
+        self.datacenter = datacenter
+        self.node_id = str(uuid.uuid4())
+        self._session_ttl_min = session_ttl_min
+        self._session_ttl_multiplier = session_ttl_multiplier
+        self._runner: web.AppRunner | None = None
+        self._api: ConsulAPI | None = None
+        self._started = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether the agent is currently serving."""
+        return self._runner is not None
+
+    async def start(self) -> DevAgent:
+        """Bind the socket and start serving; returns the agent. No-op when already running."""
+        if self._runner is not None:
+            return self
+        api = ConsulAPI(
+            node_name=self.node_name,
+            datacenter=self.datacenter,
+            node_id=self.node_id,
+            session_ttl_min=self._session_ttl_min,
+            session_ttl_multiplier=self._session_ttl_multiplier,
+        )
+        app = web.Application()
+        app.on_response_prepare.append(_strip_server_header)
+        app.router.add_route("*", r"/{tail:[\s\S]*}", api.handle)
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            handler_cancellation=True,  # a client that hangs up releases its long poll
+            shutdown_timeout=_SHUTDOWN_TIMEOUT,
+        )
+        await runner.setup()
+        site: web.BaseSite
+        if self._unix_path is not None:
+            site = web.UnixSite(
+                runner, self._unix_path, ssl_context=self._ssl_context, backlog=_BACKLOG
+            )
+        else:
+            site = web.TCPSite(
+                runner,
+                self._host,
+                self._port,
+                ssl_context=self._ssl_context,
+                backlog=_BACKLOG,
+                reuse_address=True,
+            )
+        try:
+            await site.start()
+        except BaseException:
+            api.close()
+            await runner.cleanup()
+            raise
+        if self._unix_path is None:
+            self._port = runner.addresses[0][1]
+        self._api = api
+        self._runner = runner
+        self._started = True
+        return self
+
+    async def stop(self) -> None:
+        """Release every blocking query, close the listener and all connections. Idempotent."""
+        runner, api = self._runner, self._api
+        if runner is None or api is None:
+            return
+        self._runner = self._api = None
+        api.close()  # parked blocking queries answer now with their current result
+        await runner.cleanup()
+        if self._unix_path is not None and os.path.exists(self._unix_path):
+            os.unlink(self._unix_path)
+
+    @property
+    def blocking_queries(self) -> int:
+        """How many blocking queries are parked right now (a diagnostic for tests)."""
+        return self._api.watch.parked if self._api is not None else 0
+
+    async def __aenter__(self) -> DevAgent:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # -- where to reach it ---------------------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        """The TCP host the agent listens on (as configured)."""
+        return self._host
+
+    @property
+    def port(self) -> int:
+        """The TCP port (the bound one once started with port 0); 0 for a unix socket."""
+        return 0 if self._unix_path is not None else self._port
+
+    @property
+    def unix_path(self) -> str | None:
+        """The unix socket path, if the agent serves on one."""
+        return self._unix_path
+
+    @property
+    def address(self) -> str:
+        """``http://host:port``, ``https://host:port`` with TLS, or ``unix:///path``."""
+        if self._unix_path is not None:
+            return "unix://" + self._unix_path
+        if not self._started and self._port == 0:
+            raise RuntimeError("DevAgent has no address before start() picked a port")
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        scheme = "https" if self._ssl_context is not None else "http"
+        return f"{scheme}://{host}:{self._port}"
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        where = self.address if self._started or self._unix_path else f"{self._host}:?"
+        return f"<DevAgent {where} {state}>"

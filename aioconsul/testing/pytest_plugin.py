@@ -1,0 +1,109 @@
+"""pytest plugin ``aioconsul``: dev-agent fixtures and the ``--run-slow`` switch.
+
+Fixtures (each function-scoped, asyncio):
+
+* ``consul_agent`` -- a fresh, started :class:`~aioconsul.testing.DevAgent`, stopped after the
+  test. Skipped when ``AIOCONSUL_TEST_ADDR`` points the tests at a real agent.
+* ``consul`` -- an ``aioconsul.Consul`` client for ``consul_agent`` (the same agent when a test
+  asks for both), or for ``AIOCONSUL_TEST_ADDR`` when that is set; closed after the test.
+
+Tests marked ``slow`` run only with ``--run-slow``; tests marked ``devagent`` are skipped when
+``AIOCONSUL_TEST_ADDR`` is set. Importing this module must never require pytest-asyncio or
+import the client eagerly: pytest loads it for every session once aioconsul is installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import pytest
+
+if TYPE_CHECKING:
+    from aioconsul.testing import DevAgent
+
+__all__ = ["consul", "consul_agent"]
+
+ENV_ADDR = "AIOCONSUL_TEST_ADDR"
+_NEEDS_DEV_AGENT = "needs the dev agent (AIOCONSUL_TEST_ADDR points at a real agent)"
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+_fixture: Any
+try:
+    import pytest_asyncio
+
+    _fixture = pytest_asyncio.fixture
+except ImportError:  # pragma: no cover - without pytest-asyncio the async fixtures cannot run
+    _fixture = pytest.fixture
+
+
+def _async_fixture(func: _F) -> _F:
+    """``pytest_asyncio.fixture`` when available, else a plain ``pytest.fixture``."""
+    return cast(_F, _fixture(func))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        default=False,
+        help="also run tests marked slow",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: long-running tests, opt-in with --run-slow")
+    config.addinivalue_line(
+        "markers",
+        "devagent: needs the embedded dev agent's own controls (skipped against a real agent)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    run_slow = config.getoption("--run-slow")
+    real_agent = bool(os.environ.get(ENV_ADDR))
+    skip_slow = pytest.mark.skip(reason="slow test: use --run-slow to run it")
+    skip_dev = pytest.mark.skip(reason=_NEEDS_DEV_AGENT)
+    for item in items:
+        if not run_slow and "slow" in item.keywords:
+            item.add_marker(skip_slow)
+        if real_agent and "devagent" in item.keywords:
+            item.add_marker(skip_dev)
+
+
+@_async_fixture
+async def _aioconsul_dev_agent() -> AsyncIterator[DevAgent | None]:
+    """The per-test dev agent shared by ``consul_agent`` and ``consul`` (None for a real one)."""
+    if os.environ.get(ENV_ADDR):
+        yield None
+        return
+    from aioconsul.testing import DevAgent
+
+    async with DevAgent() as agent:
+        yield agent
+
+
+@pytest.fixture
+def consul_agent(_aioconsul_dev_agent: DevAgent | None) -> DevAgent:
+    """A started dev agent, empty, stopped after the test."""
+    if _aioconsul_dev_agent is None:
+        pytest.skip(_NEEDS_DEV_AGENT)
+    return _aioconsul_dev_agent
+
+
+@_async_fixture
+async def consul(_aioconsul_dev_agent: DevAgent | None) -> AsyncIterator[Any]:
+    """An ``aioconsul.Consul`` client for the test's agent, closed after the test."""
+    # The client is imported only when a test asks for it, so the plugin loads without it.
+    consul_class = importlib.import_module("aioconsul").Consul
+    address = os.environ.get(ENV_ADDR) or ""
+    if _aioconsul_dev_agent is not None:
+        address = _aioconsul_dev_agent.address
+    client = consul_class(address)
+    try:
+        yield client
+    finally:
+        await client.close()
