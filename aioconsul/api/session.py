@@ -26,6 +26,10 @@ def _names(value: Any, name: str) -> list[str]:
     return [normalize.object_id(item, name, "CheckID") for item in value]
 
 
+def _path(verb: str, session: Any) -> str:
+    return f"/v1/session/{verb}/" + quote_segment(normalize.object_id(session, "session"))
+
+
 class Session(Endpoint):
     """``client.session``: the sessions behind KV locks."""
 
@@ -96,7 +100,7 @@ class Session(Endpoint):
     ) -> bool:
         """Destroy a session (``PUT /v1/session/destroy/<id>``); unknown ids also give True."""
         data, _ = await self._core.request(
-            "PUT", "/v1/session/destroy/" + quote_segment(normalize.object_id(session, "session")),
+            "PUT", _path("destroy", session),
             dc=dc, namespace=namespace, partition=partition,
         )
         return data is True
@@ -115,7 +119,7 @@ class Session(Endpoint):
         often under load. An expired or unknown session raises :class:`~aioconsul.NotFound`.
         """
         data, _ = await self._core.request(
-            "PUT", "/v1/session/renew/" + quote_segment(normalize.object_id(session, "session")),
+            "PUT", _path("renew", session),
             dc=dc, namespace=namespace, partition=partition,
         )
         result: Object = data[0]
@@ -133,7 +137,7 @@ class Session(Endpoint):
     ) -> tuple[Object | None, Meta]:
         """Read one session (``GET /v1/session/info/<id>``); ``(None, meta)`` if it is gone."""
         data, meta = await self._core.request(
-            "GET", "/v1/session/info/" + quote_segment(normalize.object_id(session, "session")),
+            "GET", _path("info", session),
             dc=dc, namespace=namespace, partition=partition, consistency=consistency, watch=watch,
         )
         return (data[0] if data else None), meta
