@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING
 
 from ._core.config import DEFAULT_TIMEOUT, Address, Config, resolve
 from ._core.core import Core
+from .api.catalog import Catalog
+from .api.coordinate import Coordinate
 from .api.event import Event
+from .api.health import Health
 from .api.kv import KV
 from .api.session import Session
 from .api.status import Status
@@ -44,6 +47,9 @@ class Consul:
 
     kv: KV
     event: Event
+    catalog: Catalog
+    health: Health
+    coordinate: Coordinate
     session: Session
     status: Status
 
@@ -76,6 +82,9 @@ class Consul:
         self._core = core = Core(self.config, session)
         self.kv = KV(core)
         self.event = Event(core)
+        self.catalog = Catalog(core)
+        self.health = Health(core)
+        self.coordinate = Coordinate(core)
         self.session = Session(core)
         self.status = Status(core)
 

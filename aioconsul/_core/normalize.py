@@ -20,14 +20,17 @@ __all__ = [
     "blocking",
     "consistency",
     "duration",
+    "expression",
     "extract",
     "format_duration",
     "format_wait",
     "index",
     "kv_key",
+    "node_meta",
     "object_id",
     "payload",
     "regex",
+    "tags",
     "uint64",
 ]
 
@@ -83,11 +86,16 @@ def index(value: Any, name: str = "index", keys: tuple[str, ...] = ("Index",)) -
     return uint64(extract(value, keys, name), name)
 
 
-def object_id(value: Any, name: str, key: str = "ID") -> str:
-    """An ObjectID: a non-empty str, or a mapping with ``key`` (``ID``, ``Node``, ...)."""
-    found = extract(value, (key,), name)
+def object_id(value: Any, name: str, key: str | tuple[str, ...] = "ID") -> str:
+    """An ObjectID: a non-empty str, or a mapping with ``key`` (``ID``, ``Node``, ...).
+
+    ``key`` may be several keys, tried in order (a catalog entry's ``ServiceID`` before ``ID``).
+    """
+    keys = (key,) if isinstance(key, str) else key
+    found = extract(value, keys, name)
     if not isinstance(found, str):
-        raise TypeError(f"{name}: expected a str or a mapping with a {key!r} key, got "
+        wanted = " or ".join(repr(k) for k in keys)
+        raise TypeError(f"{name}: expected a str or a mapping with a {wanted} key, got "
                         f"{_describe(found)}")
     if not found:
         raise ValueError(f"{name}: must not be empty")
@@ -248,3 +256,42 @@ def kv_key(value: Any, name: str = "key", *, prefix: bool = False) -> str:
             raise ValueError(f"{name}: contains the non-printable character {char!r}, "
                              f"which Consul refuses: {value!r}")
     return value
+
+
+def expression(value: Any, name: str = "filter") -> str:
+    """A filter expression (Consul's ``?filter=`` language), as text; evaluated by the agent."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected a filter expression as str, got {_describe(value)}")
+    if not value.strip():
+        raise ValueError(f"{name}: must not be empty")
+    return value
+
+
+def node_meta(value: Any, name: str = "node_meta") -> list[tuple[str, str]]:
+    """``node-meta`` pairs from a mapping of str to str (every pair must match)."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name}: expected a mapping of str to str, got {_describe(value)}")
+    pairs = []
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise TypeError(f"{name}: keys and values must be str, got {key!r}: {item!r}")
+        if not key or ":" in key:
+            raise ValueError(f"{name}: a key must be non-empty and without ':', got {key!r}")
+        pairs.append(("node-meta", f"{key}:{item}"))
+    return pairs
+
+
+def tags(value: Any, name: str = "tag") -> list[str]:
+    """One tag (str) or several (an iterable of str)."""
+    if isinstance(value, str):
+        value = [value]
+    elif isinstance(value, Mapping) or not isinstance(value, (list, tuple, set, frozenset)):
+        raise TypeError(f"{name}: expected a str or a list of str, got {_describe(value)}")
+    result = []
+    for item in value:
+        if not isinstance(item, str):
+            raise TypeError(f"{name}: expected str tags, got {_describe(item)}")
+        if not item:
+            raise ValueError(f"{name}: a tag must not be empty")
+        result.append(item)
+    return sorted(result) if isinstance(value, (set, frozenset)) else result
