@@ -1,7 +1,8 @@
 """An embedded Consul-compatible agent for tests and local development.
 
-:class:`DevAgent` serves Consul's HTTP API (KV, sessions, user events, status, agent self) from
-memory, the way ``consul agent -dev`` would, so the client can be exercised without a Consul
+:class:`DevAgent` serves Consul's HTTP API (KV, transactions, sessions, user events, status, the
+catalog, health, coordinates and the agent endpoints, with checks that really run) from memory,
+the way ``consul agent -dev`` would, so the client can be exercised without a Consul
 binary. Run it from the command line with ``python -m aioconsul.testing``; in pytest, the
 ``aioconsul`` plugin provides ``consul_agent`` and ``consul`` fixtures.
 

@@ -15,7 +15,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-from ._server import ConsulAPI
+from ._server import CheckKnobs, ConsulAPI
 
 __all__ = ["DevAgent"]
 
@@ -34,8 +34,11 @@ class DevAgent:
     """An in-process, single-node Consul agent serving the HTTP API on a local socket.
 
     It behaves like ``consul agent -dev`` (server, leader, datacenter ``dc1``, ACLs disabled,
-    Consul CE 1.21) for the endpoints it implements: KV, sessions, user events, status and
-    ``/v1/agent/self``. Every agent starts empty; it keeps its data in memory only.
+    Consul CE 1.21) for the endpoints it implements: KV, transactions, sessions, user events,
+    status, the catalog, health, network coordinates and the ``/v1/agent`` endpoints (services,
+    checks, members, maintenance...). Every agent starts like a fresh dev agent: its own node in
+    the catalog with the passing ``serfHealth`` check and the ``consul`` service, nothing else;
+    it keeps its data in memory only.
 
     ``host``/``port`` choose a TCP listener (port 0 picks a free port); ``unix_path`` serves on a
     unix socket instead and ``ssl_context`` turns on TLS. ``node_name`` and ``datacenter`` are
@@ -49,6 +52,18 @@ class DevAgent:
     e.g. ``DevAgent(session_ttl_min=0.05, session_ttl_multiplier=1)`` expires a ``"100ms"``
     session 100 ms after its last renewal. Invalidation then releases or deletes the held keys
     and starts their lock-delay, exactly like ``PUT /v1/session/destroy``.
+
+    Checks registered through ``/v1/agent`` run as in Consul: TTL checks turn critical ("TTL
+    expired") when not updated in time, HTTP and TCP checks probe their target every
+    ``Interval`` (never more often than ``check_interval_min``, Consul's 1 s), script checks are
+    refused (``enable_script_checks`` is off in ``-dev``), and gRPC, H2PING, UDP, OS-service,
+    Docker and alias checks keep their initial status and are not run (their output says so).
+    A check whose status stays the same but whose output changes reaches the catalog only after
+    about ``check_update_interval`` (5 min). ``DeregisterCriticalServiceAfter`` is enforced by a
+    reaper that runs every ``check_reap_interval`` (30 s) and never reaps before
+    ``check_deregister_interval_min`` (1 min). The agent sends its own network coordinate
+    ``coordinate_sync_interval`` (15 s) plus a random stagger after it starts. Tests can shrink
+    all of these, e.g. ``DevAgent(check_reap_interval=0.01, check_deregister_interval_min=0)``.
 
     Use it as ``async with DevAgent() as agent:`` or call :meth:`start` and :meth:`stop`
     (both idempotent). A stopped agent can be started again; it then starts empty.
@@ -65,6 +80,11 @@ class DevAgent:
         ssl_context: ssl.SSLContext | None = None,
         session_ttl_min: float = 10.0,
         session_ttl_multiplier: float = 2.0,
+        check_reap_interval: float = 30.0,
+        check_deregister_interval_min: float = 60.0,
+        check_interval_min: float = 1.0,
+        check_update_interval: float = 300.0,
+        coordinate_sync_interval: float = 15.0,
     ) -> None:
         self._host = host
         self._port = port
@@ -75,6 +95,13 @@ class DevAgent:
         self.node_id = str(uuid.uuid4())
         self._session_ttl_min = session_ttl_min
         self._session_ttl_multiplier = session_ttl_multiplier
+        self._check_knobs = CheckKnobs(
+            reap_interval=check_reap_interval,
+            deregister_interval_min=check_deregister_interval_min,
+            interval_min=check_interval_min,
+            update_interval=check_update_interval,
+            coordinate_sync_interval=coordinate_sync_interval,
+        )
         self._runner: web.AppRunner | None = None
         self._api: ConsulAPI | None = None
         self._started = False
@@ -96,6 +123,7 @@ class DevAgent:
             node_id=self.node_id,
             session_ttl_min=self._session_ttl_min,
             session_ttl_multiplier=self._session_ttl_multiplier,
+            checks=self._check_knobs,
         )
         app = web.Application()
         app.on_response_prepare.append(_strip_server_header)
@@ -124,7 +152,7 @@ class DevAgent:
         try:
             await site.start()
         except BaseException:
-            api.close()
+            await api.shutdown()
             await runner.cleanup()
             raise
         if self._unix_path is None:
@@ -140,7 +168,9 @@ class DevAgent:
         if runner is None or api is None:
             return
         self._runner = self._api = None
-        api.close()  # parked blocking queries answer now with their current result
+        # Parked blocking queries answer now with their current result; check runners, TTL
+        # timers, the reaper and the checks' HTTP client stop.
+        await api.shutdown()
         await runner.cleanup()
         if self._unix_path is not None and os.path.exists(self._unix_path):
             os.unlink(self._unix_path)

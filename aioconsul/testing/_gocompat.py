@@ -22,9 +22,12 @@ belong in ``_state.py`` and ``_server.py``.
 
 from __future__ import annotations
 
+import decimal
 import json
+import math
 import posixpath
 import re
+import secrets
 from typing import Any
 
 __all__ = [
@@ -33,7 +36,9 @@ __all__ = [
     "decode_json_value",
     "escape_path",
     "format_duration",
+    "go_float",
     "go_json",
+    "go_json_floats",
     "is_printable_path",
     "json_kind",
     "parse_duration",
@@ -385,6 +390,49 @@ def go_json(obj: Any, *, pretty: bool = False) -> bytes:
     if _SURROGATE.search(text):
         text = _SURROGATE.sub(lambda _: "\\ufffd", text)
     return text.encode("utf-8")
+
+
+def go_float(value: float) -> str:
+    """encoding/json's text for a float64: ``strconv.FormatFloat(f, 'f', -1, 64)``, or the
+    ``'e'`` format (with ``e-07`` cleaned to ``e-7``) below 1e-6 and from 1e21 on.
+
+    Python's ``repr`` has the same shortest digits but switches to an exponent at other
+    magnitudes (``1e-05`` where Go writes ``0.00001``, ``2.0`` where Go writes ``2``).
+    """
+    if math.isnan(value) or math.isinf(value):
+        raise ValueError(f"json: unsupported value: {value!r}")
+    if value == 0:
+        return "-0" if math.copysign(1.0, value) < 0 else "0"
+    if abs(value) < 1e-6 or abs(value) >= 1e21:
+        mantissa, _, exponent = repr(value).partition("e")
+        sign, digits = exponent[0], exponent[1:]
+        if sign == "-" and len(digits) == 2 and digits[0] == "0":
+            digits = digits[1:]
+        return f"{mantissa}e{sign}{digits}"
+    text = format(decimal.Decimal(repr(value)), "f")
+    return text[:-2] if text.endswith(".0") else text
+
+
+def go_json_floats(obj: Any, *, pretty: bool = False) -> bytes:
+    """:func:`go_json` for documents holding floats, written as :func:`go_float` does."""
+    texts: list[str] = []
+    nonce = secrets.token_hex(8)
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, float):
+            texts.append(go_float(value))
+            return f"\x00{nonce}:{len(texts) - 1}\x00"
+        if isinstance(value, dict):
+            return {k: swap(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [swap(v) for v in value]
+        return value
+
+    encoded = go_json(swap(obj), pretty=pretty)
+    if not texts:
+        return encoded
+    token = re.compile(rb'"\\u0000' + nonce.encode() + rb':([0-9]+)\\u0000"')
+    return token.sub(lambda m: texts[int(m.group(1))].encode(), encoded)
 
 
 def _quote_char(ch: str) -> str:

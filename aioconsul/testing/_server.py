@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import random
 import re
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,7 @@ from ._gocompat import (
     escape_path,
     format_duration,
     go_json,
+    go_json_floats,
     is_printable_path,
     json_kind,
     parse_duration,
@@ -63,7 +65,7 @@ from ._state import (
 )
 from ._watch import Watch
 
-__all__ = ["CONSUL_VERSION", "ConsulAPI"]
+__all__ = ["CONSUL_VERSION", "CheckKnobs", "ConsulAPI"]
 
 CONSUL_VERSION: Final = "1.21.4"  # the Consul release whose behaviour the dev agent follows
 _REVISION: Final = "aioconsul"
@@ -371,6 +373,17 @@ def _decode_session_body(data: bytes) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class CheckKnobs:
+    """Timing of the agent's check machinery, in seconds (Consul's defaults)."""
+
+    reap_interval: float = 30.0  # RuntimeConfig.CheckReapInterval (Agent.reapServices)
+    deregister_interval_min: float = 60.0  # RuntimeConfig.CheckDeregisterIntervalMin
+    interval_min: float = 1.0  # checks.MinInterval
+    update_interval: float = 300.0  # check_update_interval (output-only changes are deferred)
+    coordinate_sync_interval: float = 15.0  # RuntimeConfig.SyncCoordinateIntervalMin
+
+
 class ConsulAPI:
     """The request handler behind a :class:`~aioconsul.testing.DevAgent`."""
 
@@ -382,7 +395,13 @@ class ConsulAPI:
         node_id: str,
         session_ttl_min: float,
         session_ttl_multiplier: float,
+        checks: CheckKnobs | None = None,
     ) -> None:
+        # Catalog, health, coordinate and /v1/agent services and checks live in _catalog.py,
+        # _local.py, _catalog_http.py and _agent_http.py (imported here: they import us).
+        from ._catalog import Catalog
+        from ._local import LocalAgent
+
         self.node_name = node_name
         self.datacenter = datacenter
         self.node_id = node_id
@@ -394,6 +413,22 @@ class ConsulAPI:
         )
         self._ttl_multiplier = session_ttl_multiplier
         self._session_timers: dict[str, asyncio.TimerHandle] = {}
+        knobs = checks or CheckKnobs()
+        self.catalog = Catalog(self.store)
+        self.local = LocalAgent(
+            self.catalog,
+            self.watch,
+            node_name=node_name,
+            node_id=node_id,
+            datacenter=datacenter,
+            metadata={"consul-network-segment": "", "consul-version": CONSUL_VERSION},
+            check_reap_interval=knobs.reap_interval,
+            check_deregister_interval_min=knobs.deregister_interval_min,
+            check_interval_min=knobs.interval_min,
+            check_update_interval=knobs.update_interval,
+            coordinate_sync_interval=knobs.coordinate_sync_interval,
+        )
+        self.local.bootstrap(CONSUL_VERSION)
 
     def close(self) -> None:
         """Release every parked blocking query and cancel the session TTL timers."""
@@ -401,6 +436,11 @@ class ConsulAPI:
         for timer in self._session_timers.values():
             timer.cancel()
         self._session_timers.clear()
+
+    async def shutdown(self) -> None:
+        """:meth:`close`, then stop the check runners and the agent's timers."""
+        self.close()
+        await self.local.shutdown()
 
     # -- the net/http layer ------------------------------------------------------------------
 
@@ -434,7 +474,7 @@ class ConsulAPI:
     @staticmethod
     def _match(path: str) -> _Route | None:
         segments = path.split("/")[1:]
-        for route in _ROUTES:
+        for route in _all_routes():
             if route.matches(segments):
                 return route
         return None
@@ -892,6 +932,14 @@ class ConsulAPI:
         ctx.headers["X-Consul-Index"] = str(index)
         return ctx.json([_event_json(e) for e in events])
 
+    # -- transactions ----------------------------------------------------------------------------
+
+    async def _txn(self, ctx: _Context) -> _Reply:
+        """TxnEndpoint (agent/txn_endpoint.go); the whole endpoint lives in ``_txn.py``."""
+        from ._txn import txn_endpoint  # _txn builds on this module's handler plumbing
+
+        return await txn_endpoint(self, ctx)
+
     # -- status and agent ----------------------------------------------------------------------
 
     async def _status_leader(self, ctx: _Context) -> _Reply:
@@ -905,7 +953,8 @@ class ConsulAPI:
         return ctx.json(["127.0.0.1:8300"])
 
     async def _agent_self(self, ctx: _Context) -> _Reply:
-        return ctx.json(self.self_info())
+        # go_json_floats: the coordinate's Height is written 0.00001, as encoding/json does.
+        return _Reply(200, go_json_floats(self.self_info(), pretty=ctx.pretty), _JSON)
 
     def self_info(self) -> dict[str, Any]:
         """The /v1/agent/self document (Config is stable; DebugConfig is a small subset)."""
@@ -958,7 +1007,7 @@ class ConsulAPI:
                     "vsn_min": "2",
                     "wan_join_port": "8302",
                 },
-                "Status": 1,
+                "Status": self.local.member_status,
                 "ProtocolMin": 1,
                 "ProtocolMax": 5,
                 "ProtocolCur": 2,
@@ -967,7 +1016,7 @@ class ConsulAPI:
                 "DelegateCur": 4,
             },
             "Stats": {
-                "agent": {"check_monitors": "0", "check_ttls": "0", "checks": "0", "services": "0"},
+                "agent": self.local.stats(),
                 "build": {"prerelease": "", "revision": _REVISION, "version": CONSUL_VERSION},
                 "consul": {
                     "acl": "disabled",
@@ -996,6 +1045,14 @@ def _is_go_int(text: str) -> bool:
     return -(1 << 63) <= int(text) < 1 << 63
 
 
+@functools.cache
+def _all_routes() -> tuple[_Route, ...]:
+    """This module's routes, then the catalog/health/coordinate and /v1/agent ones."""
+    from . import _agent_http, _catalog_http  # they build on this module's plumbing
+
+    return _ROUTES + _catalog_http.ROUTES + _agent_http.ROUTES
+
+
 _ROUTES: Final[tuple[_Route, ...]] = (
     _Route.of("/v1/agent/self", ("GET",), ConsulAPI._agent_self),
     _Route.of("/v1/event/fire/", ("PUT",), ConsulAPI._event_fire),
@@ -1009,4 +1066,5 @@ _ROUTES: Final[tuple[_Route, ...]] = (
     _Route.of("/v1/session/list", ("GET",), ConsulAPI._session_list),
     _Route.of("/v1/status/leader", ("GET",), ConsulAPI._status_leader),
     _Route.of("/v1/status/peers", ("GET",), ConsulAPI._status_peers),
+    _Route.of("/v1/txn", ("PUT",), ConsulAPI._txn),
 )

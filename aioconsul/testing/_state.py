@@ -26,8 +26,9 @@ import time
 from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Final, Protocol
 
 from ._gocompat import (
     HOUR,
@@ -84,10 +85,29 @@ class RPCError(Exception):
     """An error a Consul server RPC returns; the HTTP layer answers 500 with ``str(exc)``."""
 
 
+class NodeCatalog(Protocol):
+    """What session validation reads from the catalog tables (``_catalog.Catalog``)."""
+
+    def has_node(self, node: str) -> bool:
+        """Whether ``node`` is registered (names compare case-insensitively)."""
+        ...
+
+    def check_status(self, node: str, check_id: str) -> str | None:
+        """The status of ``node``'s check ``check_id``, or None when it is not registered."""
+        ...
+
+
 def _generate_uuid() -> str:
     """hashicorp/go-uuid GenerateUUID: 16 random bytes formatted 8-4-4-4-12."""
     h = os.urandom(16).hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _session_check_ids(session: Session) -> set[str]:
+    """Session.CheckIDs(), lower-cased as the session-checks index stores them."""
+    ids = [*(session.checks or ()), *(session.node_checks or ())]
+    ids += [c["ID"] for c in session.service_checks or ()]
+    return {check.lower() for check in ids}
 
 
 def uuid_to_uint64(uuid: str) -> int:
@@ -262,6 +282,10 @@ class Store:
         # serf starts its event clock at 1 and the new leader fires "consul:new-leader" once.
         self._event_clock = 2
 
+        #: The catalog tables (``_catalog.Catalog``) sessions are checked against; without
+        #: one, the store knows only the dev node and its passing ``serfHealth`` check.
+        self.catalog: NodeCatalog | None = None
+
     # -- bookkeeping ---------------------------------------------------------------------
 
     @property
@@ -279,6 +303,33 @@ class Store:
             self._changed.clear()
             if self._on_change is not None:
                 self._on_change(changed)
+
+    # -- shared with the catalog tables (_catalog.py), which live beside this store -------
+
+    def next_index(self) -> int:
+        """Start a write that goes through Raft; returns the index it is applied at."""
+        return self._apply()
+
+    def touch(self, *channels: Channel) -> None:
+        """Record channels changed by the write in progress (reported on :meth:`commit`)."""
+        self._changed.update(channels)
+
+    def commit(self) -> None:
+        """End a write: wake the blocking queries parked on the channels it touched."""
+        self._flush()
+
+    def invalidate_check_sessions(self, index: int, node: str, check_id: str) -> None:
+        """checkSessionsTxn + deleteSessionTxn: drop every session bound to (node, check)."""
+        node, check_id = node.lower(), check_id.lower()
+        for session in list(self._sessions.values()):
+            if session.node.lower() == node and check_id in _session_check_ids(session):
+                self._invalidate(index, session)
+
+    def invalidate_node_sessions(self, index: int, node: str) -> None:
+        """allNodeSessionsTxn + deleteSessionTxn, as deleting a node does."""
+        for session in list(self._sessions.values()):
+            if session.node.lower() == node.lower():
+                self._invalidate(index, session)
 
     # -- KV reads --------------------------------------------------------------------------
 
@@ -471,16 +522,83 @@ class Store:
         self._flush()
         return True
 
-    def kv_delete_tree(self, prefix: str) -> bool:
-        """KVDeleteTree (kvsDeleteTreeTxn): one tombstone for the prefix, none for the root."""
-        index = self._apply()
+    def _delete_tree_txn(self, index: int, prefix: str) -> None:
+        """state.kvsDeleteTreeTxn: one tombstone for the prefix, none for the root."""
         doomed = [self._kv[key] for key in self._prefixed(self._kv_keys, prefix)]
         for entry in doomed:
             self._remove_entry(entry, index)
         if doomed and prefix:
             self._tombstone(prefix, index)
+
+    def kv_delete_tree(self, prefix: str) -> bool:
+        """KVDeleteTree (kvsDeleteTreeTxn)."""
+        index = self._apply()
+        self._delete_tree_txn(index, prefix)
         self._flush()
         return True
+
+    # -- transactions (state/txn.go TxnRW; the verbs themselves live in _txn.py) -------------
+
+    @contextmanager
+    def write_txn(self, *tables: Callable[[], Callable[[], None]]) -> Iterator[int]:
+        """One memdb write transaction at one new Raft index: all of it, or none of it.
+
+        Yields the index every write inside uses. If the block raises, each change it made to
+        the KV store (entries, tombstones, lock holders, the table index) and to the sessions
+        (those a catalog write invalidated, their lock-delays) is undone and no watcher is
+        woken; otherwise the channels it touched are reported once, when it ends. ``tables``
+        are the other tables the block may write (the catalog's): each is called first and
+        returns the function that puts it back. The Raft index is spent either way: in Consul a
+        rolled-back transaction is still a committed log entry whose FSM apply failed, and no
+        table index moves.
+        """
+        saved = (
+            dict(self._kv),
+            list(self._kv_keys),
+            self._kv_index,
+            dict(self._tombstones),
+            list(self._tombstone_keys),
+            deque(self._tombstone_queue),
+            {session: set(keys) for session, keys in self._held.items()},
+            dict(self._sessions),
+            self._sessions_index,
+            dict(self._lock_delay),
+        )
+        restores = [save() for save in tables]
+        index = self._apply()
+        try:
+            yield index
+        except BaseException:
+            (
+                self._kv,
+                self._kv_keys,
+                self._kv_index,
+                self._tombstones,
+                self._tombstone_keys,
+                self._tombstone_queue,
+                self._held,
+                self._sessions,
+                self._sessions_index,
+                self._lock_delay,
+            ) = saved
+            for restore in restores:
+                restore()
+            self._changed.clear()
+            raise
+        self._flush()
+
+    def kvs_set_txn(self, index: int, entry: DirEntry, *, update_session: bool) -> DirEntry:
+        """state.kvsSetTxn inside :meth:`write_txn`; returns the entry as now stored."""
+        self._set_txn(index, entry, update_session=update_session)
+        return self._kv[entry.key]
+
+    def kvs_delete_txn(self, index: int, key: str) -> None:
+        """state.kvsDeleteTxn inside :meth:`write_txn` (a missing key is a no-op)."""
+        self._delete_txn(index, key)
+
+    def kvs_delete_tree_txn(self, index: int, prefix: str) -> None:
+        """state.kvsDeleteTreeTxn inside :meth:`write_txn`."""
+        self._delete_tree_txn(index, prefix)
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -518,14 +636,22 @@ class Store:
             session_id = _generate_uuid()
         index = self._apply()
         # What follows runs in the FSM: its errors come back as "apply failed: ...".
-        if node.lower() != self.node_name.lower():
+        catalog = self.catalog
+        known = catalog.has_node(node) if catalog else node.lower() == self.node_name.lower()
+        if not known:
             raise RPCError("apply failed: Missing node registration")
-        # Session.CheckIDs(), each looked up as (node, check ID) in the checks table. The dev
-        # node has exactly one check, serfHealth, and it is passing.
+        # validateSessionChecksTxn: Session.CheckIDs(), each looked up as (node, check ID) in
+        # the checks table; a missing or critical check refuses the session.
         wanted = [*(checks or ()), *(node_checks or ()), *(c["ID"] for c in service_checks or ())]
         for check in wanted:
-            if check.lower() != SERF_CHECK_ID.lower():
+            if catalog is not None:
+                status = catalog.check_status(node, check)
+            else:
+                status = "passing" if check.lower() == SERF_CHECK_ID.lower() else None
+            if status is None:
                 raise RPCError(f"apply failed: Missing check '{check}' registration")
+            if status == "critical":
+                raise RPCError(f"apply failed: Check '{check}' is in critical state")
         session = Session(
             id=session_id,
             name=name,

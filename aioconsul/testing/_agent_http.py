@@ -1,0 +1,915 @@
+"""HTTP endpoints of the agent group (``/v1/agent/...``) beyond ``/v1/agent/self``.
+
+Each handler follows ``agent/agent_endpoint.go`` (and the vetting helpers of ``agent/acl.go``,
+which answer 404 for an unknown service or check ID even with ACLs disabled): parameter order,
+status codes, plain-text error bodies, the ``CodeWithPayloadError`` replies of the local health
+endpoints (status 200/429/503/404 with ``X-Consul-Reason``) and the hash-based blocking of
+``/v1/agent/service/:id`` (``Agent.LocalBlockingQuery``).
+
+Gossip does not exist in an embedded agent, so the membership endpoints describe a one-member
+cluster: ``join`` and ``force-leave`` are accepted and change nothing (a real agent would dial
+the address), ``leave`` answers 200 and marks the member left (a real agent then shuts down).
+
+This module never keeps state (that is ``_local.py``) and never parses a body itself
+(``_defs.py`` does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import platform
+import random
+import shutil
+import socket
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+from ._catalog import (
+    check_json,
+    multierror,
+    proxy_api_json,
+    validate_meta,
+    validate_node_service,
+)
+from ._catalog_http import CHECK_SCHEMA, build_filter, json_floats, parse_bool, partition_only
+from ._defs import (
+    check_definition,
+    check_is_empty,
+    check_update,
+    node_service_from_definition,
+    service_definition,
+)
+from ._filter import FieldSchema, FieldSpec
+from ._gocompat import MINUTE, SECOND, GoSyntaxError, format_duration, strconv_quote
+from ._local import LOCAL, SIDECAR_SUFFIX, check_kind, validate_check_type
+from ._server import (
+    _BUILD_DATE,
+    _REVISION,
+    CONSUL_VERSION,
+    HTTPError,
+    _Context,
+    _QueryOptions,
+    _Reply,
+    _Route,
+)
+
+if TYPE_CHECKING:
+    from ._server import ConsulAPI
+
+__all__ = ["ROUTES", "agent_service_json"]
+
+Record = dict[str, Any]
+
+_STATUSES: Final = ("passing", "warning", "critical")
+_TEXT_PLAIN: Final = "text/plain"
+_JSON: Final = "application/json"
+_DEFAULT_QUERY_TIME: Final = 5 * MINUTE
+_MAX_QUERY_TIME: Final = 10 * MINUTE
+_PROMETHEUS_DISABLED: Final = "Prometheus is not enabled since its retention time is not positive"
+
+_AGENT_PROXY: Final[dict[str, FieldSpec]] = {
+    "DestinationServiceName": "string",
+    "DestinationServiceID": "string",
+    "LocalServiceAddress": "string",
+    "LocalServicePort": "int",
+    "LocalServiceSocketPath": "string",
+    "Mode": "string",
+    "TransparentProxy": {"OutboundListenerPort": "int", "DialedDirectly": "bool"},
+    "Upstreams": [
+        {
+            "DestinationType": "string",
+            "DestinationPartition": "string",
+            "DestinationNamespace": "string",
+            "DestinationPeer": "string",
+            "DestinationName": "string",
+            "Datacenter": "string",
+            "LocalBindAddress": "string",
+            "LocalBindPort": "int",
+            "LocalBindSocketPath": "string",
+            "LocalBindSocketMode": "string",
+            "MeshGateway": {"Mode": "string"},
+        }
+    ],
+    "MeshGateway": {"Mode": "string"},
+    "Expose": {
+        "Checks": "bool",
+        "Paths": [
+            {
+                "ListenerPort": "int",
+                "Path": "string",
+                "LocalPathPort": "int",
+                "Protocol": "string",
+                "ParsedFromCheck": "bool",
+            }
+        ],
+    },
+}
+#: api.AgentService (CreateIndex, ModifyIndex, ContentHash, Datacenter... are bexpr:"-").
+AGENT_SERVICE_SCHEMA: Final = FieldSchema(
+    {
+        "Kind": "string",
+        "ID": "string",
+        "Service": "string",
+        "Tags": ["string"],
+        "Meta": {"*": "string"},
+        "Port": "int",
+        "Address": "string",
+        "SocketPath": "string",
+        "TaggedAddresses": {"*": {"Address": "string", "Port": "int"}},
+        "Weights": {"Passing": "int", "Warning": "int"},
+        "EnableTagOverride": "bool",
+        "Proxy": _AGENT_PROXY,
+        "Connect": {"Native": "bool"},
+        "PeerName": "string",
+    }
+)
+#: serf.Member (Addr is a net.IP; it is matched as the string encoding/json writes).
+MEMBER_SCHEMA: Final = FieldSchema(
+    {
+        "Name": "string",
+        "Addr": "string",
+        "Port": "uint16",
+        "Tags": {"*": "string"},
+        "Status": "int",
+        "ProtocolMin": "uint8",
+        "ProtocolMax": "uint8",
+        "ProtocolCur": "uint8",
+        "DelegateMin": "uint8",
+        "DelegateMax": "uint8",
+        "DelegateCur": "uint8",
+    }
+)
+
+
+def _tail(ctx: _Context, prefix: str) -> str:
+    return ctx.path[len(prefix) :]
+
+
+def agent_service_json(svc: Record, datacenter: str, content_hash: str = "") -> Record:
+    """buildAgentService: the api.AgentService the agent endpoints show."""
+    out: Record = {}
+    if svc["Kind"]:
+        out["Kind"] = svc["Kind"]
+    weights = svc["Weights"] or {}
+    out.update(
+        {
+            "ID": svc["ID"],
+            "Service": svc["Service"],
+            "Tags": svc["Tags"] if svc["Tags"] is not None else [],
+            "Meta": svc["Meta"] if svc["Meta"] is not None else {},
+            "Port": svc["Port"],
+            "Address": svc["Address"],
+        }
+    )
+    if svc["SocketPath"]:
+        out["SocketPath"] = svc["SocketPath"]
+    if svc["TaggedAddresses"]:
+        out["TaggedAddresses"] = svc["TaggedAddresses"]
+    out["Weights"] = {
+        "Passing": weights.get("Passing", 0) if weights.get("Passing", 0) > 0 else 1,
+        "Warning": weights.get("Warning", 1) if weights else 1,
+    }
+    out["EnableTagOverride"] = svc["EnableTagOverride"]
+    if content_hash:
+        out["ContentHash"] = content_hash
+    if svc["Kind"] in (
+        "connect-proxy",
+        "mesh-gateway",
+        "terminating-gateway",
+        "ingress-gateway",
+        "api-gateway",
+    ):
+        out["Proxy"] = proxy_api_json(svc["Proxy"])
+    if (svc["Connect"] or {}).get("Native"):
+        out["Connect"] = {"Native": True}
+    out["Datacenter"] = datacenter
+    if svc["Locality"] is not None:
+        out["Locality"] = svc["Locality"]
+    return out
+
+
+def _local_check_json(check: Record) -> Record:
+    out = check_json(dict(check, CreateIndex=0, ModifyIndex=0))
+    if out["ServiceTags"] is None:
+        out["ServiceTags"] = []
+    return out
+
+
+def _api_check_json(check: Record) -> Record:
+    """The api.HealthCheck agentHealthService builds (Type and the definition left empty)."""
+    return {
+        "Node": check["Node"],
+        "CheckID": check["CheckID"],
+        "Name": check["Name"],
+        "Status": check["Status"],
+        "Notes": check["Notes"],
+        "Output": check["Output"],
+        "ServiceID": check["ServiceID"],
+        "ServiceName": check["ServiceName"],
+        "ServiceTags": check["ServiceTags"],
+        "Type": "",
+        "ExposedPort": 0,
+        "Definition": {
+            "Interval": "0s",
+            "Timeout": "0s",
+            "DeregisterCriticalServiceAfter": "0s",
+            "HTTP": "",
+            "Header": None,
+            "Method": "",
+            "Body": "",
+            "TLSServerName": "",
+            "TLSSkipVerify": False,
+            "TCP": "",
+            "TCPUseTLS": False,
+            "UDP": "",
+            "GRPC": "",
+            "OSService": "",
+            "GRPCUseTLS": False,
+        },
+        "CreateIndex": 0,
+        "ModifyIndex": 0,
+    }
+
+
+def aggregated_status(checks: list[Record]) -> str:
+    """api.HealthChecks.AggregatedStatus: maintenance first, then the worst status."""
+    warning = critical = maintenance = False
+    for check in checks:
+        check_id = check["CheckID"]
+        if check_id == "_node_maintenance" or check_id.startswith("_service_maintenance:"):
+            maintenance = True
+            continue
+        status = check["Status"]
+        if status not in ("passing", "warning", "critical"):
+            return ""
+        warning = warning or status == "warning"
+        critical = critical or status == "critical"
+    if maintenance:
+        return "maintenance"
+    if critical:
+        return "critical"
+    if warning:
+        return "warning"
+    return "passing"  # also with no checks at all
+
+
+def _status_code(status: str) -> int:
+    return {"warning": 429, "passing": 200}.get(status, 503)
+
+
+def _wants_text(ctx: _Context) -> bool:
+    """returnTextPlain."""
+    if ctx.request.headers.get("Accept", "").startswith("text/plain"):
+        return True
+    if ctx.query.get("format"):
+        return ctx.query.get("format") == "text"
+    return False
+
+
+def _payload(ctx: _Context, status: int, reason: str, obj: Any, *, text: bool) -> _Reply:
+    """A CodeWithPayloadError reply: the status, X-Consul-Reason and the object."""
+    headers = [("X-Consul-Reason", reason)]
+    if text:
+        return _Reply(status, str(obj).encode(), _TEXT_PLAIN, headers)
+    reply = ctx.json(obj, status)
+    reply.headers.extend(headers)
+    return reply
+
+
+# -- membership and agent ----------------------------------------------------------------------
+
+
+def _members(api: ConsulAPI, *, wan: bool) -> list[Record]:
+    member = dict(api.self_info()["Member"])
+    if wan:
+        member.update(Name=f"{api.node_name}.{api.datacenter}", Port=8302)
+    return [member]
+
+
+async def agent_members(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentMembers: this agent, from the LAN or the WAN pool."""
+    wan = bool(ctx.query.get("wan"))
+    segment = ctx.query.get("segment")
+    if wan and segment not in ("", "_all"):
+        raise HTTPError(400, "Cannot provide a segment with wan=true")
+    partition_only(ctx)
+    if not wan and segment not in ("", "_all"):
+        from ._state import RPCError
+
+        raise RPCError("network segments are not supported in this version of Consul")
+    members = _members(api, wan=wan)
+    if ctx.query.get("filter"):
+        bexpr = build_filter(ctx, MEMBER_SCHEMA)
+        members = [m for m in members if bexpr.matches(m)]
+    return ctx.json(members)
+
+
+async def agent_join(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentJoin: accepted; an embedded agent has no gossip pool to join."""
+    partition_only(ctx)
+    return _Reply()
+
+
+async def agent_leave(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentLeave: the member is marked left (a real agent would also shut down)."""
+    api.local.member_status = 3  # serf.StatusLeft
+    return _Reply()
+
+
+async def agent_force_leave(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentForceLeave: serf accepts any name; there is no failed member to remove."""
+    partition_only(ctx)
+    return _Reply()
+
+
+async def agent_reload(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentReload: a -dev agent reloads its (empty) configuration and loses API state."""
+    api.local.reload()
+    api.local.sync_changes()
+    return _Reply()
+
+
+async def agent_node_maintenance(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentNodeMaintenance: the ``_node_maintenance`` critical check."""
+    if "enable" not in ctx.query:
+        raise HTTPError(400, "Missing value for enable")
+    raw = ctx.query.get("enable")
+    enable = parse_bool(raw)
+    if enable is None:
+        raise HTTPError(400, f"Invalid value for enable: {strconv_quote(raw)}")
+    if enable:
+        api.local.enable_node_maintenance(ctx.query.get("reason"))
+    else:
+        api.local.disable_node_maintenance()
+    api.local.sync_changes()
+    return _Reply()
+
+
+def _wants_prometheus(ctx: _Context) -> bool:
+    """enablePrometheusOutput."""
+    if ctx.query.get("format") == "prometheus":
+        return True
+    for item in ctx.request.headers.get("Accept", "").split(","):
+        mime, *params = item.split(";")
+        mime = mime.strip(" ").lower()
+        if mime == "application/openmetrics-text":
+            return True
+        if mime == "text/plain" and params and params[0].strip(" ") == "version=0.4.0":
+            return True
+    return False
+
+
+async def agent_metrics(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentMetrics: the in-memory sink's summary of the current 10 s interval.
+
+    Without ``prometheus_retention_time`` (as in ``-dev``) a Prometheus request gets Consul's
+    CodeWithPayloadError{415} with no payload object: ``HTTPHandlers.wrap`` then returns before
+    writing the status, so the reply is a bodiless 200 carrying ``X-Consul-Reason``.
+    """
+    if _wants_prometheus(ctx):
+        return _Reply(200, headers=[("X-Consul-Reason", _PROMETHEUS_DISABLED)])
+    now = int(time.time()) // 10 * 10
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(now))
+    nodes = api.catalog.nodes()[1]
+    services = api.catalog.services()[1]
+    labels: Record = {}
+    gauges = [
+        {"Name": "consul.state.nodes", "Value": float(len(nodes)), "Labels": labels},
+        {
+            "Name": "consul.state.services",
+            "Value": float(len({s["Service"] for s in services})),
+            "Labels": labels,
+        },
+        {"Name": "consul.state.service_instances", "Value": float(len(services)), "Labels": labels},
+        {
+            "Name": "consul.raft.applied_index",
+            "Value": float(api.store.raft_index),
+            "Labels": labels,
+        },
+    ]
+    return json_floats(
+        ctx, {"Timestamp": stamp, "Gauges": gauges, "Points": [], "Counters": [], "Samples": []}
+    )
+
+
+def _read_proc(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
+def host_info() -> Record:
+    """debug.CollectHostInfo: gopsutil's memory, CPU, host and disk figures."""
+    meminfo: dict[str, int] = {}
+    for line in _read_proc("/proc/meminfo").splitlines():
+        key, _, rest = line.partition(":")
+        fields = rest.split()
+        if fields and fields[0].isdigit():
+            meminfo[key] = int(fields[0]) * (1024 if fields[1:] == ["kB"] else 1)
+    total = meminfo.get("MemTotal", 0)
+    available = meminfo.get("MemAvailable", 0)
+    free = meminfo.get("MemFree", 0)
+    used = total - free - meminfo.get("Buffers", 0) - meminfo.get("Cached", 0)
+    memory = {
+        "total": total,
+        "available": available,
+        "used": max(used, 0),
+        "usedPercent": (100.0 * (total - available) / total) if total else 0.0,
+        "free": free,
+        "buffers": meminfo.get("Buffers", 0),
+        "cached": meminfo.get("Cached", 0),
+        "swapTotal": meminfo.get("SwapTotal", 0),
+        "swapFree": meminfo.get("SwapFree", 0),
+    }
+    cpus = []
+    for i in range(os.cpu_count() or 1):
+        cpus.append(
+            {
+                "cpu": i,
+                "vendorId": "",
+                "family": "",
+                "model": "",
+                "stepping": 0,
+                "physicalId": "",
+                "coreId": "",
+                "cores": 1,
+                "modelName": platform.processor(),
+                "mhz": 0,
+                "cacheSize": 0,
+                "flags": [],
+                "microcode": "",
+            }
+        )
+    uname = platform.uname()
+    boot = 0
+    for line in _read_proc("/proc/stat").splitlines():
+        if line.startswith("btime "):
+            boot = int(line.split()[1])
+    disk = shutil.disk_usage("/")
+    return {
+        "Memory": memory,
+        "CPU": cpus,
+        "Host": {
+            "hostname": socket.gethostname(),
+            "uptime": max(int(time.time()) - boot, 0) if boot else 0,
+            "bootTime": boot,
+            "procs": len([d for d in os.listdir("/proc") if d.isdigit()])
+            if os.path.isdir("/proc")
+            else 0,
+            "os": uname.system.lower(),
+            "platform": "",
+            "platformFamily": "",
+            "platformVersion": "",
+            "kernelVersion": uname.release,
+            "kernelArch": uname.machine,
+            "virtualizationSystem": "",
+            "virtualizationRole": "",
+            "hostId": "",
+        },
+        "Disk": {
+            "path": "/",
+            "fstype": "",
+            "total": disk.total,
+            "free": disk.free,
+            "used": disk.used,
+            "usedPercent": 100.0 * disk.used / disk.total if disk.total else 0.0,
+            "inodesTotal": 0,
+            "inodesUsed": 0,
+            "inodesFree": 0,
+            "inodesUsedPercent": 0.0,
+        },
+        "CollectionTime": time.time_ns(),
+        "Errors": None,
+    }
+
+
+async def agent_host(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentHost."""
+    return json_floats(ctx, host_info())
+
+
+async def agent_version(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentVersion: version.GetBuildInfo()."""
+    return ctx.json(
+        {"SHA": _REVISION, "BuildDate": _BUILD_DATE, "HumanVersion": CONSUL_VERSION, "FIPS": ""}
+    )
+
+
+async def agent_token(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentToken: with ACLs disabled nothing else is looked at."""
+    raise HTTPError(401, "ACL support disabled")
+
+
+# -- services ------------------------------------------------------------------------------
+
+
+async def agent_services(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentServices: service ID -> api.AgentService; ``filter`` applies to the values."""
+    api._ent_meta(ctx)
+    bexpr = build_filter(ctx, AGENT_SERVICE_SCHEMA)
+    services = {
+        svc["ID"]: agent_service_json(svc, api.datacenter) for svc in api.local.live_services()
+    }
+    return ctx.json({k: v for k, v in sorted(services.items()) if bexpr.matches(v)})
+
+
+def _content_hash(reply: Record) -> str:
+    """Stands in for hashstructure.Hash: an opaque 64-bit hash of the reply, in hex."""
+    from ._gocompat import go_json
+
+    digest = hashlib.blake2b(go_json(reply), digest_size=8).digest()
+    return format(int.from_bytes(digest, "big"), "x")
+
+
+async def agent_service(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentService: one service, hash-blocking on ``?hash`` (LocalBlockingQuery)."""
+    service_id = _tail(ctx, "/v1/agent/service/")
+    opts = _QueryOptions(api.datacenter)
+    api._parse_wait(ctx, opts)
+    api._ent_meta(ctx)
+    wanted = ctx.query.get("hash")
+
+    def current() -> tuple[str, Record]:
+        svc = api.local.service(service_id)
+        if svc is None:
+            raise HTTPError(404, f"unknown service ID: {service_id}")
+        reply = agent_service_json(svc, api.datacenter)
+        content_hash = _content_hash(reply)
+        return content_hash, agent_service_json(svc, api.datacenter, content_hash)
+
+    content_hash, reply = current()
+    if wanted:
+        wait = opts.max_query_time or _DEFAULT_QUERY_TIME
+        if wait > _MAX_QUERY_TIME:
+            wait = _MAX_QUERY_TIME
+        if wait // 16:
+            wait += random.randrange(wait // 16)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait / SECOND
+        while content_hash == wanted and not api.watch.closed:
+            remaining = deadline - loop.time()
+            if remaining <= 0 or not await api.watch.wait((LOCAL,), remaining):
+                break
+            content_hash, reply = current()
+    ctx.headers["X-Consul-ContentHash"] = content_hash
+    return ctx.json(reply)
+
+
+def _service_health(api: ConsulAPI, service_id: str) -> tuple[int, str, list[Record]]:
+    """agentHealthService: the service's checks and the node's checks of this agent."""
+    checks = [
+        _api_check_json(c) for c in api.local.checks_for_service(service_id, include_node=True)
+    ]
+    status = aggregated_status(checks)
+    return _status_code(status), status, checks
+
+
+async def agent_health_by_id(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentHealthServiceByID."""
+    service_id = _tail(ctx, "/v1/agent/health/service/id/")
+    if not service_id:
+        raise HTTPError(400, "Missing serviceID")
+    api._ent_meta(ctx)
+    text = _wants_text(ctx)
+    svc = api.local.service(service_id)
+    if svc is not None:
+        code, status, checks = _service_health(api, service_id)
+        if text:
+            return _payload(ctx, code, status, status, text=True)
+        info = {
+            "AggregatedStatus": status,
+            "Service": agent_service_json(svc, api.datacenter),
+            "Checks": checks,
+        }
+        return _payload(ctx, code, status, info, text=False)
+    reason = f"ServiceId {service_id} not found"
+    if text:
+        return _payload(ctx, 404, reason, reason, text=True)
+    missing: Record = {"AggregatedStatus": "critical", "Service": None, "Checks": None}
+    return _payload(ctx, 404, reason, missing, text=False)
+
+
+async def agent_health_by_name(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentHealthServiceByName: the worst status of the instances with that name."""
+    name = _tail(ctx, "/v1/agent/health/service/name/")
+    if not name:
+        raise HTTPError(400, "Missing service Name")
+    api._ent_meta(ctx)
+    code, status = 404, f"ServiceName {name} Not Found"
+    result = []
+    for svc in api.local.live_services():
+        if svc["Service"] != name:
+            continue
+        scode, sstatus, checks = _service_health(api, svc["ID"])
+        result.append(
+            {
+                "AggregatedStatus": sstatus,
+                "Service": agent_service_json(svc, api.datacenter),
+                "Checks": checks,
+            }
+        )
+        if code == 404 or code < scode:
+            code, status = scode, sstatus
+    if _wants_text(ctx):
+        return _payload(ctx, code, status, status, text=True)
+    return _payload(ctx, code, status, result, text=False)
+
+
+def _check_types(definition: Record) -> list[Record]:
+    """ServiceDefinition.CheckTypes, with the endpoint's error texts (HTTP 400)."""
+    checks = [definition["Check"]] if definition["Check"] is not None else []
+    checks += [c for c in definition["Checks"] if not check_is_empty(c)]
+    return checks
+
+
+def _validate_checks(checks: list[Record], label: str) -> None:
+    for chk in checks:
+        problem = validate_check_type(chk)
+        if problem:
+            raise HTTPError(400, f"{label}: {problem}")
+    for chk in checks:
+        if chk["Status"] and chk["Status"] not in _STATUSES:
+            raise HTTPError(400, "Status for checks must 'passing', 'warning', 'critical'")
+
+
+def _validate_weights(weights: Record) -> str | None:
+    """structs.ValidateWeights."""
+    passing, warning = weights.get("Passing", 0), weights.get("Warning", 0)
+    if passing < 1:
+        return "Passing must be greater than 0"
+    if warning < 0:
+        return "Warning must be greater or equal than 0"
+    if passing > 65535 or warning > 65535:
+        return "DNS Weight must be between 0 and 65535"
+    return None
+
+
+def _sidecar(ns: Record) -> tuple[Record, list[Record]] | None:
+    """sidecarServiceFromNodeService: the sidecar's NodeService and its checks."""
+    definition = (ns["Connect"] or {}).get("SidecarService")
+    if definition is None:
+        return None
+    sidecar = node_service_from_definition(definition)
+    sidecar["ID"] = ns["ID"] + SIDECAR_SUFFIX
+    if sidecar["Meta"] is not None:
+        problem = validate_meta(sidecar["Meta"], sidecar["Kind"])
+        if problem:
+            raise HTTPError(400, f"Invalid SidecarService: {problem}")
+    if not sidecar["Meta"] and ns["Meta"]:
+        sidecar["Meta"] = dict(ns["Meta"])
+    if not sidecar["Tags"] and ns["Tags"]:
+        sidecar["Tags"] = list(ns["Tags"])
+    if sidecar["Locality"] is None and ns["Locality"] is not None:
+        sidecar["Locality"] = dict(ns["Locality"])
+    sidecar["Kind"] = sidecar["Kind"] or "connect-proxy"
+    sidecar["Service"] = sidecar["Service"] or ns["Service"] + SIDECAR_SUFFIX
+    sidecar["Address"] = sidecar["Address"] or ns["Address"]
+    proxy = dict(sidecar["Proxy"])
+    proxy["DestinationServiceName"] = proxy.get("DestinationServiceName") or ns["Service"]
+    proxy["DestinationServiceID"] = proxy.get("DestinationServiceID") or ns["ID"]
+    if not proxy.get("LocalServiceSocketPath") and (
+        not proxy.get("LocalServiceAddress") or proxy.get("LocalServicePort", 0) < 1
+    ):
+        if ns["SocketPath"]:
+            proxy["LocalServiceSocketPath"] = ns["SocketPath"]
+        else:
+            proxy["LocalServiceAddress"] = proxy.get("LocalServiceAddress") or "127.0.0.1"
+            if proxy.get("LocalServicePort", 0) < 1:
+                proxy["LocalServicePort"] = ns["Port"]
+    sidecar["Proxy"] = proxy
+    return sidecar, _check_types(definition)
+
+
+async def agent_service_register(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentRegisterService: validation in Consul's order, then the service and its sidecar."""
+    api._ent_meta(ctx)
+    body = await ctx.request.read()
+    try:
+        definition = service_definition(body)
+    except GoSyntaxError as exc:
+        raise HTTPError(400, f"Request decode failed: {exc}") from None
+    if not definition["Name"]:
+        raise HTTPError(400, "Missing service name")
+    if definition["Address"] in ("0.0.0.0", "::", "[::]"):  # ipaddr.IsAny
+        raise HTTPError(400, "Invalid service address")
+    ns = node_service_from_definition(definition)
+    if ns["Weights"] is not None:
+        problem = _validate_weights(ns["Weights"])
+        if problem:
+            raise HTTPError(400, f"Invalid Weights: {problem}")
+    problem = validate_meta(ns["Meta"], ns["Kind"])
+    if problem:
+        raise HTTPError(400, f"Invalid Service Meta: {problem}")
+    problems = validate_node_service(ns)
+    if problems:
+        raise HTTPError(400, f"Validation failed: {multierror(problems)}")
+    checks = _check_types(definition)
+    _validate_checks(checks, "Invalid check")
+    sidecar_definition = (ns["Connect"] or {}).get("SidecarService")
+    if sidecar_definition is not None:
+        _validate_checks(_check_types(sidecar_definition), "Invalid check in sidecar_service")
+    sidecar = _sidecar(ns)
+    if sidecar is not None:
+        problems = validate_node_service(sidecar[0], for_agent=True)
+        if problems:
+            raise HTTPError(400, f"Failed Validation: {multierror(problems)}")
+        ns["Connect"] = {k: v for k, v in ns["Connect"].items() if k != "SidecarService"}
+    values = [v for k, v in ctx.query.pairs if k == "replace-existing-checks"]
+    replace = bool(values) and values[0] in ("", "true")
+    api.local.add_service(ns, checks, replace_existing_checks=replace)
+    if sidecar is not None:
+        api.local.add_service(sidecar[0], sidecar[1], sidecar=True, replace_existing_checks=replace)
+    api.local.sync_changes()
+    return _Reply()
+
+
+def _vet_service(api: ConsulAPI, service_id: str) -> None:
+    """vetServiceUpdateWithAuthorizer: an unknown service is 404 even without ACLs."""
+    if api.local.service(service_id) is None:
+        raise HTTPError(
+            404,
+            f"Unknown service ID {strconv_quote(service_id)}. "
+            "Ensure that the service ID is passed, not the service name.",
+        )
+
+
+def _vet_check(api: ConsulAPI, check_id: str) -> None:
+    """vetCheckUpdateWithAuthorizer."""
+    if api.local.check(check_id) is None:
+        raise HTTPError(
+            404,
+            f"Unknown check ID {strconv_quote(check_id)}. "
+            "Ensure that the check ID is passed, not the check name.",
+        )
+
+
+async def agent_service_deregister(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentDeregisterService."""
+    service_id = _tail(ctx, "/v1/agent/service/deregister/")
+    api._ent_meta(ctx)
+    _vet_service(api, service_id)
+    api.local.remove_service(service_id)
+    api.local.sync_changes()
+    return _Reply()
+
+
+async def agent_service_maintenance(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentServiceMaintenance: the ``_service_maintenance:<id>`` critical check."""
+    service_id = _tail(ctx, "/v1/agent/service/maintenance/")
+    if not service_id:
+        raise HTTPError(400, "Missing service ID")
+    if "enable" not in ctx.query:
+        raise HTTPError(400, "Missing value for enable")
+    raw = ctx.query.get("enable")
+    enable = parse_bool(raw)
+    if enable is None:
+        raise HTTPError(400, f"Invalid value for enable: {strconv_quote(raw)}")
+    api._ent_meta(ctx)
+    _vet_service(api, service_id)
+    if enable:
+        api.local.enable_service_maintenance(service_id, ctx.query.get("reason"))
+    else:
+        api.local.disable_service_maintenance(service_id)
+    api.local.sync_changes()
+    return _Reply()
+
+
+# -- checks --------------------------------------------------------------------------------
+
+
+async def agent_checks(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentChecks: check ID -> structs.HealthCheck; ``filter`` applies to the values."""
+    api._ent_meta(ctx)
+    bexpr = build_filter(ctx, CHECK_SCHEMA)
+    checks = {c["CheckID"]: _local_check_json(c) for c in api.local.live_checks()}
+    return ctx.json({k: v for k, v in sorted(checks.items()) if bexpr.matches(v)})
+
+
+async def agent_check_register(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentRegisterCheck."""
+    api._ent_meta(ctx)
+    body = await ctx.request.read()
+    try:
+        definition = check_definition(body)
+    except GoSyntaxError as exc:
+        raise HTTPError(400, f"Request decode failed: {exc}") from None
+    if not definition["Name"]:
+        raise HTTPError(400, "Missing check name")
+    if definition["Status"] and definition["Status"] not in _STATUSES:
+        raise HTTPError(400, "Bad check status")
+    # CheckDefinition.HealthCheck: Interval and Timeout as Duration.String(), "0s" included.
+    health: Record = {
+        "Node": api.node_name,
+        "CheckID": definition["ID"] or definition["Name"],
+        "Name": definition["Name"],
+        "Status": definition["Status"] or "critical",
+        "Notes": definition["Notes"],
+        "Output": "",
+        "ServiceID": definition["ServiceID"],
+        "ServiceName": "",
+        "ServiceTags": None,
+        "Type": "",
+        "Interval": format_duration(definition["Interval"]),
+        "Timeout": format_duration(definition["Timeout"]),
+        "ExposedPort": 0,
+        "Definition": {},
+    }
+    chk = dict(definition)
+    chk["CheckID"] = chk.pop("ID")
+    problem = validate_check_type(chk)
+    if problem:
+        raise HTTPError(400, f"Invalid check: {problem}")
+    health["Type"] = check_kind(chk)
+    if health["ServiceID"]:
+        svc = api.local.service(health["ServiceID"])
+        if svc is None:
+            raise HTTPError(404, f"ServiceID {strconv_quote(health['ServiceID'])} does not exist")
+        health["ServiceName"] = svc["Service"]
+    api.local.add_check(health, chk)
+    api.local.sync_changes()
+    return _Reply()
+
+
+async def agent_check_deregister(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentDeregisterCheck."""
+    check_id = _tail(ctx, "/v1/agent/check/deregister/")
+    api._ent_meta(ctx)
+    _vet_check(api, check_id)
+    api.local.remove_check(check_id)
+    api.local.sync_changes()
+    return _Reply()
+
+
+async def _check_update(
+    api: ConsulAPI, ctx: _Context, check_id: str, status: str, output: str
+) -> _Reply:
+    """agentCheckUpdate: vet, then update the TTL check (which syncs)."""
+    api._ent_meta(ctx)
+    _vet_check(api, check_id)
+    api.local.update_ttl_check(check_id, status, output)
+    api.local.sync_changes()
+    return _Reply()
+
+
+async def agent_check_pass(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentCheckPass: ``note`` becomes the output."""
+    check_id = _tail(ctx, "/v1/agent/check/pass/")
+    return await _check_update(api, ctx, check_id, "passing", ctx.query.get("note"))
+
+
+async def agent_check_warn(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentCheckWarn."""
+    check_id = _tail(ctx, "/v1/agent/check/warn/")
+    return await _check_update(api, ctx, check_id, "warning", ctx.query.get("note"))
+
+
+async def agent_check_fail(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentCheckFail."""
+    check_id = _tail(ctx, "/v1/agent/check/fail/")
+    return await _check_update(api, ctx, check_id, "critical", ctx.query.get("note"))
+
+
+async def agent_check_update(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """AgentCheckUpdate: PUT {Status, Output}."""
+    body = await ctx.request.read()
+    try:
+        update = check_update(body)
+    except GoSyntaxError as exc:
+        raise HTTPError(400, f"Request decode failed: {exc}") from None
+    status = update.get("Status", "")
+    if status not in _STATUSES:
+        raise HTTPError(400, f"Invalid check status: '{status}'")
+    check_id = _tail(ctx, "/v1/agent/check/update/")
+    return await _check_update(api, ctx, check_id, status, update.get("Output", ""))
+
+
+ROUTES: Final[tuple[_Route, ...]] = (
+    _Route.of("/v1/agent/token/", ("PUT",), agent_token),
+    _Route.of("/v1/agent/host", ("GET",), agent_host),
+    _Route.of("/v1/agent/version", ("GET",), agent_version),
+    _Route.of("/v1/agent/maintenance", ("PUT",), agent_node_maintenance),
+    _Route.of("/v1/agent/reload", ("PUT",), agent_reload),
+    _Route.of("/v1/agent/metrics", ("GET",), agent_metrics),
+    _Route.of("/v1/agent/services", ("GET",), agent_services),
+    _Route.of("/v1/agent/service/register", ("PUT",), agent_service_register),
+    _Route.of("/v1/agent/service/deregister/", ("PUT",), agent_service_deregister),
+    _Route.of("/v1/agent/service/maintenance/", ("PUT",), agent_service_maintenance),
+    _Route.of("/v1/agent/service/", ("GET",), agent_service),
+    _Route.of("/v1/agent/checks", ("GET",), agent_checks),
+    _Route.of("/v1/agent/members", ("GET",), agent_members),
+    _Route.of("/v1/agent/join/", ("PUT",), agent_join),
+    _Route.of("/v1/agent/leave", ("PUT",), agent_leave),
+    _Route.of("/v1/agent/force-leave/", ("PUT",), agent_force_leave),
+    _Route.of("/v1/agent/health/service/id/", ("GET",), agent_health_by_id),
+    _Route.of("/v1/agent/health/service/name/", ("GET",), agent_health_by_name),
+    _Route.of("/v1/agent/check/register", ("PUT",), agent_check_register),
+    _Route.of("/v1/agent/check/deregister/", ("PUT",), agent_check_deregister),
+    _Route.of("/v1/agent/check/pass/", ("PUT",), agent_check_pass),
+    _Route.of("/v1/agent/check/warn/", ("PUT",), agent_check_warn),
+    _Route.of("/v1/agent/check/fail/", ("PUT",), agent_check_fail),
+    _Route.of("/v1/agent/check/update/", ("PUT",), agent_check_update),
+)

@@ -1,0 +1,840 @@
+"""The dev agent's ``PUT /v1/txn``: Consul's atomic transactions, step by step as Consul runs them.
+
+Followed from ``hashicorp/consul``:
+
+1. ``agent/txn_endpoint.go`` (``convertOps``, ``Txn``): the body limit
+   (``max(txn_max_req_len, kv_max_value_size)``, 512 KiB) checked on ``Content-Length`` and
+   again while reading, the body decoded by ``lib.DecodeJSON`` into ``api.TxnOps`` (unknown
+   fields refused, so a ``{"Session": ...}`` operation is a 400: ``api.TxnOp`` has no such
+   field), at most ``maxTxnOps`` = 128 operations, each KV value at most ``kv_max_value_size``;
+   elements with none of ``KV``/``Node``/``Service``/``Check`` are dropped, so ``OpIndex``
+   counts the operations that remain. A transaction without writes is served like a read
+   (``?stale``/``?consistent`` honoured, ``X-Consul-LastContact``/``X-Consul-KnownLeader``
+   set, the ``QueryMeta`` fields in the body, never an ``X-Consul-Index``); one with writes
+   goes through Raft (only ``?dc`` is read).
+2. ``agent/consul/txn_endpoint.go`` (``preCheck``): every operation is checked before Raft
+   (``Must provide key``, lock-delay); all failures are reported, nothing is applied.
+3. ``agent/consul/state/txn.go`` (``txnDispatch``, ``TxnRW``/``TxnRO``) and ``state/kvs.go``:
+   the operations run in order inside one write transaction at one Raft index, each seeing the
+   effects of the ones before; every failure is collected and, if there is any, the whole
+   transaction is rolled back (``Store.write_txn``) and answered 409.
+
+Node, Service and Check operations run against the catalog tables (``_catalog.py``) in the same
+write transaction (:class:`CatalogTxn`): ``txnNode``, ``txnService`` and ``txnCheck`` with their
+pre-checks (``nodePreApply``, ``servicePreApply``, ``checkPreApply``), CAS rules and texts.
+Deleting a node or a check, or a critical check, invalidates sessions as in Consul, and a
+rollback restores them too. Without a catalog (a bare :class:`Store`), they are refused with
+Consul's wording for an operation a server does not handle, ``unknown operation type``.
+
+This module never binds sockets and keeps no state: the store lives in ``_state.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from . import _catalog
+from ._gocompat import GoSyntaxError, parse_duration, strconv_quote
+from ._gojson import (
+    Bool,
+    Bytes,
+    Custom,
+    DecodeState,
+    Int,
+    List,
+    Map,
+    Opaque,
+    Ptr,
+    Str,
+    Struct,
+    Uint,
+    unmarshal,
+)
+from ._server import HTTPError, _entry_json, _Reply
+from ._state import DirEntry, RPCError, Store
+
+if TYPE_CHECKING:
+    from ._catalog import Catalog
+    from ._server import ConsulAPI, _Context
+
+__all__ = [
+    "KV_MAX_VALUE_SIZE",
+    "CatalogTxn",
+    "GoPanic",
+    "MAX_TXN_OPS",
+    "TXN_MAX_REQ_LEN",
+    "Op",
+    "TxnError",
+    "convert_ops",
+    "pre_check",
+    "read",
+    "txn_endpoint",
+    "write",
+]
+
+MAX_TXN_OPS: Final = 128  # agent/txn_endpoint.go maxTxnOps
+TXN_MAX_REQ_LEN: Final = 512 * 1024  # txn_max_req_len default (raft's suggested entry size)
+KV_MAX_VALUE_SIZE: Final = 512 * 1024  # kv_max_value_size default
+_LIMIT_DOCS: Final = "https://www.consul.io/docs/agent/config/config-files#txn_max_req_len"
+
+_KV_WRITES: Final = frozenset(
+    ("set", "delete", "delete-cas", "delete-tree", "cas", "lock", "unlock")
+)  # agent/txn_endpoint.go isWrite
+
+# -- the request body: api.TxnOps ----------------------------------------------------------------
+
+
+def _check_definition(value: Any, state: DecodeState) -> Any:
+    """api.HealthCheckDefinition.UnmarshalJSON: a plain json.Unmarshal into an aux struct
+    (unknown fields accepted), then time.ParseDuration of its three duration strings. Its first
+    error ends the whole decoding."""
+    definition = unmarshal(json.dumps(value).encode(), _DEFINITION)
+    for name in ("Interval", "Timeout", "DeregisterCriticalServiceAfter"):
+        if definition.get(name):
+            parse_duration(definition[name])
+    return definition
+
+
+_DEFINITION: Final = Struct(
+    "struct { Interval string; Timeout string; DeregisterCriticalServiceAfter string; "
+    "*api.Alias }",
+    "",
+    {
+        "Interval": Str(),
+        "Timeout": Str(),
+        "DeregisterCriticalServiceAfter": Str(),
+        "HTTP": Str(),
+        "Header": Map(List(Str()), "map[string][]string"),
+        "Method": Str(),
+        "Body": Str(),
+        "TLSServerName": Str(),
+        "TLSSkipVerify": Bool(),
+        "TCP": Str(),
+        "TCPUseTLS": Bool(),
+        "UDP": Str(),
+        "GRPC": Str(),
+        "GRPCUseTLS": Bool(),
+        "OSService": Str(),
+    },
+    strict=False,
+)
+
+_LOCALITY: Final = Struct("api.Locality", "Locality", {"Region": Str(), "Zone": Str()})
+
+_KV_TXN_OP: Final = Struct(
+    "api.KVTxnOp",
+    "KVTxnOp",
+    {
+        "Verb": Str("api.KVOp"),
+        "Key": Str(),
+        "Value": Bytes(),
+        "Flags": Uint(),
+        "Index": Uint(),
+        "Session": Str(),
+        "Namespace": Str(),
+        "Partition": Str(),
+    },
+)
+
+_NODE: Final = Struct(
+    "api.Node",
+    "Node",
+    {
+        "ID": Str(),
+        "Node": Str(),
+        "Address": Str(),
+        "Datacenter": Str(),
+        "TaggedAddresses": Map(Str()),
+        "Meta": Map(Str()),
+        "CreateIndex": Uint(),
+        "ModifyIndex": Uint(),
+        "Partition": Str(),
+        "PeerName": Str(),
+        "Locality": Ptr(_LOCALITY),
+    },
+)
+
+_AGENT_SERVICE: Final = Struct(
+    "api.AgentService",
+    "AgentService",
+    {
+        "Kind": Str("api.ServiceKind"),
+        "ID": Str(),
+        "Service": Str(),
+        "Tags": List(Str()),
+        "Meta": Map(Str()),
+        "Port": Int(),
+        "Address": Str(),
+        "SocketPath": Str(),
+        "TaggedAddresses": Map(
+            Struct("api.ServiceAddress", "ServiceAddress", {"Address": Str(), "Port": Int()}),
+            "map[string]api.ServiceAddress",
+        ),
+        "Weights": Struct(
+            "api.AgentWeights", "AgentWeights", {"Passing": Int(), "Warning": Int()}
+        ),
+        "EnableTagOverride": Bool(),
+        "CreateIndex": Uint(),
+        "ModifyIndex": Uint(),
+        "ContentHash": Str(),
+        # Connect settings are carried through undecoded (their own deep Go types).
+        "Proxy": Opaque("api.AgentServiceConnectProxyConfig"),
+        "Connect": Opaque("api.AgentServiceConnect"),
+        "PeerName": Str(),
+        "Namespace": Str(),
+        "Partition": Str(),
+        "Datacenter": Str(),
+        "Locality": Ptr(_LOCALITY),
+    },
+)
+
+_HEALTH_CHECK: Final = Struct(
+    "api.HealthCheck",
+    "HealthCheck",
+    {
+        "Node": Str(),
+        "CheckID": Str(),
+        "Name": Str(),
+        "Status": Str(),
+        "Notes": Str(),
+        "Output": Str(),
+        "ServiceID": Str(),
+        "ServiceName": Str(),
+        "ServiceTags": List(Str()),
+        "Type": Str(),
+        "Namespace": Str(),
+        "Partition": Str(),
+        "ExposedPort": Int(),
+        "PeerName": Str(),
+        "Definition": Custom(_check_definition, "api.HealthCheckDefinition"),
+        "CreateIndex": Uint(),
+        "ModifyIndex": Uint(),
+    },
+)
+
+_TXN_OPS: Final = List(
+    Ptr(
+        Struct(
+            "api.TxnOp",
+            "TxnOp",
+            {
+                "KV": Ptr(_KV_TXN_OP),
+                "Node": Ptr(
+                    Struct("api.NodeTxnOp", "NodeTxnOp", {"Verb": Str("api.NodeOp"), "Node": _NODE})
+                ),
+                "Service": Ptr(
+                    Struct(
+                        "api.ServiceTxnOp",
+                        "ServiceTxnOp",
+                        {"Verb": Str("api.ServiceOp"), "Node": Str(), "Service": _AGENT_SERVICE},
+                    )
+                ),
+                "Check": Ptr(
+                    Struct(
+                        "api.CheckTxnOp",
+                        "CheckTxnOp",
+                        {"Verb": Str("api.CheckOp"), "Check": _HEALTH_CHECK},
+                    )
+                ),
+            },
+        )
+    ),
+    "api.TxnOps",
+)
+
+
+class GoPanic(Exception):
+    """Consul's handler would panic (a ``null`` operation is dereferenced): Go's net/http
+    recovers and hangs up without an answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One operation in the RPC format (structs.TxnOp): its kind, verb and fields."""
+
+    kind: str  # "KV", "Node", "Service" or "Check"
+    verb: str
+    key: str = ""
+    value: bytes | None = None
+    flags: int = 0
+    index: int = 0
+    session: str = ""
+    body: dict[str, Any] = field(default_factory=dict)  # Node/Service/Check op as decoded
+
+    @property
+    def is_write(self) -> bool:
+        """isWrite for KV; any Node/Service/Check verb but ``get`` writes."""
+        if self.kind == "KV":
+            return self.verb in _KV_WRITES
+        return self.verb != "get"
+
+
+@dataclass(frozen=True, slots=True)
+class TxnError:
+    """structs.TxnError: which operation failed, and why."""
+
+    op_index: int
+    what: str
+
+    def json(self) -> dict[str, Any]:
+        return {"OpIndex": self.op_index, "What": self.what}
+
+
+def convert_ops(body: bytes, *, datacenter: str) -> list[Op]:
+    """convertOps after the size check: decode, count, convert. Raises :class:`HTTPError`."""
+    try:
+        decoded = unmarshal(body, _TXN_OPS)
+    except GoSyntaxError as exc:
+        raise HTTPError(400, f"Failed to parse body: {exc}") from None
+    decoded = decoded or []
+    if len(decoded) > MAX_TXN_OPS:
+        raise HTTPError(
+            413, f"Transaction contains too many operations ({len(decoded)} > {MAX_TXN_OPS})"
+        )
+    ops: list[Op] = []
+    for item in decoded:
+        if item is None:
+            raise GoPanic("nil pointer dereference: a null operation")
+        if item.get("KV") is not None:
+            kv = item["KV"]
+            value = kv.get("Value")
+            if value is not None and len(value) > KV_MAX_VALUE_SIZE:
+                key = strconv_quote(kv.get("Key", ""))
+                raise HTTPError(
+                    413,
+                    f"Value for key {key} is too large ({len(value)} > {KV_MAX_VALUE_SIZE} bytes)",
+                )
+            ops.append(
+                Op(
+                    "KV",
+                    kv.get("Verb", ""),
+                    key=kv.get("Key", ""),
+                    value=value,
+                    flags=kv.get("Flags", 0),
+                    index=kv.get("Index", 0),
+                    session=kv.get("Session", ""),
+                )
+            )
+        elif item.get("Node") is not None:
+            node_op = item["Node"]
+            node = dict(node_op.get("Node") or {})
+            if not node.get("Datacenter"):
+                node["Datacenter"] = datacenter  # "Setup the default DC if not provided"
+            ops.append(Op("Node", node_op.get("Verb", ""), body={"Node": node}))
+        elif item.get("Service") is not None:
+            svc_op = item["Service"]
+            body_fields = {"Node": svc_op.get("Node", ""), "Service": svc_op.get("Service") or {}}
+            ops.append(Op("Service", svc_op.get("Verb", ""), body=body_fields))
+        elif item.get("Check") is not None:
+            check_op = item["Check"]
+            check = check_op.get("Check") or {}
+            ops.append(Op("Check", check_op.get("Verb", ""), body={"Check": check}))
+        # An element with none of the four is dropped: it has no RPC form.
+    return ops
+
+
+# -- the server side: preCheck, then the state store -------------------------------------------
+
+Result = dict[str, Any]  # one structs.TxnResult as JSON: {"KV": ...}, {"Node": ...}...
+
+_CATALOG_VERBS: Final = ("get", "set", "cas", "delete", "delete-cas")
+
+
+def _node_record(op: Op) -> dict[str, Any]:
+    """The structs.Node convertOps builds from the op's api.Node (no Locality)."""
+    node = op.body["Node"]
+    return {
+        "ID": node.get("ID", ""),
+        "Node": node.get("Node", ""),
+        "Address": node.get("Address", ""),
+        "Datacenter": node.get("Datacenter", ""),
+        "TaggedAddresses": node.get("TaggedAddresses"),
+        "Meta": node.get("Meta"),
+        "Locality": None,
+    }
+
+
+def _service_fields(op: Op) -> dict[str, Any]:
+    """The structs.NodeService convertOps builds from the op's api.AgentService: the fields it
+    copies (not TaggedAddresses, SocketPath, Connect or Locality), Weights always set."""
+    svc = op.body["Service"]
+    weights = svc.get("Weights") or {}
+    out: dict[str, Any] = {
+        "ID": svc.get("ID", ""),
+        "Service": svc.get("Service", ""),
+        "Kind": svc.get("Kind", ""),
+        "Tags": svc.get("Tags"),
+        "Address": svc.get("Address", ""),
+        "Meta": svc.get("Meta"),
+        "Port": svc.get("Port", 0),
+        "Weights": {"Passing": weights.get("Passing", 0), "Warning": weights.get("Warning", 0)},
+        "EnableTagOverride": svc.get("EnableTagOverride", False),
+    }
+    proxy = svc.get("Proxy")
+    if isinstance(proxy, dict):
+        copied = {k: proxy[k] for k in ("DestinationServiceName", "DestinationServiceID",
+                                        "LocalServiceAddress", "LocalServicePort",
+                                        "LocalServiceSocketPath") if proxy.get(k)}
+        mode = (proxy.get("MeshGateway") or {}).get("Mode")
+        if mode:
+            copied["MeshGateway"] = {"Mode": mode}
+        transparent = {k: v for k, v in (proxy.get("TransparentProxy") or {}).items()
+                       if k in ("DialedDirectly", "OutboundListenerPort") and v}
+        if transparent:
+            copied["TransparentProxy"] = transparent
+        out["Proxy"] = copied
+    return out
+
+
+def _check_fields(op: Op) -> dict[str, Any]:
+    """The structs.HealthCheck convertOps builds from the op's api.HealthCheck, with
+    checkPreApply's default for the verbs it runs for (the CheckID is the Name when missing)."""
+    check = op.body["Check"]
+    definition = check.get("Definition") or {}
+    copied: dict[str, Any] = {
+        k: definition[k]
+        for k in ("HTTP", "TLSServerName", "TLSSkipVerify", "Header", "Method", "Body", "TCP",
+                  "GRPC", "GRPCUseTLS", "OSService")
+        if definition.get(k)
+    }
+    for name in ("Interval", "Timeout", "DeregisterCriticalServiceAfter"):
+        if definition.get(name):
+            copied[name] = parse_duration(definition[name])  # checked when decoded
+    out = {k: check.get(k) for k in ("Node", "CheckID", "Name", "Status", "Notes", "Output",
+                                      "ServiceID", "ServiceName", "ServiceTags", "ExposedPort")
+           if check.get(k) is not None}
+    if op.verb != "get" and not out.get("CheckID") and out.get("Name"):
+        out["CheckID"] = out["Name"]
+    out["Definition"] = copied
+    return out
+
+
+def _index_of(op: Op) -> int:
+    """The ModifyIndex the op's object carries (what the CAS verbs compare)."""
+    obj = op.body.get(op.kind, {})
+    index: int = obj.get("ModifyIndex", 0)
+    return index
+
+
+class CatalogTxn:
+    """The catalog tables (:class:`~aioconsul.testing._catalog.Catalog`) driven the way
+    state/txn.go's ``txnNode``, ``txnService`` and ``txnCheck`` drive Consul's.
+
+    It reaches into the catalog's inner functions (``ensureNodeTxn`` and friends, private to
+    ``_catalog.py``): a transaction applies them at its own index, inside
+    :meth:`Store.write_txn`, and rolls them back with :meth:`snapshot`.
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def snapshot(self) -> Callable[[], None]:
+        """Save the tables; returns what puts them back (records are replaced, not mutated)."""
+        c = self.catalog
+        saved = (dict(c._nodes), dict(c._services), dict(c._checks), dict(c._coords),
+                 dict(c._index))
+
+        def restore() -> None:
+            c._nodes, c._services, c._checks, c._coords, c._index = saved
+
+        return restore
+
+    # -- preCheck -------------------------------------------------------------------------------
+
+    def pre_check(self, op: Op) -> str | None:
+        """nodeVerbValidate/nodePreApply, serviceVerbValidate/servicePreApply,
+        checkVerbValidate: the reason the op is refused before Raft, or None."""
+        if op.verb not in _CATALOG_VERBS:
+            return f"unknown {op.kind.lower()} operation: {op.verb}"
+        if op.verb == "get":
+            return None
+        try:
+            if op.kind == "Node":
+                node = _node_record(op)
+                if not node["Node"]:
+                    return "Must provide node"
+                if node["ID"]:
+                    problem = _catalog._parse_uuid(node["ID"])
+                    if problem:
+                        return f"Bad node ID: {problem}"
+            elif op.kind == "Service":
+                _catalog._service_pre_apply(_service_fields(op))
+        except RPCError as exc:
+            return str(exc)
+        return None
+
+    # -- the verbs ------------------------------------------------------------------------------
+
+    def apply(self, index: int, op: Op) -> list[Result]:
+        """One catalog verb; raises :class:`_OpFailed` with Consul's text."""
+        if op.kind == "Node":
+            return self._node(index, op)
+        if op.kind == "Service":
+            return self._service(index, op)
+        return self._check(index, op)
+
+    def _find_node(self, node: dict[str, Any]) -> dict[str, Any] | None:
+        """getNodeIDTxn (by ID prefix) when the op has an ID, else getNodeTxn (by name)."""
+        if node["ID"]:
+            wanted = node["ID"].lower()
+            matches = sorted((n for n in self.catalog._nodes.values()
+                              if n["ID"] and n["ID"].lower().startswith(wanted)),
+                             key=lambda n: n["ID"].lower())
+            return matches[0] if matches else None
+        return self.catalog.node(node["Node"])
+
+    def _node(self, index: int, op: Op) -> list[Result]:
+        """state.txnNode."""
+        node = _node_record(op)
+        name = strconv_quote(node["Node"])
+        verb = op.verb
+        if verb == "get":
+            entry = self._find_node(node)
+            if entry is None:
+                raise _OpFailed(f"node {name} doesn't exist")
+            return [{"Node": _catalog.node_json(entry)}]
+        if verb in ("set", "cas"):
+            if verb == "cas":
+                existing = self.catalog.node(node["Node"])
+                wanted = _index_of(op)
+                if (wanted == 0 and existing is not None) or (
+                    wanted != 0 and (existing is None or existing["ModifyIndex"] != wanted)
+                ):
+                    raise _OpFailed(f"failed to set node {name}, index is stale")
+            self._call(self.catalog._ensure_node, index, node)
+            entry = self._find_node(node)
+            return [] if entry is None else [{"Node": _catalog.node_json(entry)}]
+        if verb == "delete-cas":
+            existing = self.catalog.node(node["Node"])
+            if existing is None or existing["ModifyIndex"] != _index_of(op):
+                raise _OpFailed(f"failed to delete node {name}, index is stale")
+        self.catalog._delete_node(index, node["Node"])
+        return []
+
+    def _service(self, index: int, op: Op) -> list[Result]:
+        """state.txnService."""
+        node_name = op.body["Node"]
+        svc = _service_fields(op)
+        if op.verb != "get":
+            svc = _catalog._service_pre_apply(svc)  # preCheck's defaults (ID from the name)
+        key = _catalog._svc_key(node_name, svc["ID"])
+        where = f"{strconv_quote(svc['ID'])} on node {strconv_quote(node_name)}"
+        existing = self.catalog._services.get(key)
+        verb = op.verb
+        if verb == "get":
+            if existing is None:
+                raise _OpFailed(f"service {where} doesn't exist")
+            return [{"Service": _catalog.node_service_json(existing)}]
+        if verb in ("set", "cas"):
+            if verb == "cas":
+                wanted = _index_of(op)
+                if (wanted == 0 and existing is not None) or (
+                    wanted != 0 and (existing is None or existing["ModifyIndex"] != wanted)
+                ):
+                    raise _OpFailed(f"failed to set service {where}, index is stale")
+            # ensureServiceTxn: the meta first, then the node must exist.
+            problem = _catalog.validate_meta(svc["Meta"], svc["Kind"])
+            if problem:
+                raise _OpFailed(f"Invalid Service Meta for node {node_name} and serviceID "
+                                f"{svc['ID']}: {problem}")
+            if not self.catalog.has_node(node_name):
+                raise _OpFailed("Missing node registration")
+            self._call(self.catalog._ensure_service, index, node_name, svc)
+            stored = self.catalog._services[key]
+            return [{"Service": _catalog.node_service_json(stored)}]
+        if verb == "delete-cas" and (existing is None or existing["ModifyIndex"] != _index_of(op)):
+            raise _OpFailed(f"failed to delete service {where}, index is stale")
+        self.catalog._delete_service(index, node_name, svc["ID"])
+        return []
+
+    def _check(self, index: int, op: Op) -> list[Result]:
+        """state.txnCheck."""
+        check = _check_fields(op)
+        node_name, check_id = check.get("Node", ""), check.get("CheckID", "")
+        key = (node_name.lower(), check_id.lower())
+        where = f"{strconv_quote(check_id)} on node {strconv_quote(node_name)}"
+        existing = self.catalog._checks.get(key)
+        verb = op.verb
+        if verb == "get":
+            if existing is None:
+                raise _OpFailed(f"check {where} doesn't exist")
+            return [{"Check": _catalog.check_json(existing)}]
+        if verb in ("set", "cas"):
+            if verb == "cas":
+                wanted = _index_of(op)
+                if (wanted == 0 and existing is not None) or (
+                    wanted != 0 and (existing is None or existing["ModifyIndex"] != wanted)
+                ):
+                    raise _OpFailed(f"failed to set check {where}, index is stale")
+            self._call(self.catalog._ensure_check, index, _catalog._check_record(check))
+            return [{"Check": _catalog.check_json(self.catalog._checks[key])}]
+        if verb == "delete-cas" and (existing is None or existing["ModifyIndex"] != _index_of(op)):
+            raise _OpFailed(f"failed to delete check {where}, index is stale")
+        self.catalog._delete_check(index, node_name, check_id)
+        return []
+
+    @staticmethod
+    def _call(function: Callable[..., None], *args: Any) -> None:
+        """An ensure*Txn of the catalog; its error as the transaction reports it.
+
+        The catalog words them as Catalog.Register does (``failed inserting node: ...``); the
+        state store functions a transaction calls return the inner error alone.
+        """
+        try:
+            function(*args)
+        except RPCError as exc:
+            raise _OpFailed(_REGISTER_PREFIX.sub("", str(exc), count=1)) from None
+
+
+_REGISTER_PREFIX: Final = re.compile(
+    r'^failed inserting (?:node|service|check on node "(?:[^"\\]|\\.)*"): '
+)
+
+
+def pre_check(store: Store, ops: list[Op], catalog: CatalogTxn | None = None) -> list[TxnError]:
+    """Txn.preCheck: every operation checked before Raft, every failure reported."""
+    errors: list[TxnError] = []
+    for i, op in enumerate(ops):
+        if op.kind != "KV":
+            problem = catalog.pre_check(op) if catalog is not None else "unknown operation type"
+            if problem:
+                errors.append(TxnError(i, problem))
+            continue
+        # kvsPreApply: the key, then (ACLs are off) the lock-delay of a lock.
+        if not op.key and op.verb != "delete-tree":
+            errors.append(TxnError(i, "Must provide key"))
+        elif op.verb == "lock" and store.kv_lock_delay_active(op.key):
+            errors.append(
+                TxnError(i, f"failed to lock key {strconv_quote(op.key)} due to lock delay")
+            )
+    return errors
+
+
+def _blank(entry: DirEntry) -> DirEntry:
+    """Results of verbs other than the gets carry no value ("to save space")."""
+    return DirEntry(
+        entry.key,
+        None,
+        entry.flags,
+        lock_index=entry.lock_index,
+        session=entry.session,
+        create_index=entry.create_index,
+        modify_index=entry.modify_index,
+    )
+
+
+def _kv(store: Store, index: int, op: Op) -> list[DirEntry]:
+
+    """state.txnKVS: one KV verb; raises :class:`_OpFailed` with Consul's text."""
+    key, quoted = op.key, strconv_quote(op.key)
+    verb = op.verb
+    _, existing = store.kv_get(key)
+    if verb == "set":
+        entry = DirEntry(key, op.value, op.flags)
+        return [_blank(store.kvs_set_txn(index, entry, update_session=False))]
+    if verb == "delete":
+        store.kvs_delete_txn(index, key)
+        return []
+    if verb == "delete-cas":
+        if existing is not None:
+            if existing.modify_index != op.index:
+                raise _OpFailed(f"failed to delete key {quoted}, index is stale")
+            store.kvs_delete_txn(index, key)
+        return []  # a missing key is no failure (kvsDeleteCASTxn returns entry == nil)
+    if verb == "delete-tree":
+        store.kvs_delete_tree_txn(index, key)
+        return []
+    if verb == "cas":
+        if (op.index == 0 and existing is not None) or (
+            op.index != 0 and (existing is None or existing.modify_index != op.index)
+        ):
+            raise _OpFailed(f"failed to set key {quoted}, index is stale")
+        entry = DirEntry(key, op.value, op.flags)
+        return [_blank(store.kvs_set_txn(index, entry, update_session=False))]
+    if verb == "lock":
+        if not op.session:
+            raise _OpFailed("missing session")
+        if store.session_get(op.session)[1] is None:
+            raise _OpFailed(f"invalid session {strconv_quote(op.session)}")
+        if existing is None:
+            lock_index = 1
+        elif existing.session == op.session:
+            lock_index = existing.lock_index  # already held: the value may change
+        elif existing.session:
+            raise _OpFailed(f"failed to lock key {quoted}, lock is already held")
+        else:
+            lock_index = existing.lock_index + 1
+        entry = DirEntry(key, op.value, op.flags, lock_index=lock_index, session=op.session)
+        return [_blank(store.kvs_set_txn(index, entry, update_session=True))]
+    if verb == "unlock":
+        if not op.session:
+            raise _OpFailed("missing session")
+        if existing is None or existing.session != op.session:
+            raise _OpFailed(
+                f"failed to unlock key {quoted}, lock isn't held, or is held by another session"
+            )
+        entry = DirEntry(key, op.value, op.flags, lock_index=existing.lock_index)
+        return [_blank(store.kvs_set_txn(index, entry, update_session=True))]
+    if verb == "get":
+        if existing is None:
+            raise _OpFailed(f"key {quoted} doesn't exist")
+        return [existing]
+    if verb == "get-or-empty":
+        if existing is None:
+            # The operation's own entry comes back, value cleared (state/txn.go).
+            return [DirEntry(key, None, op.flags, session=op.session, modify_index=op.index)]
+        return [existing]
+    if verb == "get-tree":
+        return store.kv_list(key)[1]
+    if verb == "check-session":
+        if existing is None:
+            raise _OpFailed(f"failed to check session, key {quoted} doesn't exist")
+        if existing.session != op.session:
+            raise _OpFailed(
+                f"failed session check for key {quoted}, current session "
+                f"{strconv_quote(existing.session)} != {strconv_quote(op.session)}"
+            )
+        return [_blank(existing)]
+    if verb == "check-index":
+        if existing is None:
+            raise _OpFailed(f"failed to check index, key {quoted} doesn't exist")
+        if existing.modify_index != op.index:
+            raise _OpFailed(
+                f"failed index check for key {quoted}, current modify index "
+                f"{existing.modify_index} != {op.index}"
+            )
+        return [_blank(existing)]
+    if verb == "check-not-exists":
+        if existing is not None:
+            raise _OpFailed(f"key {quoted} exists")
+        return []
+    raise _OpFailed(f"unknown KV verb {strconv_quote(verb)}")
+
+
+class _OpFailed(Exception):
+    """One operation failed inside the state store transaction."""
+
+
+class _RolledBack(Exception):
+    """Raised inside :meth:`Store.write_txn` to undo a transaction with failed operations."""
+
+
+def _dispatch(
+    store: Store, index: int, ops: list[Op], catalog: CatalogTxn | None
+) -> tuple[list[Result], list[TxnError]]:
+    """state.txnDispatch: run every operation in order, collecting results and failures."""
+    results: list[Result] = []
+    errors: list[TxnError] = []
+    for i, op in enumerate(ops):
+        try:
+            if op.kind == "KV":
+                results.extend({"KV": _entry_json(e)} for e in _kv(store, index, op))
+            elif catalog is not None:  # pre_check refused catalog ops without a catalog
+                results.extend(catalog.apply(index, op))
+        except _OpFailed as exc:
+            errors.append(TxnError(i, str(exc)))
+    return results, errors
+
+
+def read(
+    store: Store, ops: list[Op], catalog: CatalogTxn | None = None
+) -> tuple[list[Result] | None, list[TxnError]]:
+    """state.TxnRO: the operations of a transaction without writes, at no index."""
+    results, errors = _dispatch(store, 0, ops, catalog)
+    return (None, errors) if errors else (results, [])
+
+
+def write(
+    store: Store, ops: list[Op], catalog: CatalogTxn | None = None
+) -> tuple[list[Result] | None, list[TxnError]]:
+    """state.TxnRW: one write transaction at one Raft index, committed only if all succeed."""
+    outcome: tuple[list[Result], list[TxnError]] = ([], [])
+    tables = () if catalog is None else (catalog.snapshot,)
+    try:
+        with store.write_txn(*tables) as index:
+            outcome = _dispatch(store, index, ops, catalog)
+            if outcome[1]:
+                raise _RolledBack
+    except _RolledBack:
+        return None, outcome[1]
+    return outcome[0], []
+
+
+# -- the HTTP handler ----------------------------------------------------------------------------
+
+
+async def _read_body(ctx: _Context, limit: int) -> bytes:
+    """The body under http.MaxBytesReader(limit): a longer one is a 413."""
+    length = ctx.request.content_length
+    if length is not None and length > limit:
+        raise HTTPError(
+            413,
+            f"Request body({length} bytes) too large, max size: {limit} bytes. See {_LIMIT_DOCS}.",
+        )
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await ctx.request.content.read(64 * 1024)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise HTTPError(
+                413, f"Request body too large, max size: {limit} bytes. See {_LIMIT_DOCS}."
+            )
+        chunks.append(chunk)
+
+
+def _errors_json(errors: list[TxnError]) -> list[dict[str, Any]] | None:
+    return [error.json() for error in errors] or None
+
+
+async def txn_endpoint(api: ConsulAPI, ctx: _Context) -> _Reply:
+    """HTTPHandlers.Txn: convert the operations, then Txn.Read or Txn.Apply; 409 on failure."""
+    body = await _read_body(ctx, max(TXN_MAX_REQ_LEN, KV_MAX_VALUE_SIZE))
+    try:
+        ops = convert_ops(body, datacenter=api.datacenter)
+    except GoPanic:
+        # net/http recovers a handler's panic and closes the connection: no answer at all.
+        transport = ctx.request.transport
+        if transport is not None:
+            transport.abort()
+        return _Reply(500)
+    store = api.store
+    catalog = CatalogTxn(api.catalog)
+    if not any(op.is_write for op in ops):
+        # Fast path: Txn.Read supports consistency modes, not blocking; no X-Consul-Index.
+        opts = api._parse(ctx)
+        api._forward(opts.datacenter)
+        errors = pre_check(store, ops, catalog)
+        results: list[Result] | None = None
+        known_leader = False  # preCheck failures return before SetQueryMeta
+        if not errors:
+            results, errors = read(store, ops, catalog)
+            known_leader = True
+        ctx.headers["X-Consul-LastContact"] = "0"
+        ctx.headers["X-Consul-KnownLeader"] = "true" if known_leader else "false"
+        # structs.TxnReadResponse embeds QueryMeta, whose fields have no json tags.
+        reply: dict[str, Any] = {
+            "Results": results,
+            "Errors": _errors_json(errors),
+            "Index": 0,
+            "LastContact": 0,
+            "KnownLeader": known_leader,
+            "ConsistencyLevel": "",
+            "NotModified": False,
+            "Backend": 0,
+            "ResultsFilteredByACLs": False,
+        }
+    else:
+        api._forward(ctx.query.get("dc") or api.datacenter)  # parseDC only; Txn.Apply
+        errors = pre_check(store, ops, catalog)
+        results = None
+        if not errors:
+            results, errors = write(store, ops, catalog)
+        reply = {"Results": results, "Errors": _errors_json(errors)}
+    return ctx.json(reply, 409 if errors else 200)
