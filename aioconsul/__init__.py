@@ -6,12 +6,21 @@ The public surface only: :class:`Consul`, :class:`~aioconsul.typing.Meta`,
 
 __version__ = "0.1.0.dev0"
 
+from ._core.retry import Backoff, Retry
 from .client import Consul
 from .errors import (
     ACLNotFound,
     BadRequest,
     Conflict,
+    ConnectError,
     ConsulError,
+    LockConflict,
+    LockError,
+    LockHeld,
+    LockInUse,
+    LockLost,
+    LockNotHeld,
+    LockTimeout,
     MethodNotAllowed,
     NoLeader,
     NotFound,
@@ -23,17 +32,27 @@ from .errors import (
     ResponseError,
     ServerError,
     TransportError,
+    TxnFailed,
     UnexpectedRedirect,
 )
 from .typing import Consistency, Meta
 
 __all__ = [
     "ACLNotFound",
+    "Backoff",
     "BadRequest",
     "Conflict",
+    "ConnectError",
     "Consistency",
     "Consul",
     "ConsulError",
+    "LockConflict",
+    "LockError",
+    "LockHeld",
+    "LockInUse",
+    "LockLost",
+    "LockNotHeld",
+    "LockTimeout",
     "Meta",
     "MethodNotAllowed",
     "NoLeader",
@@ -44,8 +63,10 @@ __all__ = [
     "RequestTimeout",
     "RequestTooLarge",
     "ResponseError",
+    "Retry",
     "ServerError",
     "TransportError",
+    "TxnFailed",
     "UnexpectedRedirect",
     "__version__",
 ]

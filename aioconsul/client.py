@@ -7,12 +7,14 @@ one aiohttp ClientSession — created lazily inside the running loop, closed by 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._core.config import DEFAULT_TIMEOUT, Address, Config, resolve
 from ._core.core import Core
+from ._core.retry import Retry
+from .api.agent import Agent
 from .api.catalog import Catalog
 from .api.coordinate import Coordinate
 from .api.event import Event
@@ -20,7 +22,13 @@ from .api.health import Health
 from .api.kv import KV
 from .api.session import Session
 from .api.status import Status
-from .typing import Consistency
+from .api.txn import Txn
+from .recipes import recipe_method
+from .recipes.election import Election
+from .recipes.lock import Lock
+from .recipes.semaphore import Semaphore
+from .typing import Consistency, Duration, Meta
+from .watch import Backoff, ErrorMode, Watch
 
 if TYPE_CHECKING:
     import aiohttp
@@ -40,18 +48,31 @@ class Consul:
     ``CONSUL_PARTITION``); an explicit argument always wins.
 
     ``timeout`` (seconds, None for none) bounds calls that do not block; a blocking read's timeout
-    is derived from its wait instead. ``session`` lends an aiohttp ClientSession that the client
-    uses and never closes; otherwise the client creates its own on first use and closes it in
-    :meth:`close` (or on leaving ``async with``).
+    is derived from its wait instead. ``address`` may be a list of agents to fail over between.
+    ``retry`` (a :class:`~aioconsul.Retry`, or False for none) says how failed requests are
+    repeated: reads and idempotent writes after transport failures, 429, 500 and 503; any
+    request that could not connect. A retried write never applies twice.
+
+    ``session`` lends an aiohttp ClientSession that the client uses and never closes; otherwise
+    the client creates its own on first use and closes it in :meth:`close` (or on leaving
+    ``async with``).
     """
 
     kv: KV
+    agent: Agent
     event: Event
     catalog: Catalog
     health: Health
     coordinate: Coordinate
     session: Session
     status: Status
+    txn: Txn
+
+    # Coordination recipes (aioconsul.recipes): each call builds a new recipe object on this
+    # client, taking the class's own arguments (after the client).
+    lock = recipe_method(Lock, "lock")
+    semaphore = recipe_method(Semaphore, "semaphore")
+    election = recipe_method(Election, "election")
 
     def __init__(
         self,
@@ -71,22 +92,42 @@ class Consul:
         key_file: str | None = None,
         tls_server_name: str | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
+        retry: Retry | bool | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.config: Config = resolve(
             address, token=token, token_file=token_file, consistency=consistency, dc=dc,
             namespace=namespace, partition=partition, auth=auth, verify=verify, ca_file=ca_file,
             ca_path=ca_path, cert_file=cert_file, key_file=key_file,
-            tls_server_name=tls_server_name, timeout=timeout,
+            tls_server_name=tls_server_name, timeout=timeout, retry=retry,
         )
         self._core = core = Core(self.config, session)
         self.kv = KV(core)
+        self.agent = Agent(core)
         self.event = Event(core)
         self.catalog = Catalog(core)
         self.health = Health(core)
         self.coordinate = Coordinate(core)
         self.session = Session(core)
         self.status = Status(core)
+        self.txn = Txn(core)
+
+    def watch(
+        self,
+        read: Callable[..., Awaitable[tuple[Any, Meta]]],
+        *args: Any,
+        wait: Duration | None = "5m",
+        errors: ErrorMode = "log",
+        backoff: Backoff | None = None,
+        **kwargs: Any,
+    ) -> Watch[Any]:
+        """Watch any blocking read, e.g.
+        ``async for nodes, meta in client.watch(client.catalog.nodes):``.
+
+        ``read`` is a method taking ``watch=`` (``client.health.service``, ``client.kv.items``...)
+        and ``args``/``kwargs`` its arguments. See :class:`~aioconsul.watch.Watch`.
+        """
+        return Watch(read, *args, wait=wait, errors=errors, backoff=backoff, **kwargs)
 
     @property
     def address(self) -> str:

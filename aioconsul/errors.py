@@ -4,6 +4,7 @@
 
     ConsulError                         everything aioconsul raises about a request
     ├── TransportError                  the agent could not be reached or the exchange broke off
+    │   ├── ConnectError                no connection could be made: the request was not sent
     │   └── RequestTimeout              no complete answer in time (also a TimeoutError)
     ├── ProtocolError                   an answer that is not what Consul sends (bad JSON, ...)
     └── ResponseError                   the agent answered with an error status
@@ -14,10 +15,23 @@
         ├── NotFound                    404
         ├── MethodNotAllowed            405
         ├── Conflict                    409
+        │   └── TxnFailed               409 from /v1/txn: rolled back; .errors says which ops, why
         ├── RequestTooLarge             413
         ├── RateLimited                 429
         └── ServerError                 5xx
             └── NoLeader                500 "No cluster leader"
+
+    LockError                           a Lock or Semaphore recipe could not do what was asked
+    ├── LockHeld                        acquire() on a lock this object already holds
+    ├── LockNotHeld                     release() of a lock this object does not hold
+    ├── LockInUse                       destroy() of a lock or semaphore someone holds
+    ├── LockConflict                    the key is not a lock of this kind (flags, limit, JSON)
+    ├── LockLost                        the lock was lost while its cancel_on_loss block ran
+    └── LockTimeout                     try-once: not acquired within the wait (a TimeoutError)
+
+The recipe errors (:mod:`aioconsul.recipes`) are a second tree: they are about the state of a lock,
+not about a request, so a failed request inside a recipe still raises its ``ConsulError``.
+Semaphores raise the same classes, with the Go client's semaphore messages.
 
 Bad arguments are refused with ``TypeError``/``ValueError`` before any request is sent; they are
 not part of this tree. The status is mapped to a class in one function, :func:`error_for_status`.
@@ -26,13 +40,24 @@ No error text ever contains the ACL token: messages name the method, the path an
 
 from __future__ import annotations
 
+import json
+from typing import Any, NamedTuple
+
 from .typing import Meta
 
 __all__ = [
     "ACLNotFound",
     "BadRequest",
     "Conflict",
+    "ConnectError",
     "ConsulError",
+    "LockConflict",
+    "LockError",
+    "LockHeld",
+    "LockInUse",
+    "LockLost",
+    "LockNotHeld",
+    "LockTimeout",
     "MethodNotAllowed",
     "NoLeader",
     "NotFound",
@@ -44,6 +69,8 @@ __all__ = [
     "ResponseError",
     "ServerError",
     "TransportError",
+    "TxnFailed",
+    "TxnOpError",
     "UnexpectedRedirect",
     "error_for_status",
 ]
@@ -90,6 +117,11 @@ class TransportError(ConsulError):
     """The agent could not be reached, or the connection failed before a full answer."""
 
 
+class ConnectError(TransportError):
+    """No connection to the agent could be made (refused, unreachable, TLS handshake failed):
+    the request was never sent, so it cannot have been applied."""
+
+
 class RequestTimeout(TransportError, TimeoutError):
     """No complete answer within the request's timeout."""
 
@@ -130,6 +162,38 @@ class Conflict(ResponseError):
     """409: for example a rolled-back transaction."""
 
 
+class TxnOpError(NamedTuple):
+    """One failed operation of a rolled-back transaction, as Consul reports it: ``OpIndex`` is
+    its position among the operations sent, ``What`` Consul's reason."""
+
+    OpIndex: int
+    What: str
+
+
+class TxnFailed(Conflict):
+    """409 from ``PUT /v1/txn``: the transaction was rolled back and none of it was applied.
+
+    ``errors`` lists every failed operation as a :class:`TxnOpError` ``(OpIndex, What)``;
+    ``meta`` is the answer's. The message names each one: ``op 1: key "a" doesn't exist``.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        errors: list[TxnOpError] | tuple[TxnOpError, ...] = (),
+        operation: str = "",
+        address: str = "",
+        status: int | None = 409,
+        meta: Meta | None = None,
+    ) -> None:
+        self.errors = list(errors)
+        if not message:
+            failed = "; ".join(f"op {e.OpIndex}: {e.What}" for e in self.errors)
+            message = f"transaction rolled back: {failed}" if failed else "transaction rolled back"
+        super().__init__(message, operation=operation, address=address, status=status, meta=meta)
+
+
 class RequestTooLarge(ResponseError):
     """413: the body (a KV value, a transaction) exceeds the agent's limits."""
 
@@ -144,6 +208,46 @@ class ServerError(ResponseError):
 
 class NoLeader(ServerError):
     """500 "No cluster leader": the cluster is electing a leader; reads may retry."""
+
+
+class LockError(Exception):
+    """Base of the errors of the Lock and Semaphore recipes; ``key`` is the lock's key (the
+    semaphore's prefix). The messages are the Go client's (``"Lock already held"``, ...)."""
+
+    def __init__(self, message: str, *, key: str = "") -> None:
+        self.message = message
+        self.key = key
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}" if self.key else self.message
+
+
+class LockHeld(LockError):
+    """``acquire()`` on a Lock or Semaphore object that already holds it (Go's ErrLockHeld)."""
+
+
+class LockNotHeld(LockError):
+    """``release()`` on a Lock or Semaphore object that does not hold it (ErrLockNotHeld)."""
+
+
+class LockInUse(LockError):
+    """``destroy()`` while a session holds the lock or a semaphore slot (ErrLockInUse)."""
+
+
+class LockConflict(LockError):
+    """The key is not a lock of this kind: its flags are not the recipe's (a Lock on a
+    semaphore's key, or the reverse), or a semaphore's limit or JSON does not match (Go's
+    ErrLockConflict, ErrSemaphoreConflict, "semaphore limit conflict")."""
+
+
+class LockLost(LockError):
+    """The lock (or slot) was lost while an ``async with`` block with ``cancel_on_loss=True``
+    ran: the block was cancelled, and leaving it raises this instead."""
+
+
+class LockTimeout(LockError, TimeoutError):
+    """With try-once, the lock or slot was not acquired within its wait (Go returns no lock)."""
 
 
 _BY_STATUS: dict[int, type[ResponseError]] = {
@@ -162,6 +266,10 @@ def error_for_status(
     status: int, message: str, *, meta: Meta, operation: str = "", address: str = ""
 ) -> ResponseError:
     """The error for an answer with a non-2xx ``status`` and body ``message``."""
+    if status == 409:
+        errors = _txn_errors(message)
+        if errors is not None:  # /v1/txn answers a rollback with {"Results": null, "Errors": []}
+            return TxnFailed(errors=errors, meta=meta, operation=operation, address=address)
     cls: type[ResponseError]
     if status in _BY_STATUS:
         cls = _BY_STATUS[status]
@@ -174,3 +282,24 @@ def error_for_status(
     else:
         cls = ResponseError
     return cls(message, status=status, meta=meta, operation=operation, address=address)
+
+
+def _txn_errors(body: str) -> list[TxnOpError] | None:
+    """The ``Errors`` of a rolled-back transaction's JSON answer, or None for any other body."""
+    if not body.startswith("{"):
+        return None
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("Errors"), list):
+        return None
+    errors: list[TxnOpError] = []
+    for item in data["Errors"]:
+        if not isinstance(item, dict):
+            return None
+        index, what = item.get("OpIndex"), item.get("What")
+        if not isinstance(index, int) or isinstance(index, bool) or not isinstance(what, str):
+            return None
+        errors.append(TxnOpError(index, what))
+    return errors

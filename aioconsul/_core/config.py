@@ -16,14 +16,15 @@ from urllib.parse import urlsplit
 
 from ..typing import Consistency
 from . import normalize
+from .retry import DEFAULT_RETRY, NO_RETRY, Retry
 
-__all__ = ["Address", "Config", "DEFAULT_TIMEOUT", "resolve"]
+__all__ = ["Address", "Config", "DEFAULT_TIMEOUT", "Target", "resolve"]
 
 log = logging.getLogger("aioconsul")
 
 #: An agent address: ``"host:port"``, ``"http(s)://host:port[/prefix]"``, ``"unix:///path"`` or
-#: ``("host", port)``.
-Address = str | tuple[str, int]
+#: ``("host", port)``; or a list of them to fail over between.
+Address = str | tuple[str, int] | list[str | tuple[str, int]]
 
 DEFAULT_ADDRESS = "127.0.0.1:8500"
 #: Total timeout of a request that does not block, in seconds.
@@ -44,27 +45,14 @@ def _parse_bool(text: str, name: str) -> bool | None:
 
 
 @dataclass(frozen=True)
-class Config:
-    """Where the agent is and how to talk to it. The token and password never appear in repr."""
+class Target:
+    """One agent address: scheme, host and port (or a unix socket), and a path prefix."""
 
     scheme: str = "http"
     host: str = "127.0.0.1"
     port: int | None = 8500
     unix_path: str | None = None
     path_prefix: str = ""
-    token: str | None = field(default=None, repr=False)
-    auth: tuple[str, str] | None = field(default=None, repr=False)
-    dc: str | None = None
-    namespace: str | None = None
-    partition: str | None = None
-    consistency: Consistency = Consistency.DEFAULT
-    verify: bool = True
-    ca_file: str | None = None
-    ca_path: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    tls_server_name: str | None = None
-    timeout: float | None = DEFAULT_TIMEOUT
 
     @property
     def base_url(self) -> str:
@@ -81,6 +69,46 @@ class Config:
         if self.unix_path is not None:
             return f"unix://{self.unix_path}"
         return self.base_url
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where the agents are and how to talk to them. The token and password never appear in
+    repr. ``targets`` holds one address, or several to fail over between, in order."""
+
+    targets: tuple[Target, ...] = (Target(),)
+    token: str | None = field(default=None, repr=False)
+    auth: tuple[str, str] | None = field(default=None, repr=False)
+    dc: str | None = None
+    namespace: str | None = None
+    partition: str | None = None
+    consistency: Consistency = Consistency.DEFAULT
+    verify: bool = True
+    ca_file: str | None = None
+    ca_path: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    tls_server_name: str | None = None
+    timeout: float | None = DEFAULT_TIMEOUT
+    retry: Retry = DEFAULT_RETRY
+
+    @property
+    def scheme(self) -> str:
+        return self.targets[0].scheme
+
+    @property
+    def unix_path(self) -> str | None:
+        return self.targets[0].unix_path
+
+    @property
+    def base_url(self) -> str:
+        """The first agent's base URL."""
+        return self.targets[0].base_url
+
+    @property
+    def address(self) -> str:
+        """The first agent's address as shown in messages."""
+        return self.targets[0].address
 
 
 def parse_address(address: Any, name: str = "address") -> dict[str, Any]:
@@ -127,6 +155,11 @@ def parse_address(address: Any, name: str = "address") -> dict[str, Any]:
             "unix_path": None}
 
 
+def _header_safe(text: str) -> bool:
+    """No control character that could end or split an HTTP header (CR, LF, NUL, ...)."""
+    return not any(ord(char) < 0x20 or ord(char) == 0x7F for char in text)
+
+
 def _read_token_file(path: str, name: str) -> str | None:
     try:
         with open(path, encoding="utf-8") as handle:
@@ -161,6 +194,7 @@ def resolve(
     key_file: str | None = None,
     tls_server_name: str | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
+    retry: Retry | bool | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Config:
     """Build a :class:`Config`: every explicit argument beats its environment variable."""
@@ -170,15 +204,23 @@ def resolve(
         # An explicit "" switches a setting off even when its variable is set.
         return (value or None) if value is not None else (env.get(var) or None)
 
-    parsed = parse_address(address if address is not None
-                           else env.get("CONSUL_HTTP_ADDR") or DEFAULT_ADDRESS)
-    scheme = parsed.pop("scheme")
-    if scheme is None:
-        ssl_env = env.get("CONSUL_HTTP_SSL")
-        use_ssl = _parse_bool(ssl_env, "CONSUL_HTTP_SSL") if ssl_env else None
-        scheme = "https" if use_ssl else "http"
-    if parsed["port"] is None and parsed["unix_path"] is None:
-        parsed["port"] = 443 if scheme == "https" else 80
+    given = address if address is not None else env.get("CONSUL_HTTP_ADDR") or DEFAULT_ADDRESS
+    if isinstance(given, list):
+        if not given:
+            raise ValueError("address: the list of addresses is empty")
+        addresses = [parse_address(item) for item in given]
+        if len(addresses) > 1 and any(item["unix_path"] for item in addresses):
+            raise ValueError("address: a unix socket cannot be one of several addresses")
+    else:
+        addresses = [parse_address(given)]
+    ssl_env = env.get("CONSUL_HTTP_SSL")
+    use_ssl = _parse_bool(ssl_env, "CONSUL_HTTP_SSL") if ssl_env else None
+    targets = []
+    for parsed in addresses:
+        scheme = parsed.pop("scheme") or ("https" if use_ssl else "http")
+        if parsed["port"] is None and parsed["unix_path"] is None:
+            parsed["port"] = 443 if scheme == "https" else 80
+        targets.append(Target(scheme=scheme, **parsed))
 
     # Go's precedence: explicit token file > explicit token > CONSUL_HTTP_TOKEN_FILE > env token.
     resolved_token: str | None
@@ -191,6 +233,9 @@ def resolve(
     else:
         resolved_token = env.get("CONSUL_HTTP_TOKEN") or None
 
+    if resolved_token is not None and not _header_safe(resolved_token):
+        raise ValueError("token: contains a control character (CR, LF...), refused")
+
     auth_value = pick(auth, "CONSUL_HTTP_AUTH")
     resolved_auth: tuple[str, str] | None = None
     if isinstance(auth_value, str):
@@ -202,6 +247,8 @@ def resolve(
         if len(pair) != 2 or not all(isinstance(part, str) for part in pair):
             raise TypeError("auth: expected 'user:password' or (user, password)")
         resolved_auth = (pair[0], pair[1])
+    if resolved_auth is not None and not all(_header_safe(part) for part in resolved_auth):
+        raise ValueError("auth: contains a control character (CR, LF...), refused")
 
     if verify is None:
         verify_env = env.get("CONSUL_HTTP_SSL_VERIFY")
@@ -221,8 +268,18 @@ def resolve(
                                 or timeout <= 0):
         raise ValueError(f"timeout: expected a positive number of seconds or None, got {timeout!r}")
 
+    if retry is None or retry is True:
+        resolved_retry = DEFAULT_RETRY
+    elif retry is False:
+        resolved_retry = NO_RETRY
+    elif isinstance(retry, Retry):
+        resolved_retry = retry
+    else:
+        raise TypeError(f"retry: expected an aioconsul Retry, True or False, got "
+                        f"{type(retry).__name__}")
+
     return Config(
-        scheme=scheme,
+        targets=tuple(targets),
         token=resolved_token,
         auth=resolved_auth,
         dc=_optional_str(dc, "dc"),
@@ -237,5 +294,5 @@ def resolve(
         key_file=key,
         tls_server_name=server_name,
         timeout=None if timeout is None else float(timeout),
-        **parsed,
+        retry=resolved_retry,
     )

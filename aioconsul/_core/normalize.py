@@ -24,6 +24,8 @@ __all__ = [
     "extract",
     "format_duration",
     "format_wait",
+    "go_duration",
+    "hash_blocking",
     "index",
     "kv_key",
     "node_meta",
@@ -180,6 +182,40 @@ def blocking(value: Any, name: str = "watch") -> tuple[int, int | None]:
         raise TypeError(f"{name}: expected an index, a mapping with 'Index' or (index, wait), "
                         f"got {_describe(value)}")
     return index(value, name), None
+
+
+def go_duration(value: Any, name: str) -> str:
+    """A Duration as the Go duration string Consul parses: ``timedelta(minutes=1)`` -> ``"1m"``.
+
+    For the duration fields of JSON bodies (a check's ``Interval``, ``TTL``, ``Timeout``,
+    ``DeregisterCriticalServiceAfter``); refused like :func:`duration`.
+    """
+    return format_duration(duration(value, name))
+
+
+def hash_blocking(value: Any, name: str = "watch") -> tuple[str, int | None]:
+    """A hash-based Blocking: a ContentHash, or ``(ContentHash, Duration | None)``.
+
+    Agent-local state such as ``/v1/agent/service/:id`` has no Raft index; the agent sends an
+    opaque ``X-Consul-ContentHash`` instead and blocks while a ``?hash=`` still matches. The hash
+    is a str, or a mapping with a ``"ContentHash"`` key: the :class:`~aioconsul.typing.Meta` of
+    the previous read, or the object it returned (Consul puts the hash in both). Returns
+    ``(hash, wait_ns)``; an empty hash means "do not block", like index 0.
+    """
+    wait: Any = None
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise ValueError(f"{name}: expected (hash, wait), got a tuple of {len(value)}")
+        value, wait = value
+    found = extract(value, ("ContentHash",), name)
+    if not isinstance(found, str):
+        hint = " (an index cannot wait on a hash-based endpoint)" if isinstance(
+            found, int) and not isinstance(found, bool) else ""
+        raise TypeError(f"{name}: expected a ContentHash str, a mapping with 'ContentHash' or "
+                        f"(hash, wait), got {_describe(found)}{hint}")
+    if any(not char.isprintable() or char.isspace() for char in found):
+        raise ValueError(f"{name}: {found!r} is not a content hash")
+    return found, None if wait is None else duration(wait, f"{name} wait")
 
 
 def consistency(value: Any, name: str = "consistency") -> Consistency:

@@ -98,6 +98,7 @@ def build(
     partition: str | None = None,
     consistency: Any = UNSUPPORTED,
     watch: Any = None,
+    hash_watch: Any = None,
     timeout: float | None = None,
 ) -> Request:
     """Build a request for ``path`` (already quoted, starting with ``/v1/``).
@@ -107,6 +108,9 @@ def build(
     it :data:`UNSUPPORTED`, and no mode is sent.
     ``watch`` is a Blocking: it adds ``index`` and ``wait`` (whole ms, as the Go client sends it)
     and stretches the timeout to cover the wait.
+    ``hash_watch`` is a hash-based Blocking (agent-local endpoints such as
+    ``/v1/agent/service/:id``): it adds ``hash`` and ``wait`` instead, with the same timeout rule.
+    An endpoint takes one kind of blocking or the other, never both.
     """
     query = [_encode(name, value) for name, value in params]
     dc = config.dc if dc is None else normalize.object_id(dc, "dc", "Datacenter")
@@ -130,6 +134,15 @@ def build(
         if index:
             query.append(f"index={index}")
             if wait_ns:  # 0 means the agent's default wait, as in the Go client
+                query.append(f"wait={normalize.format_wait(wait_ns)}")
+            timeout = blocking_timeout(wait_ns)
+    if hash_watch is not None:
+        if watch is not None:
+            raise ValueError("watch: an endpoint blocks on an index or on a hash, not both")
+        content_hash, wait_ns = normalize.hash_blocking(hash_watch)
+        if content_hash:  # no hash: the agent answers at once, as with index 0
+            query.append(_encode("hash", content_hash))
+            if wait_ns:  # 0 means the agent's default wait (5 minutes)
                 query.append(f"wait={normalize.format_wait(wait_ns)}")
             timeout = blocking_timeout(wait_ns)
     target = f"{path}?{'&'.join(query)}" if query else path

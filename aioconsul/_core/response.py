@@ -10,7 +10,7 @@ from __future__ import annotations
 import binascii
 import json
 from base64 import b64decode
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from ..errors import ProtocolError, error_for_status
@@ -30,6 +30,7 @@ def parse(
     *,
     address: str,
     missing_ok: bool = False,
+    ok_statuses: Collection[int] = (),
     raw: bool = False,
     b64: str | None = None,
 ) -> tuple[Any, Meta]:
@@ -38,6 +39,9 @@ def parse(
     ``data`` is the decoded JSON (``None`` for an empty body), or the body bytes with ``raw``.
     With ``missing_ok`` a 404 is not an error but ``(None, meta)``: Consul's KV reads answer a
     missing key with 404 and an index that can be blocked on.
+    A status in ``ok_statuses`` whose body is a JSON object or array is data too, returned like
+    a 2xx answer: ``/v1/agent/health/service/*`` reports warning as 429 and critical as 503. The
+    same status with any other body (a rate limit's text or empty body) is still an error.
     """
     meta = Meta.from_headers(headers)
     if 200 <= status < 300:
@@ -65,6 +69,11 @@ def parse(
         return data, meta
     if status == 404 and missing_ok:
         return None, meta
+    if status in ok_statuses:
+        report = _json_document(body)
+        if report is not None:
+            return report, meta
+        # Not the endpoint's report: an error of the same status, mapped below.
     message = body.decode("utf-8", "replace").strip()
     if status in (301, 302, 303, 307, 308):
         location = headers.get("Location")
@@ -72,6 +81,17 @@ def parse(
             message = f"{message} (redirect to {location!r} not followed)".lstrip()
     raise error_for_status(status, message, meta=meta, operation=request.operation,
                            address=address)
+
+
+def _json_document(body: bytes) -> dict[str, Any] | list[Any] | None:
+    """The JSON object or array ``body`` holds, or None (empty, text, a bare JSON scalar)."""
+    if body.lstrip()[:1] not in (b"{", b"["):
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data if isinstance(data, (dict, list)) else None
 
 
 def _decode_field(data: Any, field: str) -> None:

@@ -3,7 +3,10 @@
 The only client-side module that imports aiohttp. It owns the ClientSession it creates (lazily,
 inside the running loop) and closes only that one; a session handed in by the caller is used and
 never closed. It adds the token as the ``X-Consul-Token`` header, never to the URL, and never logs
-headers. It never follows redirects.
+headers. It never follows redirects, and never lets aiohttp re-send a request on its own: what is
+repeated is decided by the request core's retry policy. (A lent session keeps aiohttp's habit of
+re-sending a PUT or DELETE once when a reused connection breaks; the client does not change a
+session it does not own.)
 
 Connection pool: the connector is unlimited (``limit=0``). A blocking read holds its connection for
 up to its wait (10 minutes at most), so any cap on the pool would let enough concurrent watches
@@ -25,8 +28,8 @@ import aiohttp
 from yarl import URL
 
 from .. import __version__
-from ..errors import RequestTimeout, TransportError
-from .config import Config
+from ..errors import ConnectError, RequestTimeout, TransportError
+from .config import Config, Target
 from .request import Request
 
 __all__ = ["Transport"]
@@ -53,6 +56,8 @@ class Transport:
         self._session = session
         self._owned = session is None
         self._closed = False
+        self._targets: tuple[Target, ...] = config.targets
+        self._current = 0
         self._base = config.base_url
         headers = {"User-Agent": f"aioconsul/{__version__}"}
         if config.token:
@@ -70,11 +75,28 @@ class Transport:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def target(self) -> Target:
+        """The agent requests go to now."""
+        return self._targets[self._current]
+
+    @property
+    def targets(self) -> int:
+        """How many agent addresses there are to fail over between."""
+        return len(self._targets)
+
+    def fail_over(self) -> None:
+        """Send the next requests to the next agent address (sticky, round robin)."""
+        if len(self._targets) > 1:
+            self._current = (self._current + 1) % len(self._targets)
+            self._base = self._targets[self._current].base_url
+            log.info("failing over to %s", self._targets[self._current].address)
+
     def _open(self) -> aiohttp.ClientSession:
         if self._closed:
             raise RuntimeError("this Consul client is closed")
         config = self.config
-        if config.scheme == "https" and self._ssl is None:
+        if self._ssl is None and any(t.scheme == "https" for t in self._targets):
             self._ssl = make_ssl_context(config)
             self._extra["ssl"] = self._ssl
             if config.tls_server_name:
@@ -88,6 +110,12 @@ class Transport:
             self._session = aiohttp.ClientSession(
                 connector=connector, timeout=aiohttp.ClientTimeout(total=None)
             )
+            # aiohttp silently re-sends a PUT or DELETE once when a reused connection breaks,
+            # even after the agent received it: an event would fire twice, a KV write could
+            # overwrite a newer one. The request core decides what is safe to repeat instead.
+            # (No public switch exists; aiohttp's own test client flips the same attribute.)
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False
         self._ready = True
         return self._session
 
@@ -115,12 +143,14 @@ class Transport:
             raise RequestTimeout(
                 f"no complete answer within {request.timeout:g}s" if request.timeout
                 else "the request timed out",
-                operation=request.operation, address=self.config.address,
+                operation=request.operation, address=self.target.address,
             ) from None
         except aiohttp.ClientError as exc:
-            raise TransportError(
+            error = ConnectError if isinstance(exc, aiohttp.ClientConnectorError) \
+                else TransportError
+            raise error(
                 f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
-                operation=request.operation, address=self.config.address,
+                operation=request.operation, address=self.target.address,
             ) from exc
 
     async def close(self) -> None:

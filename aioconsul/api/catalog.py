@@ -70,7 +70,7 @@ class Catalog(Endpoint):
             raise ValueError("address: a catalog registration needs the node's address")
         data, _ = await self._core.request(
             "PUT", "/v1/catalog/register", json=body, dc=dc, namespace=namespace,
-            partition=partition,
+            partition=partition, idempotent=True,
         )
         return data is True
 
@@ -98,7 +98,7 @@ class Catalog(Endpoint):
             body["CheckID"] = normalize.object_id(check, "check", "CheckID")
         data, _ = await self._core.request(
             "PUT", "/v1/catalog/deregister", json=body, dc=dc, namespace=namespace,
-            partition=partition,
+            partition=partition, idempotent=True,
         )
         return data is True
 
@@ -245,6 +245,10 @@ class Catalog(Endpoint):
             params=query_params(filter=filter, peer=peer), dc=dc, namespace=namespace,
             partition=partition, consistency=consistency, watch=watch,
         )
+        # Consul answers an unknown node with {"Node": null, "Services": null}
+        # (CatalogNodeServiceList returns the empty struct), unlike /catalog/node's null.
+        if isinstance(data, dict) and data.get("Node") is None:
+            data = None
         return data, meta
 
     async def gateway_services(

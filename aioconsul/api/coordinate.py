@@ -100,4 +100,4 @@ class Coordinate(Endpoint):
         if segment is not None:
             body["Segment"] = segment
         await self._core.request("PUT", "/v1/coordinate/update", json=body, dc=dc,
-                                 partition=partition)
+                                 partition=partition, idempotent=True)

@@ -12,7 +12,8 @@ from typing import Any
 from .._core import normalize
 from .._core.core import Endpoint
 from .._core.request import quote_segment
-from ..typing import Collection, Filter, Meta, Object, Payload
+from ..typing import Collection, Duration, Filter, Meta, Object, Payload
+from ..watch import Backoff, ErrorMode, EventWatch, Watch
 
 __all__ = ["Event", "id_to_index"]
 
@@ -99,3 +100,27 @@ class Event(Endpoint):
             "GET", "/v1/event/list", params=params, watch=watch, b64="Payload",
         )
         return (data or []), meta
+
+    def watch(
+        self,
+        name: str | None = None,
+        *,
+        since_now: bool = False,
+        node: Filter | None = None,
+        service: Filter | None = None,
+        tag: Filter | None = None,
+        wait: Duration | None = "5m",
+        errors: ErrorMode = "log",
+        backoff: Backoff | None = None,
+    ) -> EventWatch:
+        """Each new event, exactly once: ``async for event, meta in client.event.watch("deploy"):``.
+
+        The events the agent lists when the watch starts come first, unless ``since_now``.
+        See :class:`~aioconsul.watch.EventWatch`.
+        """
+        if name is not None:
+            _name(name, firing=False)
+        _filters(node, service, tag)
+        return EventWatch(Watch(self.items, name, node=node, service=service, tag=tag,
+                                wait=wait, errors=errors, backoff=backoff),
+                          since_now=since_now)

@@ -7,12 +7,25 @@ outside ``/v1/kv/``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._core import normalize
 from .._core.core import Endpoint
 from .._core.request import quote_key
-from ..typing import Collection, Consistency, Meta, Object, ObjectID, ObjectIndex, Payload
+from ..typing import (
+    Collection,
+    Consistency,
+    Duration,
+    Meta,
+    Object,
+    ObjectID,
+    ObjectIndex,
+    Payload,
+)
+from ..watch import Backoff, ErrorMode, Watch
+
+if TYPE_CHECKING:
+    from .txn import Transaction
 
 __all__ = ["KV", "MAX_VALUE_SIZE"]
 
@@ -63,6 +76,27 @@ class KV(Endpoint):
             partition=partition, consistency=consistency, watch=watch, missing_ok=True, b64="Value",
         )
         return (data[0] if data else None), meta
+
+    def watch(
+        self,
+        key: str | Object,
+        *,
+        wait: Duration | None = "5m",
+        errors: ErrorMode = "log",
+        backoff: Backoff | None = None,
+        dc: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+        consistency: Consistency | str | None = None,
+    ) -> Watch[tuple[Object | None, Meta]]:
+        """Watch one key: ``async for entry, meta in client.kv.watch("config/app"):``.
+
+        Yields the current entry at once (``None`` while the key does not exist), then each
+        new value as it changes. See :class:`~aioconsul.watch.Watch` for the loop's rules.
+        """
+        normalize.kv_key(key)
+        return Watch(self.get, key, wait=wait, errors=errors, backoff=backoff, dc=dc,
+                     namespace=namespace, partition=partition, consistency=consistency)
 
     async def raw(
         self,
@@ -167,9 +201,10 @@ class KV(Endpoint):
             params.append(("acquire", normalize.object_id(acquire, "acquire")))
         elif release is not None:
             params.append(("release", normalize.object_id(release, "release")))
+        # A CAS write cannot apply twice (the second sees another ModifyIndex): safe to retry.
         result, _ = await self._core.request(
             "PUT", _path(key), params=params, body=data, content_type=_OCTETS, dc=dc,
-            namespace=namespace, partition=partition,
+            namespace=namespace, partition=partition, idempotent=cas is not None,
         )
         return result is True
 
@@ -276,6 +311,25 @@ class KV(Endpoint):
             raise ValueError("index: Consul's delete-cas needs an index above 0")
         result, _ = await self._core.request(
             "DELETE", _path(normalize.kv_key(key)), params=(("cas", str(cas)),), dc=dc,
-            namespace=namespace, partition=partition,
+            namespace=namespace, partition=partition, idempotent=True,
         )
         return result is True
+
+    def txn(
+        self,
+        *,
+        dc: str | None = None,
+        consistency: Consistency | str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> Transaction:
+        """A new KV transaction (``PUT /v1/txn``), built one validated verb at a time.
+
+        ``async with client.kv.txn() as txn: txn.set(...); txn.check_index(...)`` applies it
+        when the block ends; or ``results, meta = await txn.apply()``. See
+        :class:`~aioconsul.api.txn.Transaction`.
+        """
+        from .txn import Transaction, Txn  # txn.py builds on this module
+
+        return Transaction(Txn(self._core), dc=dc, consistency=consistency,
+                           namespace=namespace, partition=partition)

@@ -7,12 +7,13 @@ deleted according to its Behavior, and the released keys cannot be re-acquired f
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .._core import normalize
 from .._core.core import Endpoint
 from .._core.request import quote_segment
+from ..recipes.keepalive import SessionKeepAlive
 from ..typing import Collection, Consistency, Duration, Meta, Object, ObjectID
 
 __all__ = ["Session"]
@@ -90,6 +91,53 @@ class Session(Endpoint):
         result: Object = data
         return result
 
+    def keepalive(
+        self,
+        ttl: Duration = "15s",
+        *,
+        name: str | None = None,
+        behavior: str | None = None,
+        lock_delay: Duration | None = None,
+        node: ObjectID | None = None,
+        node_checks: Iterable[Any] | None = None,
+        service_checks: Iterable[Any] | None = None,
+        on_lost: Callable[[SessionKeepAlive], Any] | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> SessionKeepAlive:
+        """A session with a ``ttl``, renewed in the background while it is in use.
+
+        ``async with client.session.keepalive("15s") as session:`` creates the session (the
+        other options are :meth:`create`'s), renews it every TTL/2 like the Go client's
+        ``RenewPeriodic``, sets ``session.lost`` (and calls ``on_lost(session)``) if it cannot be
+        kept, and destroys it on the way out. See
+        :class:`~aioconsul.recipes.keepalive.SessionKeepAlive`. Nothing is sent before the
+        context is entered; bad arguments are refused here.
+        """
+        ttl_ns = normalize.duration(ttl, "ttl")
+        if ttl_ns <= 0:
+            raise ValueError("ttl: a keep-alive session needs a TTL above 0")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name: expected a str, got {type(name).__name__}")
+        if behavior is not None and behavior not in _BEHAVIORS:
+            raise ValueError(f"behavior: expected 'release' or 'delete', got {behavior!r}")
+        if lock_delay is not None:
+            normalize.duration(lock_delay, "lock_delay")
+        if node is not None:
+            normalize.object_id(node, "node", "Node")
+        if node_checks is not None:
+            node_checks = _names(node_checks, "node_checks")
+        if service_checks is not None:
+            service_checks = _names(service_checks, "service_checks")
+        if on_lost is not None and not callable(on_lost):
+            raise TypeError(f"on_lost: expected a callable, got {type(on_lost).__name__}")
+        options: dict[str, Any] = {
+            "name": name, "behavior": behavior, "lock_delay": lock_delay, "node": node,
+            "node_checks": node_checks, "service_checks": service_checks,
+            "namespace": namespace, "partition": partition,
+        }
+        return SessionKeepAlive(self, ttl_ns, options, on_lost)
+
     async def destroy(
         self,
         session: ObjectID,
@@ -101,7 +149,7 @@ class Session(Endpoint):
         """Destroy a session (``PUT /v1/session/destroy/<id>``); unknown ids also give True."""
         data, _ = await self._core.request(
             "PUT", _path("destroy", session),
-            dc=dc, namespace=namespace, partition=partition,
+            dc=dc, namespace=namespace, partition=partition, idempotent=True,
         )
         return data is True
 
@@ -120,7 +168,7 @@ class Session(Endpoint):
         """
         data, _ = await self._core.request(
             "PUT", _path("renew", session),
-            dc=dc, namespace=namespace, partition=partition,
+            dc=dc, namespace=namespace, partition=partition, idempotent=True,
         )
         result: Object = data[0]
         return result

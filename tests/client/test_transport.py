@@ -182,7 +182,7 @@ async def test_error_status_raises_its_class(serve, status: int, body: bytes,
         return web.Response(status=status, body=body, headers={"X-Consul-Index": "77"})
 
     app = await serve(fail)
-    async with Consul(app.address, token="s3cr3t-token") as client:
+    async with Consul(app.address, token="s3cr3t-token", retry=False) as client:
         with pytest.raises(cls) as info:
             await client.kv.get("foo")
     error = info.value
@@ -203,7 +203,7 @@ async def test_connection_reset_mid_body_is_a_transport_error(serve) -> None:
         return response
 
     app = await serve(truncate)
-    async with Consul(app.address) as client:
+    async with Consul(app.address, retry=False) as client:
         with pytest.raises(aioconsul.TransportError) as info:
             await client.kv.get("foo")
     assert app.address in str(info.value)
@@ -228,7 +228,7 @@ async def test_answer_that_never_finishes_times_out(serve) -> None:
 
     app = await serve(hang)
     try:
-        async with Consul(app.address, timeout=0.2) as client:
+        async with Consul(app.address, timeout=0.2, retry=False) as client:
             with pytest.raises(aioconsul.RequestTimeout) as info:
                 await client.kv.get("foo")
         assert isinstance(info.value, TimeoutError)
@@ -255,8 +255,8 @@ async def test_connection_refused_names_the_address() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    async with Consul(f"127.0.0.1:{port}") as client:
-        with pytest.raises(aioconsul.TransportError) as info:
+    async with Consul(f"127.0.0.1:{port}", retry=False) as client:
+        with pytest.raises(aioconsul.ConnectError) as info:
             await client.kv.get("foo")
     assert f"127.0.0.1:{port}" in str(info.value)
     assert "GET /v1/kv/foo" in str(info.value)
@@ -347,8 +347,8 @@ async def test_https_verification_failure_is_a_transport_error(serve, tls) -> No
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.configure_cert(context)
     app = await serve(ok_true, ssl_context=context)
-    async with Consul(app.address) as client:
-        with pytest.raises(aioconsul.TransportError):
+    async with Consul(app.address, retry=False) as client:
+        with pytest.raises(aioconsul.ConnectError):
             await client.kv.get("foo")
     async with Consul(app.address, verify=False) as client:
         assert await client.kv.set("foo", b"bar") is True

@@ -158,6 +158,67 @@ def test_blocking_rejects(value: object, error: type[Exception]) -> None:
         normalize.blocking(value)
 
 
+# -- Hash-based Blocking ------------------------------------------------------------------------
+
+
+HASH = "4ecd29c7bc647ca8"
+
+
+@pytest.mark.parametrize("value", [
+    HASH, {"ContentHash": HASH}, Meta(Index=0, ContentHash=HASH),
+    {"ID": "web", "Service": "web", "ContentHash": HASH}, (HASH, None),
+    (Meta(ContentHash=HASH), None),
+])
+def test_hash_blocking_forms_are_equivalent(value: object) -> None:
+    """The hash of a previous read: the hash itself, its Meta, or the service it returned."""
+    assert normalize.hash_blocking(value) == (HASH, None)
+
+
+def test_hash_blocking_with_a_wait() -> None:
+    meta = Meta(ContentHash=HASH)
+    assert normalize.hash_blocking((meta, "30s")) == (HASH, 30 * SECOND)
+    assert normalize.hash_blocking((HASH, datetime.timedelta(minutes=1))) == (HASH, 60 * SECOND)
+
+
+def test_empty_hash_means_no_blocking() -> None:
+    assert normalize.hash_blocking("") == ("", None)
+
+
+@pytest.mark.parametrize("value, error, match", [
+    (Meta(Index=42), ValueError, "no 'ContentHash' key"),
+    (42, TypeError, "an index cannot wait on a hash-based endpoint"),
+    ((42, "30s"), TypeError, "ContentHash"),
+    ((HASH, "30"), ValueError, "^watch wait: "),
+    ((HASH, "30s", 1), ValueError, "tuple of 3"),
+    ([HASH, "30s"], TypeError, "list"),
+    ("has space", ValueError, "not a content hash"),
+    ("line\nbreak", ValueError, "not a content hash"),
+    (None, TypeError, "NoneType"),
+])
+def test_hash_blocking_rejects(value: object, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match) as info:
+        normalize.hash_blocking(value)
+    assert str(info.value).startswith("watch")
+
+
+# -- Durations in JSON bodies --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, text", [
+    ("10s", "10s"), ("1m30s", "1m30s"), ("90s", "1m30s"), ("1.5s", "1500ms"),
+    (datetime.timedelta(minutes=1), "1m"), (datetime.timedelta(milliseconds=250), "250ms"),
+    ("0", "0s"),
+])
+def test_go_duration_sends_what_consul_parses(value: object, text: str) -> None:
+    assert normalize.go_duration(value, "Interval") == text
+
+
+@pytest.mark.parametrize("value", [10, 1.5, "10", "ten seconds", "-1s", None])
+def test_go_duration_rejects_like_duration(value: object) -> None:
+    with pytest.raises(ValueError, match="^check.TTL: "):
+        normalize.go_duration(value, "check.TTL")
+
+
 # -- Consistency ---------------------------------------------------------------------------------
 
 

@@ -93,3 +93,46 @@ def test_token_never_reaches_the_url() -> None:
 def test_bad_watch_is_refused_before_sending() -> None:
     with pytest.raises(ValueError, match="^watch wait: "):
         build("GET", "/v1/kv/x", CONFIG, watch=(1, "forever"))
+
+
+# -- Hash-based blocking (agent-local endpoints) -------------------------------------------------
+
+
+def test_hash_watch_adds_hash_and_wait_in_milliseconds() -> None:
+    meta = Meta(Index=0, ContentHash="4ecd29c7bc647ca8")
+    request = build("GET", "/v1/agent/service/web", CONFIG, hash_watch=(meta, "30s"))
+    assert request.target == "/v1/agent/service/web?hash=4ecd29c7bc647ca8&wait=30000ms"
+
+
+def test_hash_watch_without_wait_sends_only_the_hash() -> None:
+    request = build("GET", "/v1/agent/service/web", CONFIG, hash_watch={"ContentHash": "ab12"})
+    assert request.target == "/v1/agent/service/web?hash=ab12"
+
+
+def test_hash_watch_timeout_follows_the_wait_like_index_blocking() -> None:
+    by_hash = build("GET", "/v1/agent/service/web", CONFIG, hash_watch=("ab12", "160s"))
+    by_index = build("GET", "/v1/kv/x", CONFIG, watch=(1, "160s"))
+    assert by_hash.timeout == by_index.timeout == blocking_timeout(160 * 10**9)
+    unset = build("GET", "/v1/agent/service/web", CONFIG, hash_watch="ab12")
+    assert unset.timeout == blocking_timeout(None)
+
+
+def test_empty_hash_does_not_block() -> None:
+    request = build("GET", "/v1/agent/service/web", CONFIG, hash_watch=("", "30s"))
+    assert request.target == "/v1/agent/service/web"
+    assert request.timeout == CONFIG.timeout
+
+
+def test_hash_is_quoted() -> None:
+    request = build("GET", "/v1/agent/service/web", CONFIG, hash_watch="a&b=c")
+    assert request.target == "/v1/agent/service/web?hash=a%26b%3Dc"
+
+
+def test_a_meta_without_content_hash_is_refused_for_hash_blocking() -> None:
+    with pytest.raises(ValueError, match="^watch: the mapping has no 'ContentHash' key"):
+        build("GET", "/v1/agent/service/web", CONFIG, hash_watch=Meta(Index=5))
+
+
+def test_index_and_hash_blocking_together_are_refused() -> None:
+    with pytest.raises(ValueError, match="^watch: "):
+        build("GET", "/v1/agent/service/web", CONFIG, watch=1, hash_watch="ab12")

@@ -124,3 +124,47 @@ def test_acl_not_found_is_a_permission_denied() -> None:
 def test_redirect_names_its_location() -> None:
     with pytest.raises(errors.UnexpectedRedirect, match="redirect to '/v1/kv/a' not followed"):
         _parse(301, b"", {"Location": "/v1/kv/a"})
+
+
+# -- Statuses that carry data (/v1/agent/health/service/*) ---------------------------------------
+
+REPORTS = (429, 503)
+
+
+@pytest.mark.parametrize("status, body, expected", [
+    (429, b'{"AggregatedStatus": "warning"}', {"AggregatedStatus": "warning"}),
+    (503, b'{"AggregatedStatus": "critical"}', {"AggregatedStatus": "critical"}),
+    (503, b'[{"AggregatedStatus": "critical"}]', [{"AggregatedStatus": "critical"}]),
+    (200, b'[]', []),
+])
+def test_ok_statuses_return_their_json_report_as_data(
+        status: int, body: bytes, expected: object) -> None:
+    data, _ = parse(REQUEST, status, {}, body, address="h:1", ok_statuses=REPORTS)
+    assert data == expected
+
+
+@pytest.mark.parametrize("status, body, cls", [
+    (429, b"", errors.RateLimited),  # the RPC rate limit answers 429 with an empty body
+    (429, b"rate limit exceeded, try again later", errors.RateLimited),
+    (503, b"rate limit exceeded for operation that can only be performed by the leader",
+     errors.ServerError),
+    (503, b'"critical"', errors.ServerError),  # a bare JSON scalar is no report either
+    (500, b'{"AggregatedStatus": "critical"}', errors.ServerError),  # not an ok status
+])
+def test_ok_statuses_without_a_json_report_are_still_errors(
+        status: int, body: bytes, cls: type[Exception]) -> None:
+    with pytest.raises(cls):
+        parse(REQUEST, status, {}, body, address="h:1", ok_statuses=REPORTS)
+
+
+def test_without_ok_statuses_429_and_503_are_errors() -> None:
+    with pytest.raises(errors.RateLimited):
+        _parse(429, b'{"AggregatedStatus": "warning"}')
+    with pytest.raises(errors.ServerError):
+        _parse(503, b'{"AggregatedStatus": "critical"}')
+
+
+def test_ok_status_report_keeps_its_meta() -> None:
+    _, meta = parse(REQUEST, 429, {"X-Consul-Index": "4"}, b"{}", address="h:1",
+                    ok_statuses=REPORTS)
+    assert meta["Index"] == 4

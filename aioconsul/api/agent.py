@@ -1,0 +1,669 @@
+"""The local agent: ``/v1/agent/*`` — the agent itself, its gossip pool, and the services and
+checks registered with it.
+
+Agent endpoints answer from the agent's own memory: they take no consistency mode, never block
+on a Raft index and are never forwarded to another datacenter. Only ``/v1/agent/service/:id``
+blocks, on a content hash (see :meth:`AgentServices.get`). Every write is a PUT, as Consul
+requires; the writes that set a state (register, maintenance, a check's status, a token) are
+safe to repeat and marked idempotent, deregister and leave are not. The duration fields of
+service and check definitions (``Interval``, ``TTL``, ``Timeout``,
+``DeregisterCriticalServiceAfter``) take a Go duration string or a timedelta and are sent as
+Go duration strings. The token handed to :meth:`Agent.update_token` travels in the JSON
+body only: never in the URL, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, overload
+
+from .._core import normalize
+from .._core.core import Core, Endpoint
+from .._core.request import quote_segment
+from ..typing import Collection, Duration, Meta, Object, ObjectID
+from ..typing import Mapping as ObjectMapping
+
+__all__ = ["STATUSES", "Agent", "AgentChecks", "AgentServices"]
+
+#: The statuses a check can be set to.
+STATUSES = ("passing", "warning", "critical")
+
+_SERVICE_KEYS = ("ServiceID", "ID")
+_SERVICE_NAME_KEYS = ("Service", "Name")
+_CHECK_KEYS = ("CheckID", "ID")
+_NODE_KEYS = ("Node", "Name")
+_TOKEN_KIND = re.compile(r"[A-Za-z0-9_-]+")
+#: Check fields holding a Go duration, as Consul matches JSON fields (see :func:`_fold`).
+_DURATION_FIELDS = frozenset({"interval", "ttl", "timeout", "deregistercriticalserviceafter"})
+#: Non-2xx statuses of /v1/agent/health/service/* that are a report, not an error.
+_HEALTH_REPORTS = (429, 503)
+
+
+def _fold(key: str) -> str:
+    """A JSON field name as Consul matches it: case-insensitively, snake_case accepted."""
+    return key.replace("_", "").lower()
+
+
+def _put(obj: dict[str, Any], field: str, value: Any) -> None:
+    """Set ``field``, dropping any spelling of it already there (``port``, ``Port``)."""
+    for key in [key for key in obj if _fold(key) == _fold(field)]:
+        del obj[key]
+    obj[field] = value
+
+
+def _field(obj: Mapping[str, Any], field: str) -> Any:
+    """The value of ``field`` under any spelling Consul accepts, or None."""
+    for key, value in obj.items():
+        if _fold(key) == _fold(field):
+            return value
+    return None
+
+
+def _text(value: Any, name: str, *, empty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected a str, got {type(value).__name__}")
+    if not value and not empty:
+        raise ValueError(f"{name}: must not be empty")
+    return value
+
+
+def _flag(value: Any, name: str) -> str:
+    """A bool as Consul's ``strconv.ParseBool`` reads it; anything else is refused."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}: expected True or False, got {type(value).__name__}")
+    return "true" if value else "false"
+
+
+def _status(value: Any, name: str) -> str:
+    if value not in STATUSES:
+        raise ValueError(f"{name}: expected 'passing', 'warning' or 'critical', got {value!r}")
+    return str(value)
+
+
+def _definition(value: Any, name: str, what: str) -> dict[str, Any]:
+    if isinstance(value, str) or not isinstance(value, Mapping):
+        raise TypeError(f"{name}: expected {what} (a mapping), got {type(value).__name__}")
+    for key in value:
+        if not isinstance(key, str):
+            raise TypeError(f"{name}: field names must be str, got {key!r}")
+    return dict(value)
+
+
+def _check_definition(value: Any, name: str = "check") -> dict[str, Any]:
+    """A copy of a check definition with its duration fields as Go duration strings.
+
+    Consul matches field names case-insensitively and accepts snake_case, so ``Interval``,
+    ``interval`` and ``deregister_critical_service_after`` are all read as durations. A
+    ``Status`` must be ``passing``, ``warning`` or ``critical``. Other fields pass through.
+    """
+    check = _definition(value, name, "a check definition")
+    for key, item in check.items():
+        folded = _fold(key)
+        if item is None:
+            continue
+        if folded in _DURATION_FIELDS:
+            check[key] = normalize.go_duration(item, f"{name}.{key}")
+        elif folded == "status" and item != "":
+            _status(item, f"{name}.{key}")
+    return check
+
+
+def _check_list(value: Any, name: str) -> list[dict[str, Any]]:
+    if isinstance(value, (str, Mapping)) or not isinstance(value, Iterable):
+        raise TypeError(f"{name}: expected a list of check definitions, got "
+                        f"{type(value).__name__}")
+    return [_check_definition(item, f"{name}[{i}]") for i, item in enumerate(value)]
+
+
+def _service_definition(value: Any, name: str = "service", *, sidecar: bool = False) -> Object:
+    """A copy of a service definition (Consul's AgentServiceRegistration) ready to send.
+
+    The checks of ``Check``, ``Checks`` and ``Connect.SidecarService`` (itself a service
+    definition) go through :func:`_check_definition`; everything else (``Proxy``, ``Meta``,
+    ``Weights``, ``TaggedAddresses``, ``Kind``...) passes through untouched. A service needs a
+    ``Name``; a sidecar takes its name from the service it serves.
+    """
+    service = _definition(value, name, "a service definition")
+    for key, item in service.items():
+        folded = _fold(key)
+        if item is None:
+            continue
+        if folded == "check":
+            service[key] = _check_definition(item, f"{name}.{key}")
+        elif folded == "checks":
+            service[key] = _check_list(item, f"{name}.{key}")
+        elif folded == "connect" and isinstance(item, Mapping):
+            connect = dict(item)
+            for sub, sidecar_item in item.items():
+                if isinstance(sub, str) and _fold(sub) == "sidecarservice" and sidecar_item:
+                    connect[sub] = _service_definition(sidecar_item, f"{name}.{key}.{sub}",
+                                                      sidecar=True)
+            service[key] = connect
+    if not sidecar:
+        title = _field(service, "Name")
+        if title is None:
+            raise ValueError(f"{name}: a service definition needs a 'Name'")
+        _text(title, f"{name}.Name")
+    return service
+
+
+def _service_path(verb: str, service: Any) -> str:
+    return f"/v1/agent/{verb}/" + quote_segment(normalize.object_id(service, "service",
+                                                                   _SERVICE_KEYS))
+
+
+def _check_path(verb: str, check: Any) -> str:
+    return f"/v1/agent/check/{verb}/" + quote_segment(normalize.object_id(check, "check",
+                                                                         _CHECK_KEYS))
+
+
+def _filter(filter: str | None) -> list[tuple[str, str]]:
+    return [] if filter is None else [("filter", normalize.expression(filter))]
+
+
+class AgentServices(Endpoint):
+    """``client.agent.services``: the services registered with this agent.
+
+    Not the catalog: the agent keeps these in its memory and syncs them to the catalog by
+    anti-entropy, so for a moment the two may differ.
+    """
+
+    __slots__ = ()
+
+    async def items(
+        self,
+        *,
+        filter: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> tuple[ObjectMapping, Meta]:
+        """Every service of this agent, by id (``GET /v1/agent/services``).
+
+        ``filter`` is a filter expression over the services (``'Service == "web"'``).
+        """
+        data, meta = await self._core.request(
+            "GET", "/v1/agent/services", params=_filter(filter), namespace=namespace,
+            partition=partition,
+        )
+        return (data or {}), meta
+
+    async def get(
+        self,
+        service: ObjectID,
+        *,
+        watch: Any = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> tuple[Object | None, Meta]:
+        """One service's full definition (``GET /v1/agent/service/<id>``); ``(None, meta)`` when
+        the agent has no service with that id.
+
+        This read blocks on a content hash, not an index: ``watch`` is the ``meta`` (or the
+        service) of the previous read, or ``(meta, "30s")`` with a wait; both carry
+        ``ContentHash``. The call returns when the definition changes or the wait (5 minutes by
+        default on the agent) runs out.
+        """
+        data, meta = await self._core.request(
+            "GET", _service_path("service", service), hash_watch=watch, namespace=namespace,
+            partition=partition, missing_ok=True,
+        )
+        return data, meta
+
+    async def register(
+        self,
+        service: Mapping[str, Any] | str,
+        *,
+        id: str | None = None,
+        port: int | None = None,
+        address: str | None = None,
+        tags: Iterable[str] | None = None,
+        meta: Mapping[str, str] | None = None,
+        check: Mapping[str, Any] | None = None,
+        checks: Iterable[Mapping[str, Any]] | None = None,
+        replace_existing_checks: bool = False,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> None:
+        """Register a service with this agent, or replace its definition
+        (``PUT /v1/agent/service/register``).
+
+        ``service`` is the service's name, or a whole Consul service definition (``Name``,
+        ``ID``, ``Tags``, ``Port``, ``Check``, ``Checks``, ``Connect``, ``Proxy``, ``Weights``,
+        ...). The definition is sent as given, except that the duration fields of its checks
+        (``Interval``, ``TTL``, ``Timeout``, ``DeregisterCriticalServiceAfter``, in ``Check``,
+        ``Checks`` and ``Connect.SidecarService``) may be timedeltas and are sent as Go duration
+        strings. The keyword arguments set the fields of the same name, over the definition's.
+        With ``replace_existing_checks`` the agent drops this service's checks missing from the
+        definition; otherwise registering again keeps them.
+        """
+        body = ({"Name": _text(service, "service")} if isinstance(service, str)
+                else _service_definition(service))
+        if id is not None:
+            _put(body, "ID", _text(id, "id"))
+        if port is not None:
+            if isinstance(port, bool) or not isinstance(port, int):
+                raise TypeError(f"port: expected an int, got {type(port).__name__}")
+            if not 0 <= port <= 65535:
+                raise ValueError(f"port: {port} is not a port number")
+            _put(body, "Port", port)
+        if address is not None:
+            _put(body, "Address", _text(address, "address", empty=True))
+        if tags is not None:
+            _put(body, "Tags", normalize.tags(tags, "tags"))
+        if meta is not None:
+            if not isinstance(meta, Mapping):
+                raise TypeError(f"meta: expected a mapping of str to str, got "
+                                f"{type(meta).__name__}")
+            for key, item in meta.items():
+                if not isinstance(key, str) or not isinstance(item, str):
+                    raise TypeError(f"meta: keys and values must be str, got {key!r}: {item!r}")
+            _put(body, "Meta", dict(meta))
+        if check is not None:
+            _put(body, "Check", _check_definition(check, "check"))
+        if checks is not None:
+            _put(body, "Checks", _check_list(checks, "checks"))
+        params = [("replace-existing-checks", "true")] if replace_existing_checks else []
+        await self._core.request(
+            "PUT", "/v1/agent/service/register", params=params, json=body, namespace=namespace,
+            partition=partition, idempotent=True,
+        )
+
+    async def deregister(
+        self,
+        service: ObjectID,
+        *,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> None:
+        """Remove a service and its checks (``PUT /v1/agent/service/deregister/<id>``).
+
+        An id the agent does not know raises :class:`~aioconsul.errors.NotFound` (Consul
+        1.11+; pass the service's id, not its name).
+        """
+        await self._core.request(
+            "PUT", _service_path("service/deregister", service), namespace=namespace,
+            partition=partition,
+        )
+
+    async def maintenance(
+        self,
+        service: ObjectID,
+        enable: bool,
+        *,
+        reason: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> None:
+        """Put a service into maintenance mode or take it out
+        (``PUT /v1/agent/service/maintenance/<id>?enable=``).
+
+        In maintenance the agent adds a critical check ``_service_maintenance:<id>`` (its notes
+        are ``reason``), so the service drops out of healthy queries and DNS. An unknown service
+        raises :class:`~aioconsul.errors.NotFound`.
+        """
+        params = [("enable", _flag(enable, "enable"))]
+        if reason is not None:
+            params.append(("reason", _text(reason, "reason", empty=True)))
+        await self._core.request(
+            "PUT", _service_path("service/maintenance", service), params=params,
+            namespace=namespace, partition=partition, idempotent=True,
+        )
+
+    @overload
+    async def health(
+        self,
+        name: ObjectID,
+        *,
+        id: None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> tuple[Collection, Meta]: ...
+
+    @overload
+    async def health(
+        self,
+        name: None = None,
+        *,
+        id: ObjectID,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> tuple[Object | None, Meta]: ...
+
+    async def health(
+        self,
+        name: ObjectID | None = None,
+        *,
+        id: ObjectID | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> tuple[Collection | Object | None, Meta]:
+        """The aggregated health of local service instances, by service name or by ``id=``
+        (``GET /v1/agent/health/service/name/<name>`` or ``.../id/<id>``).
+
+        Each report is ``{"AggregatedStatus", "Service", "Checks"}``; ``AggregatedStatus`` is
+        the worst status of the instance's checks, or ``"maintenance"`` while the service or
+        its node is in maintenance mode. By name: a list with one report per
+        instance, ``[]`` when none has that name. By id: one report, or None when the agent
+        has no such service. The agent signals warning with HTTP 429, critical and
+        maintenance with 503; those are reports here, not errors.
+        """
+        if (name is None) == (id is None):
+            raise ValueError("name: give a service name or id=, not both and not neither")
+        if id is not None:
+            path = _service_path("health/service/id", id)
+        else:
+            path = "/v1/agent/health/service/name/" + quote_segment(
+                normalize.object_id(name, "name", _SERVICE_NAME_KEYS))
+        data, meta = await self._core.request(
+            "GET", path, namespace=namespace, partition=partition, missing_ok=True,
+            ok_statuses=_HEALTH_REPORTS,
+        )
+        if id is None:
+            return (data or []), meta
+        return data, meta
+
+
+class AgentChecks(Endpoint):
+    """``client.agent.checks``: the health checks this agent runs or holds (TTL checks)."""
+
+    __slots__ = ()
+
+    async def items(
+        self,
+        *,
+        filter: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> tuple[ObjectMapping, Meta]:
+        """Every check of this agent, by check id (``GET /v1/agent/checks``).
+
+        ``filter`` is a filter expression over the checks (``'Status == "critical"'``).
+        """
+        data, meta = await self._core.request(
+            "GET", "/v1/agent/checks", params=_filter(filter), namespace=namespace,
+            partition=partition,
+        )
+        return (data or {}), meta
+
+    async def register(
+        self,
+        check: Mapping[str, Any] | str,
+        *,
+        id: str | None = None,
+        service: ObjectID | None = None,
+        ttl: Duration | None = None,
+        interval: Duration | None = None,
+        timeout: Duration | None = None,
+        http: str | None = None,
+        tcp: str | None = None,
+        notes: str | None = None,
+        status: str | None = None,
+        deregister_critical_service_after: Duration | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> None:
+        """Register a check with this agent, or replace it (``PUT /v1/agent/check/register``).
+
+        ``check`` is the check's name, or a whole Consul check definition (``Name``, ``ID``,
+        ``TTL``, ``HTTP``, ``Interval``, ``Args``, ``ServiceID``, ...), sent as given except
+        that its durations may be timedeltas and are sent as Go duration strings. The keyword
+        arguments set the fields of the same name over the definition's: ``service`` (a service
+        id, or the service itself) becomes ``ServiceID``; durations take a Go duration string
+        or a timedelta. A TTL check
+        stays critical (or ``status``) until :meth:`pass_`, :meth:`warn`, :meth:`fail` or
+        :meth:`update` reports on it.
+        """
+        body = ({"Name": _text(check, "check")} if isinstance(check, str)
+                else _check_definition(check))
+        if _field(body, "Name") is None:
+            raise ValueError("check: a check definition needs a 'Name'")
+        _text(_field(body, "Name"), "check.Name")
+        if id is not None:
+            _put(body, "ID", _text(id, "id"))
+        if service is not None:
+            _put(body, "ServiceID", normalize.object_id(service, "service", _SERVICE_KEYS))
+        for field, value, name in (("TTL", ttl, "ttl"), ("Interval", interval, "interval"),
+                                   ("Timeout", timeout, "timeout"),
+                                   ("DeregisterCriticalServiceAfter",
+                                    deregister_critical_service_after,
+                                    "deregister_critical_service_after")):
+            if value is not None:
+                _put(body, field, normalize.go_duration(value, name))
+        for field, value, name in (("HTTP", http, "http"), ("TCP", tcp, "tcp")):
+            if value is not None:
+                _put(body, field, _text(value, name))
+        if notes is not None:
+            _put(body, "Notes", _text(notes, "notes", empty=True))
+        if status is not None:
+            _put(body, "Status", _status(status, "status"))
+        await self._core.request(
+            "PUT", "/v1/agent/check/register", json=body, namespace=namespace,
+            partition=partition, idempotent=True,
+        )
+
+    async def deregister(
+        self,
+        check: ObjectID,
+        *,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> None:
+        """Remove a check (``PUT /v1/agent/check/deregister/<id>``); an unknown id raises
+        :class:`~aioconsul.errors.NotFound`, as do the status reports below."""
+        await self._core.request(
+            "PUT", _check_path("deregister", check), namespace=namespace, partition=partition,
+        )
+
+    async def _ttl(self, verb: str, check: Any, note: str | None, namespace: str | None,
+                   partition: str | None) -> None:
+        params = [] if note is None else [("note", _text(note, "note", empty=True))]
+        await self._core.request(
+            "PUT", _check_path(verb, check), params=params, namespace=namespace,
+            partition=partition, idempotent=True,
+        )
+
+    async def pass_(
+        self,
+        check: ObjectID,
+        note: str | None = None,
+        *,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> None:
+        """Set a TTL check to passing and restart its TTL (``PUT /v1/agent/check/pass/<id>``);
+        ``note`` becomes its output."""
+        await self._ttl("pass", check, note, namespace, partition)
+
+    async def warn(
+        self,
+        check: ObjectID,
+        note: str | None = None,
+        *,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> None:
+        """Set a TTL check to warning (``PUT /v1/agent/check/warn/<id>``)."""
+        await self._ttl("warn", check, note, namespace, partition)
+
+    async def fail(
+        self,
+        check: ObjectID,
+        note: str | None = None,
+        *,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> None:
+        """Set a TTL check to critical (``PUT /v1/agent/check/fail/<id>``)."""
+        await self._ttl("fail", check, note, namespace, partition)
+
+    async def update(
+        self,
+        check: ObjectID,
+        status: str,
+        output: str | None = None,
+        *,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> None:
+        """Set a TTL check's status and output (``PUT /v1/agent/check/update/<id>``).
+
+        ``status`` is ``"passing"``, ``"warning"`` or ``"critical"``; ``output`` is shown as
+        the check's output (empty when not given). Only TTL checks can be updated: the agent
+        refuses the others.
+        """
+        body = {"Status": _status(status, "status"),
+                "Output": "" if output is None else _text(output, "output", empty=True)}
+        await self._core.request(
+            "PUT", _check_path("update", check), json=body, namespace=namespace,
+            partition=partition, idempotent=True,
+        )
+
+
+class Agent(Endpoint):
+    """``client.agent``: the agent the client talks to.
+
+    ``client.agent.services`` (:class:`AgentServices`) and ``client.agent.checks``
+    (:class:`AgentChecks`) hold its services and checks.
+    """
+
+    __slots__ = ("checks", "services")
+
+    services: AgentServices
+    checks: AgentChecks
+
+    def __init__(self, core: Core) -> None:
+        super().__init__(core)
+        self.services = AgentServices(core)
+        self.checks = AgentChecks(core)
+
+    async def self(self) -> Object:
+        """The agent's configuration and member record (``GET /v1/agent/self``).
+
+        ``Config`` (``Datacenter``, ``NodeName``, ``NodeID``, ``Server``, ``Version``...) is
+        stable across releases; ``DebugConfig`` is not.
+        """
+        data, _ = await self._core.request("GET", "/v1/agent/self")
+        result: Object = data
+        return result
+
+    async def members(
+        self,
+        *,
+        wan: bool = False,
+        segment: str | None = None,
+        filter: str | None = None,
+        partition: str | None = None,
+    ) -> tuple[Collection, Meta]:
+        """The members of the gossip pool as this agent sees them (``GET /v1/agent/members``).
+
+        ``wan`` lists the WAN pool instead (servers only); ``segment`` (Enterprise) a LAN
+        segment, ``"_all"`` for all of them. ``Status`` is Serf's: 1 alive, 2 leaving, 3 left,
+        4 failed.
+        """
+        params: list[tuple[str, str]] = []
+        if wan:
+            params.append(("wan", "1"))  # the agent tests for a non-empty value
+        if segment is not None:
+            segment = _text(segment, "segment")
+            if wan and segment != "_all":
+                raise ValueError("segment: a segment cannot be combined with wan=True")
+            params.append(("segment", segment))
+        params += _filter(filter)
+        data, meta = await self._core.request(
+            "GET", "/v1/agent/members", params=params, partition=partition,
+        )
+        return (data or []), meta
+
+    async def join(
+        self,
+        address: str,
+        *,
+        wan: bool = False,
+        partition: str | None = None,
+    ) -> None:
+        """Ask the agent to join the gossip pool of the agent at ``address`` (``"host"`` or
+        ``"host:port"``) (``PUT /v1/agent/join/<address>``); ``wan`` joins the WAN pool."""
+        params = [("wan", "1")] if wan else []
+        await self._core.request(
+            "PUT", "/v1/agent/join/" + quote_segment(_text(address, "address")), params=params,
+            partition=partition, idempotent=True,
+        )
+
+    async def leave(self) -> None:
+        """Leave the cluster gracefully and shut the agent down (``PUT /v1/agent/leave``)."""
+        await self._core.request("PUT", "/v1/agent/leave")
+
+    async def force_leave(
+        self,
+        node: ObjectID,
+        *,
+        prune: bool = False,
+        wan: bool = False,
+        partition: str | None = None,
+    ) -> None:
+        """Move a failed member to the "left" state (``PUT /v1/agent/force-leave/<node>``).
+
+        ``node`` is a node name, or a member or node object. ``prune`` also removes it from
+        the member list at once; ``wan`` acts on the WAN pool only.
+        """
+        params = [(flag, "1") for flag, given in (("prune", prune), ("wan", wan)) if given]
+        await self._core.request(
+            "PUT", "/v1/agent/force-leave/" + quote_segment(
+                normalize.object_id(node, "node", _NODE_KEYS)),
+            params=params, partition=partition, idempotent=True,
+        )
+
+    async def maintenance(self, enable: bool, *, reason: str | None = None) -> None:
+        """Put this node into maintenance mode or take it out
+        (``PUT /v1/agent/maintenance?enable=``).
+
+        In maintenance the agent adds a critical check ``_node_maintenance`` (its notes are
+        ``reason``), so every service of the node drops out of healthy queries and DNS.
+        """
+        params = [("enable", _flag(enable, "enable"))]
+        if reason is not None:
+            params.append(("reason", _text(reason, "reason", empty=True)))
+        await self._core.request("PUT", "/v1/agent/maintenance", params=params, idempotent=True)
+
+    async def reload(self) -> None:
+        """Reload the agent's configuration files (``PUT /v1/agent/reload``)."""
+        await self._core.request("PUT", "/v1/agent/reload", idempotent=True)
+
+    async def metrics(self) -> Object:
+        """The agent's metrics of the last finished interval, as JSON
+        (``GET /v1/agent/metrics``): ``Timestamp``, ``Gauges``, ``Points``, ``Counters``,
+        ``Samples``."""
+        data, _ = await self._core.request("GET", "/v1/agent/metrics")
+        result: Object = data
+        return result
+
+    async def host(self) -> Object:
+        """Facts about the agent's host: ``Memory``, ``CPU``, ``Host``, ``Disk``
+        (``GET /v1/agent/host``; its shape is not stable across releases)."""
+        data, _ = await self._core.request("GET", "/v1/agent/host")
+        result: Object = data
+        return result
+
+    async def version(self) -> Object:
+        """The agent's build: ``HumanVersion``, ``SHA``, ``BuildDate``, ``FIPS``
+        (``GET /v1/agent/version``, Consul 1.16+)."""
+        data, _ = await self._core.request("GET", "/v1/agent/version")
+        result: Object = data
+        return result
+
+    async def update_token(self, kind: str, token: str) -> None:
+        """Set one of the agent's ACL tokens (``PUT /v1/agent/token/<kind>``).
+
+        ``kind`` is ``default``, ``agent``, ``agent_recovery``, ``replication``,
+        ``config_file_service_registration`` or ``dns``. The token travels in the JSON body,
+        never in the URL, and no message ever shows it. An agent without ACLs answers
+        :class:`~aioconsul.errors.PermissionDenied` ("ACL support disabled").
+        """
+        kind = _text(kind, "kind")
+        if not _TOKEN_KIND.fullmatch(kind):
+            raise ValueError(f"kind: {kind!r} is not a token kind (e.g. 'default', 'agent')")
+        if not isinstance(token, str):
+            raise TypeError(f"token: expected a str, got {type(token).__name__}")
+        await self._core.request("PUT", "/v1/agent/token/" + kind, json={"Token": token},
+                                 idempotent=True)
