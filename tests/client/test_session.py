@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+from typing import Any
 
 import pytest
 
 import aioconsul
 from aioconsul import Consul
+from aioconsul.testing import DevAgent
 
 
 async def test_create_with_defaults(consul: Consul) -> None:
@@ -95,3 +97,61 @@ async def test_sub_microsecond_lock_delay_is_not_read_as_seconds(consul: Consul)
     created = await consul.session.create(lock_delay="1500ms")
     info, _ = await consul.session.info(created)
     assert info is not None and info["LockDelay"] == 1_500_000_000
+
+
+@pytest.fixture
+async def quick() -> Any:
+    """A dev agent whose session TTLs may be milliseconds and expire exactly at their TTL."""
+    async with DevAgent(session_ttl_min=0.05, session_ttl_multiplier=1) as agent, \
+            Consul(agent.address) as client:
+        yield client
+
+
+async def _wait_until_unlocked(consul: Consul, key: str) -> Any:
+    async with asyncio.timeout(5):
+        while True:
+            entry, meta = await consul.kv.get(key)
+            if entry is None or not entry.get("Session"):
+                return entry
+            await consul.kv.get(key, watch=(meta, "1s"))
+
+
+@pytest.mark.devagent
+@pytest.mark.parametrize("behavior", ["release", "delete"])
+async def test_a_lock_follows_its_session_behavior_when_the_ttl_lapses(
+        quick: Consul, behavior: str) -> None:
+    """A session not renewed within its TTL is invalidated; its locks are then released or
+    deleted as its Behavior says (session.mdx, "Behavior"; the agent may take up to 2xTTL)."""
+    created = await quick.session.create(ttl="100ms", behavior=behavior, lock_delay="0s")
+    assert await quick.kv.lock("held", b"value", session=created) is True
+    entry = await _wait_until_unlocked(quick, "held")
+    if behavior == "delete":
+        assert entry is None
+    else:
+        assert entry is not None and entry["Value"] == b"value" and entry["LockIndex"] == 1
+    assert (await quick.session.info(created))[0] is None
+
+
+@pytest.mark.parametrize("behavior", ["release", "delete"])
+async def test_a_lock_follows_its_session_behavior_when_destroyed(
+        consul: Consul, behavior: str) -> None:
+    created = await consul.session.create(behavior=behavior, lock_delay="0s")
+    assert await consul.kv.lock("held", b"value", session=created) is True
+    assert await consul.session.destroy(created) is True
+    entry, _ = await consul.kv.get("held")
+    if behavior == "delete":
+        assert entry is None
+    else:
+        assert entry is not None and not entry.get("Session") and entry["Value"] == b"value"
+
+
+async def test_lock_delay_refuses_reacquisition_after_invalidation(consul: Consul) -> None:
+    """After a session holding a lock is invalidated, the key cannot be acquired again until its
+    lock-delay passes (session.mdx, "LockDelay"; kvs acquire answers false)."""
+    first = await consul.session.create(lock_delay="1s")
+    second = await consul.session.create(lock_delay="0s")
+    assert await consul.kv.lock("mutex", session=first) is True
+    await consul.session.destroy(first)
+    assert await consul.kv.lock("mutex", session=second) is False
+    await asyncio.sleep(1.1)
+    assert await consul.kv.lock("mutex", session=second) is True
