@@ -27,13 +27,23 @@ import time
 from typing import TYPE_CHECKING, Any, Final
 
 from ._catalog import (
-    check_json,
     multierror,
     proxy_api_json,
     validate_meta,
     validate_node_service,
 )
-from ._catalog_http import CHECK_SCHEMA, build_filter, json_floats, parse_bool, partition_only
+from ._catalog_http import (
+    CHECK_SCHEMA,
+    NODE_SERVICE_FIELDS,
+    PROXY_FIELDS,
+    build_filter,
+    check_out,
+    decode_body,
+    json_floats,
+    parse_bool,
+    partition_only,
+    tail,
+)
 from ._defs import (
     check_definition,
     check_is_empty,
@@ -41,8 +51,8 @@ from ._defs import (
     node_service_from_definition,
     service_definition,
 )
-from ._filter import FieldSchema, FieldSpec
-from ._gocompat import MINUTE, SECOND, GoSyntaxError, format_duration, strconv_quote
+from ._filter import FieldSchema
+from ._gocompat import MINUTE, SECOND, format_duration, strconv_quote
 from ._local import LOCAL, SIDECAR_SUFFIX, check_kind, validate_check_type
 from ._server import (
     _BUILD_DATE,
@@ -69,60 +79,12 @@ _DEFAULT_QUERY_TIME: Final = 5 * MINUTE
 _MAX_QUERY_TIME: Final = 10 * MINUTE
 _PROMETHEUS_DISABLED: Final = "Prometheus is not enabled since its retention time is not positive"
 
-_AGENT_PROXY: Final[dict[str, FieldSpec]] = {
-    "DestinationServiceName": "string",
-    "DestinationServiceID": "string",
-    "LocalServiceAddress": "string",
-    "LocalServicePort": "int",
-    "LocalServiceSocketPath": "string",
-    "Mode": "string",
-    "TransparentProxy": {"OutboundListenerPort": "int", "DialedDirectly": "bool"},
-    "Upstreams": [
-        {
-            "DestinationType": "string",
-            "DestinationPartition": "string",
-            "DestinationNamespace": "string",
-            "DestinationPeer": "string",
-            "DestinationName": "string",
-            "Datacenter": "string",
-            "LocalBindAddress": "string",
-            "LocalBindPort": "int",
-            "LocalBindSocketPath": "string",
-            "LocalBindSocketMode": "string",
-            "MeshGateway": {"Mode": "string"},
-        }
-    ],
-    "MeshGateway": {"Mode": "string"},
-    "Expose": {
-        "Checks": "bool",
-        "Paths": [
-            {
-                "ListenerPort": "int",
-                "Path": "string",
-                "LocalPathPort": "int",
-                "Protocol": "string",
-                "ParsedFromCheck": "bool",
-            }
-        ],
-    },
-}
-#: api.AgentService (CreateIndex, ModifyIndex, ContentHash, Datacenter... are bexpr:"-").
+#: api.AgentService (CreateIndex, ModifyIndex, ContentHash, Datacenter... are bexpr:"-"): the
+#: fields of structs.NodeService, with a proxy config that has no AccessLogs.
 AGENT_SERVICE_SCHEMA: Final = FieldSchema(
     {
-        "Kind": "string",
-        "ID": "string",
-        "Service": "string",
-        "Tags": ["string"],
-        "Meta": {"*": "string"},
-        "Port": "int",
-        "Address": "string",
-        "SocketPath": "string",
-        "TaggedAddresses": {"*": {"Address": "string", "Port": "int"}},
-        "Weights": {"Passing": "int", "Warning": "int"},
-        "EnableTagOverride": "bool",
-        "Proxy": _AGENT_PROXY,
-        "Connect": {"Native": "bool"},
-        "PeerName": "string",
+        **NODE_SERVICE_FIELDS,
+        "Proxy": {k: v for k, v in PROXY_FIELDS.items() if k != "AccessLogs"},
     }
 )
 #: serf.Member (Addr is a net.IP; it is matched as the string encoding/json writes).
@@ -141,10 +103,6 @@ MEMBER_SCHEMA: Final = FieldSchema(
         "DelegateCur": "uint8",
     }
 )
-
-
-def _tail(ctx: _Context, prefix: str) -> str:
-    return ctx.path[len(prefix) :]
 
 
 def agent_service_json(svc: Record, datacenter: str, content_hash: str = "") -> Record:
@@ -191,10 +149,7 @@ def agent_service_json(svc: Record, datacenter: str, content_hash: str = "") -> 
 
 
 def _local_check_json(check: Record) -> Record:
-    out = check_json(dict(check, CreateIndex=0, ModifyIndex=0))
-    if out["ServiceTags"] is None:
-        out["ServiceTags"] = []
-    return out
+    return check_out(dict(check, CreateIndex=0, ModifyIndex=0))
 
 
 def _api_check_json(check: Record) -> Record:
@@ -333,18 +288,23 @@ async def agent_reload(api: ConsulAPI, ctx: _Context) -> _Reply:
 
 async def agent_node_maintenance(api: ConsulAPI, ctx: _Context) -> _Reply:
     """AgentNodeMaintenance: the ``_node_maintenance`` critical check."""
+    if _enable(ctx):
+        api.local.enable_node_maintenance(ctx.query.get("reason"))
+    else:
+        api.local.disable_node_maintenance()
+    api.local.sync_changes()
+    return _Reply()
+
+
+def _enable(ctx: _Context) -> bool:
+    """The required ``?enable=`` of the maintenance endpoints (strconv.ParseBool)."""
     if "enable" not in ctx.query:
         raise HTTPError(400, "Missing value for enable")
     raw = ctx.query.get("enable")
     enable = parse_bool(raw)
     if enable is None:
         raise HTTPError(400, f"Invalid value for enable: {strconv_quote(raw)}")
-    if enable:
-        api.local.enable_node_maintenance(ctx.query.get("reason"))
-    else:
-        api.local.disable_node_maintenance()
-    api.local.sync_changes()
-    return _Reply()
+    return enable
 
 
 def _wants_prometheus(ctx: _Context) -> bool:
@@ -527,7 +487,7 @@ def _content_hash(reply: Record) -> str:
 
 async def agent_service(api: ConsulAPI, ctx: _Context) -> _Reply:
     """AgentService: one service, hash-blocking on ``?hash`` (LocalBlockingQuery)."""
-    service_id = _tail(ctx, "/v1/agent/service/")
+    service_id = tail(ctx, "/v1/agent/service/")
     opts = _QueryOptions(api.datacenter)
     api._parse_wait(ctx, opts)
     api._ent_meta(ctx)
@@ -570,7 +530,7 @@ def _service_health(api: ConsulAPI, service_id: str) -> tuple[int, str, list[Rec
 
 async def agent_health_by_id(api: ConsulAPI, ctx: _Context) -> _Reply:
     """AgentHealthServiceByID."""
-    service_id = _tail(ctx, "/v1/agent/health/service/id/")
+    service_id = tail(ctx, "/v1/agent/health/service/id/")
     if not service_id:
         raise HTTPError(400, "Missing serviceID")
     api._ent_meta(ctx)
@@ -595,7 +555,7 @@ async def agent_health_by_id(api: ConsulAPI, ctx: _Context) -> _Reply:
 
 async def agent_health_by_name(api: ConsulAPI, ctx: _Context) -> _Reply:
     """AgentHealthServiceByName: the worst status of the instances with that name."""
-    name = _tail(ctx, "/v1/agent/health/service/name/")
+    name = tail(ctx, "/v1/agent/health/service/name/")
     if not name:
         raise HTTPError(400, "Missing service Name")
     api._ent_meta(ctx)
@@ -687,11 +647,7 @@ def _sidecar(ns: Record) -> tuple[Record, list[Record]] | None:
 async def agent_service_register(api: ConsulAPI, ctx: _Context) -> _Reply:
     """AgentRegisterService: validation in Consul's order, then the service and its sidecar."""
     api._ent_meta(ctx)
-    body = await ctx.request.read()
-    try:
-        definition = service_definition(body)
-    except GoSyntaxError as exc:
-        raise HTTPError(400, f"Request decode failed: {exc}") from None
+    definition = await decode_body(ctx, service_definition)
     if not definition["Name"]:
         raise HTTPError(400, "Missing service name")
     if definition["Address"] in ("0.0.0.0", "::", "[::]"):  # ipaddr.IsAny
@@ -749,7 +705,7 @@ def _vet_check(api: ConsulAPI, check_id: str) -> None:
 
 async def agent_service_deregister(api: ConsulAPI, ctx: _Context) -> _Reply:
     """AgentDeregisterService."""
-    service_id = _tail(ctx, "/v1/agent/service/deregister/")
+    service_id = tail(ctx, "/v1/agent/service/deregister/")
     api._ent_meta(ctx)
     _vet_service(api, service_id)
     api.local.remove_service(service_id)
@@ -759,15 +715,10 @@ async def agent_service_deregister(api: ConsulAPI, ctx: _Context) -> _Reply:
 
 async def agent_service_maintenance(api: ConsulAPI, ctx: _Context) -> _Reply:
     """AgentServiceMaintenance: the ``_service_maintenance:<id>`` critical check."""
-    service_id = _tail(ctx, "/v1/agent/service/maintenance/")
+    service_id = tail(ctx, "/v1/agent/service/maintenance/")
     if not service_id:
         raise HTTPError(400, "Missing service ID")
-    if "enable" not in ctx.query:
-        raise HTTPError(400, "Missing value for enable")
-    raw = ctx.query.get("enable")
-    enable = parse_bool(raw)
-    if enable is None:
-        raise HTTPError(400, f"Invalid value for enable: {strconv_quote(raw)}")
+    enable = _enable(ctx)
     api._ent_meta(ctx)
     _vet_service(api, service_id)
     if enable:
@@ -792,11 +743,7 @@ async def agent_checks(api: ConsulAPI, ctx: _Context) -> _Reply:
 async def agent_check_register(api: ConsulAPI, ctx: _Context) -> _Reply:
     """AgentRegisterCheck."""
     api._ent_meta(ctx)
-    body = await ctx.request.read()
-    try:
-        definition = check_definition(body)
-    except GoSyntaxError as exc:
-        raise HTTPError(400, f"Request decode failed: {exc}") from None
+    definition = await decode_body(ctx, check_definition)
     if not definition["Name"]:
         raise HTTPError(400, "Missing check name")
     if definition["Status"] and definition["Status"] not in _STATUSES:
@@ -836,7 +783,7 @@ async def agent_check_register(api: ConsulAPI, ctx: _Context) -> _Reply:
 
 async def agent_check_deregister(api: ConsulAPI, ctx: _Context) -> _Reply:
     """AgentDeregisterCheck."""
-    check_id = _tail(ctx, "/v1/agent/check/deregister/")
+    check_id = tail(ctx, "/v1/agent/check/deregister/")
     api._ent_meta(ctx)
     _vet_check(api, check_id)
     api.local.remove_check(check_id)
@@ -857,33 +804,29 @@ async def _check_update(
 
 async def agent_check_pass(api: ConsulAPI, ctx: _Context) -> _Reply:
     """AgentCheckPass: ``note`` becomes the output."""
-    check_id = _tail(ctx, "/v1/agent/check/pass/")
+    check_id = tail(ctx, "/v1/agent/check/pass/")
     return await _check_update(api, ctx, check_id, "passing", ctx.query.get("note"))
 
 
 async def agent_check_warn(api: ConsulAPI, ctx: _Context) -> _Reply:
     """AgentCheckWarn."""
-    check_id = _tail(ctx, "/v1/agent/check/warn/")
+    check_id = tail(ctx, "/v1/agent/check/warn/")
     return await _check_update(api, ctx, check_id, "warning", ctx.query.get("note"))
 
 
 async def agent_check_fail(api: ConsulAPI, ctx: _Context) -> _Reply:
     """AgentCheckFail."""
-    check_id = _tail(ctx, "/v1/agent/check/fail/")
+    check_id = tail(ctx, "/v1/agent/check/fail/")
     return await _check_update(api, ctx, check_id, "critical", ctx.query.get("note"))
 
 
 async def agent_check_update(api: ConsulAPI, ctx: _Context) -> _Reply:
     """AgentCheckUpdate: PUT {Status, Output}."""
-    body = await ctx.request.read()
-    try:
-        update = check_update(body)
-    except GoSyntaxError as exc:
-        raise HTTPError(400, f"Request decode failed: {exc}") from None
+    update = await decode_body(ctx, check_update)
     status = update.get("Status", "")
     if status not in _STATUSES:
         raise HTTPError(400, f"Invalid check status: '{status}'")
-    check_id = _tail(ctx, "/v1/agent/check/update/")
+    check_id = tail(ctx, "/v1/agent/check/update/")
     return await _check_update(api, ctx, check_id, status, update.get("Output", ""))
 
 

@@ -270,6 +270,26 @@ def _omitempty(source: Record, keys: Iterable[str]) -> Record:
     return {k: source[k] for k in keys if source.get(k)}
 
 
+_PROXY_DESTINATION_FIELDS: Final = (
+    "EnvoyExtensions",
+    "DestinationServiceName",
+    "DestinationServiceID",
+    "LocalServiceAddress",
+    "LocalServicePort",
+    "LocalServiceSocketPath",
+)
+_STRUCT_FIELDS: Final = {
+    "TransparentProxy": ("OutboundListenerPort", "DialedDirectly"),
+    "AccessLogs": ("Enabled", "DisableListenerLogs", "Type", "Path", "JSONFormat", "TextFormat"),
+}
+
+
+def _set_nonzero_struct(out: Record, proxy: Record, key: str) -> None:
+    """A proxy's value-typed struct field (``omitempty`` leaves it out only when all zero)."""
+    if any((proxy.get(key) or {}).values()):
+        out[key] = _omitempty(proxy[key], _STRUCT_FIELDS[key])
+
+
 def _upstream_json(upstream: Record) -> Record:
     """structs.Upstream (no custom marshaller)."""
     out: Record = {"DestinationType": upstream.get("DestinationType", "")}
@@ -300,28 +320,9 @@ def proxy_json(proxy: Record | None) -> Record:
     """structs.ConnectProxyConfig.MarshalJSON (what the catalog and health endpoints show)."""
     proxy = proxy or {}
     out: Record = {}
-    if any((proxy.get("TransparentProxy") or {}).values()):
-        out["TransparentProxy"] = _omitempty(
-            proxy["TransparentProxy"], ("OutboundListenerPort", "DialedDirectly")
-        )
-    if any((proxy.get("AccessLogs") or {}).values()):
-        out["AccessLogs"] = _omitempty(
-            proxy["AccessLogs"],
-            ("Enabled", "DisableListenerLogs", "Type", "Path", "JSONFormat", "TextFormat"),
-        )
-    out.update(
-        _omitempty(
-            proxy,
-            (
-                "EnvoyExtensions",
-                "DestinationServiceName",
-                "DestinationServiceID",
-                "LocalServiceAddress",
-                "LocalServicePort",
-                "LocalServiceSocketPath",
-            ),
-        )
-    )
+    _set_nonzero_struct(out, proxy, "TransparentProxy")
+    _set_nonzero_struct(out, proxy, "AccessLogs")
+    out.update(_omitempty(proxy, _PROXY_DESTINATION_FIELDS))
     out["Mode"] = proxy.get("Mode", "")
     if proxy.get("Config"):
         out["Config"] = proxy["Config"]
@@ -335,22 +336,8 @@ def proxy_json(proxy: Record | None) -> Record:
 def proxy_api_json(proxy: Record | None) -> Record:
     """ConnectProxyConfig.ToAPI(): the api.AgentServiceConnectProxyConfig the agent shows."""
     proxy = proxy or {}
-    out = _omitempty(
-        proxy,
-        (
-            "EnvoyExtensions",
-            "DestinationServiceName",
-            "DestinationServiceID",
-            "LocalServiceAddress",
-            "LocalServicePort",
-            "LocalServiceSocketPath",
-            "Mode",
-        ),
-    )
-    if any((proxy.get("TransparentProxy") or {}).values()):
-        out["TransparentProxy"] = _omitempty(
-            proxy["TransparentProxy"], ("OutboundListenerPort", "DialedDirectly")
-        )
+    out = _omitempty(proxy, (*_PROXY_DESTINATION_FIELDS, "Mode"))
+    _set_nonzero_struct(out, proxy, "TransparentProxy")
     if proxy.get("Config"):
         out["Config"] = proxy["Config"]
     if proxy.get("Upstreams"):
@@ -384,11 +371,7 @@ def proxy_api_json(proxy: Record | None) -> Record:
         out["Upstreams"] = upstreams
     out["MeshGateway"] = _mesh_gateway_json(proxy.get("MeshGateway"))
     out["Expose"] = _expose_json(proxy.get("Expose"))
-    if any((proxy.get("AccessLogs") or {}).values()):
-        out["AccessLogs"] = _omitempty(
-            proxy["AccessLogs"],
-            ("Enabled", "DisableListenerLogs", "Type", "Path", "JSONFormat", "TextFormat"),
-        )
+    _set_nonzero_struct(out, proxy, "AccessLogs")
     return out
 
 

@@ -18,7 +18,7 @@ checks in ``_local.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from ._catalog import (
@@ -41,7 +41,7 @@ from ._filter import FieldSchema, FieldSpec, Filter, FilterError, compile_filter
 from ._gocompat import GoSyntaxError, go_json_floats
 from ._local import ORIGIN
 from ._server import HTTPError, _Context, _QueryOptions, _Reply, _Result, _Route
-from ._state import RPCError
+from ._state import Channel, RPCError
 
 if TYPE_CHECKING:
     from ._server import ConsulAPI
@@ -49,12 +49,17 @@ if TYPE_CHECKING:
 __all__ = [
     "CHECK_SCHEMA",
     "NODE_SCHEMA",
+    "NODE_SERVICE_FIELDS",
     "NODE_SERVICE_SCHEMA",
+    "PROXY_FIELDS",
     "ROUTES",
     "build_filter",
+    "check_out",
+    "decode_body",
     "json_floats",
     "parse_bool",
     "partition_only",
+    "tail",
 ]
 
 Record = dict[str, Any]
@@ -78,7 +83,7 @@ _UPSTREAM: Final[dict[str, FieldSpec]] = {
     "LocalBindSocketMode": "string",
     "MeshGateway": _MESH_GATEWAY,
 }
-_PROXY: Final[dict[str, FieldSpec]] = {
+PROXY_FIELDS: Final[dict[str, FieldSpec]] = {
     "DestinationServiceName": "string",
     "DestinationServiceID": "string",
     "LocalServiceAddress": "string",
@@ -119,7 +124,7 @@ _NODE_FIELDS: Final[dict[str, FieldSpec]] = {
     "TaggedAddresses": {"*": "string"},
     "Meta": {"*": "string"},
 }
-_NODE_SERVICE_FIELDS: Final[dict[str, FieldSpec]] = {
+NODE_SERVICE_FIELDS: Final[dict[str, FieldSpec]] = {
     "Kind": "string",
     "ID": "string",
     "Service": "string",
@@ -131,7 +136,7 @@ _NODE_SERVICE_FIELDS: Final[dict[str, FieldSpec]] = {
     "SocketPath": "string",
     "Weights": _WEIGHTS,
     "EnableTagOverride": "bool",
-    "Proxy": _PROXY,
+    "Proxy": PROXY_FIELDS,
     "Connect": {"Native": "bool"},
     "PeerName": "string",
 }
@@ -152,7 +157,7 @@ _CHECK_FIELDS: Final[dict[str, FieldSpec]] = {
     "PeerName": "string",
 }
 NODE_SCHEMA: Final = FieldSchema(_NODE_FIELDS)
-NODE_SERVICE_SCHEMA: Final = FieldSchema(_NODE_SERVICE_FIELDS)
+NODE_SERVICE_SCHEMA: Final = FieldSchema(NODE_SERVICE_FIELDS)
 CHECK_SCHEMA: Final = FieldSchema(_CHECK_FIELDS)
 SERVICE_NODE_SCHEMA: Final = FieldSchema(
     {
@@ -173,13 +178,13 @@ SERVICE_NODE_SCHEMA: Final = FieldSchema(
         "ServicePort": "int",
         "ServiceSocketPath": "string",
         "ServiceEnableTagOverride": "bool",
-        "ServiceProxy": _PROXY,
+        "ServiceProxy": PROXY_FIELDS,
         "ServiceConnect": {"Native": "bool"},
         "PeerName": "string",
     }
 )
 CHECK_SERVICE_NODE_SCHEMA: Final = FieldSchema(
-    {"Node": _NODE_FIELDS, "Service": _NODE_SERVICE_FIELDS, "Checks": [_CHECK_FIELDS]}
+    {"Node": _NODE_FIELDS, "Service": NODE_SERVICE_FIELDS, "Checks": [_CHECK_FIELDS]}
 )
 
 
@@ -194,6 +199,19 @@ def build_filter(ctx: _Context, schema: FieldSchema) -> Filter:
         return compile_filter(ctx.query.get("filter"), fields=schema)
     except FilterError as exc:
         raise RPCError(str(exc)) from None
+
+
+async def decode_body(
+    ctx: _Context,
+    decode: Callable[[bytes], Record],
+    reword: Callable[[GoSyntaxError], str] = str,
+) -> Record:
+    """The request body through ``decode``; a malformed one is HTTP 400 (decodeBody)."""
+    body = await ctx.request.read()
+    try:
+        return decode(body)
+    except GoSyntaxError as exc:
+        raise HTTPError(400, f"Request decode failed: {reword(exc)}") from None
 
 
 def parse_bool(text: str) -> bool | None:
@@ -250,7 +268,8 @@ async def _rpc(
     return result
 
 
-def _tail(ctx: _Context, prefix: str) -> str:
+def tail(ctx: _Context, prefix: str) -> str:
+    """The path after a route's ``prefix`` (the ``:id`` of a subtree route)."""
     return ctx.path[len(prefix) :]
 
 
@@ -264,11 +283,7 @@ def _sort_near(api: ConsulAPI, near: str, items: list[Any], node_of: Callable[[A
 async def catalog_register(api: ConsulAPI, ctx: _Context) -> _Reply:
     """CatalogRegister + Catalog.Register."""
     api._ent_meta(ctx)
-    body = await ctx.request.read()
-    try:
-        req = register_request(body)
-    except GoSyntaxError as exc:
-        raise HTTPError(400, f"Request decode failed: {reword_enterprise_field(exc)}") from None
+    req = await decode_body(ctx, register_request, reword_enterprise_field)
     req["Datacenter"] = req.get("Datacenter") or api.datacenter
     api._forward(req["Datacenter"])
     api.catalog.register(req)
@@ -278,11 +293,7 @@ async def catalog_register(api: ConsulAPI, ctx: _Context) -> _Reply:
 async def catalog_deregister(api: ConsulAPI, ctx: _Context) -> _Reply:
     """CatalogDeregister + Catalog.Deregister (with ACLs off, no lookup precedes it)."""
     api._ent_meta(ctx)
-    body = await ctx.request.read()
-    try:
-        req = deregister_request(body)
-    except GoSyntaxError as exc:
-        raise HTTPError(400, f"Request decode failed: {reword_enterprise_field(exc)}") from None
+    req = await decode_body(ctx, deregister_request, reword_enterprise_field)
     api._forward(req.get("Datacenter") or api.datacenter)
     api.catalog.deregister(
         req.get("Node", ""), service_id=req.get("ServiceID", ""), check_id=req.get("CheckID", "")
@@ -354,7 +365,7 @@ async def _catalog_service_nodes(api: ConsulAPI, ctx: _Context, prefix: str) -> 
     meta = _meta_filters(ctx)
     opts = api._parse(ctx)
     tags = _tags(ctx)
-    name = _tail(ctx, prefix)
+    name = tail(ctx, prefix)
     if not name:
         raise HTTPError(400, "Missing service name")
     catalog = api.catalog
@@ -403,7 +414,7 @@ async def catalog_node_services(api: ConsulAPI, ctx: _Context) -> _Reply:
     """CatalogNodeServices + Catalog.NodeServices: {Node, Services: id -> service} or null."""
     api._ent_meta(ctx)
     opts = api._parse(ctx)
-    name = _tail(ctx, "/v1/catalog/node/")
+    name = tail(ctx, "/v1/catalog/node/")
     if not name:
         raise HTTPError(400, "Missing node name")
     catalog = api.catalog
@@ -436,7 +447,7 @@ async def catalog_node_service_list(api: ConsulAPI, ctx: _Context) -> _Reply:
     """CatalogNodeServiceList + Catalog.NodeServiceList: {Node, Services: [service]}."""
     api._ent_meta(ctx)
     opts = api._parse(ctx)
-    name = _tail(ctx, "/v1/catalog/node-services/")
+    name = tail(ctx, "/v1/catalog/node-services/")
     if not name:
         raise HTTPError(400, "Missing node name")
     catalog = api.catalog
@@ -465,7 +476,7 @@ async def catalog_gateway_services(api: ConsulAPI, ctx: _Context) -> _Reply:
     """CatalogGatewayServices: the gateway-services table, filled by config entries only."""
     api._ent_meta(ctx)
     opts = api._parse(ctx)
-    if not _tail(ctx, "/v1/catalog/gateway-services/"):
+    if not tail(ctx, "/v1/catalog/gateway-services/"):
         raise HTTPError(400, "Missing gateway name")
 
     def prepare() -> Callable[[], _Result[None]]:
@@ -480,13 +491,11 @@ async def catalog_gateway_services(api: ConsulAPI, ctx: _Context) -> _Reply:
 # -- health ------------------------------------------------------------------------------------
 
 
-def _checks_out(checks: Iterable[Record]) -> list[Record]:
-    out = []
-    for check in checks:
-        item = check_json(check)
-        if item["ServiceTags"] is None:
-            item["ServiceTags"] = []
-        out.append(item)
+def check_out(check: Record) -> Record:
+    """check_json as the endpoints write it: nil ServiceTags become ``[]``."""
+    out = check_json(check)
+    if out["ServiceTags"] is None:
+        out["ServiceTags"] = []
     return out
 
 
@@ -494,7 +503,7 @@ async def health_node_checks(api: ConsulAPI, ctx: _Context) -> _Reply:
     """HealthNodeChecks + Health.NodeChecks."""
     api._ent_meta(ctx)
     opts = api._parse(ctx)
-    node = _tail(ctx, "/v1/health/node/")
+    node = tail(ctx, "/v1/health/node/")
     if not node:
         raise HTTPError(400, "Missing node name")
     catalog = api.catalog
@@ -504,7 +513,40 @@ async def health_node_checks(api: ConsulAPI, ctx: _Context) -> _Reply:
 
         def query() -> _Result[list[Record]]:
             index, checks = catalog.node_checks(node)
-            return _Result(index, [c for c in _checks_out(checks) if bexpr.matches(c)], (CHECKS,))
+            out = [c for c in map(check_out, checks) if bexpr.matches(c)]
+            return _Result(index, out, (CHECKS,))
+
+        return query
+
+    result = await _rpc(api, ctx, opts, prepare)
+    return ctx.json(result.value)
+
+
+async def _health_checks(
+    api: ConsulAPI,
+    ctx: _Context,
+    prefix: str,
+    missing: str,
+    lookup: Callable[[str, dict[str, str] | None], tuple[int, list[Record]]],
+    meta_channels: tuple[Channel, ...],
+) -> _Reply:
+    """The check lists by service and by state: node-meta filtered, ``?near=`` sorted."""
+    api._ent_meta(ctx)
+    near = _near(api, ctx)
+    meta = _meta_filters(ctx)
+    opts = api._parse(ctx)
+    name = tail(ctx, prefix)
+    if not name:
+        raise HTTPError(400, missing)
+
+    def prepare() -> Callable[[], _Result[list[Record]]]:
+        bexpr = build_filter(ctx, CHECK_SCHEMA)
+
+        def query() -> _Result[list[Record]]:
+            index, checks = lookup(name, meta)
+            out = [c for c in map(check_out, checks) if bexpr.matches(c)]
+            _sort_near(api, near, out, lambda c: c["Node"])
+            return _Result(index, out, meta_channels if meta else (CHECKS,))
 
         return query
 
@@ -514,55 +556,26 @@ async def health_node_checks(api: ConsulAPI, ctx: _Context) -> _Reply:
 
 async def health_service_checks(api: ConsulAPI, ctx: _Context) -> _Reply:
     """HealthServiceChecks + Health.ServiceChecks."""
-    api._ent_meta(ctx)
-    near = _near(api, ctx)
-    meta = _meta_filters(ctx)
-    opts = api._parse(ctx)
-    name = _tail(ctx, "/v1/health/checks/")
-    if not name:
-        raise HTTPError(400, "Missing service name")
-    catalog = api.catalog
-
-    def prepare() -> Callable[[], _Result[list[Record]]]:
-        bexpr = build_filter(ctx, CHECK_SCHEMA)
-
-        def query() -> _Result[list[Record]]:
-            index, checks = catalog.service_checks(name, meta)
-            out = [c for c in _checks_out(checks) if bexpr.matches(c)]
-            _sort_near(api, near, out, lambda c: c["Node"])
-            channels = (CHECKS, SERVICES, NODES) if meta else (CHECKS,)
-            return _Result(index, out, channels)
-
-        return query
-
-    result = await _rpc(api, ctx, opts, prepare)
-    return ctx.json(result.value)
+    return await _health_checks(
+        api,
+        ctx,
+        "/v1/health/checks/",
+        "Missing service name",
+        api.catalog.service_checks,
+        (CHECKS, SERVICES, NODES),
+    )
 
 
 async def health_checks_in_state(api: ConsulAPI, ctx: _Context) -> _Reply:
     """HealthChecksInState + Health.ChecksInState (``any`` for all; no other word is refused)."""
-    api._ent_meta(ctx)
-    near = _near(api, ctx)
-    meta = _meta_filters(ctx)
-    opts = api._parse(ctx)
-    state = _tail(ctx, "/v1/health/state/")
-    if not state:
-        raise HTTPError(400, "Missing check state")
-    catalog = api.catalog
-
-    def prepare() -> Callable[[], _Result[list[Record]]]:
-        bexpr = build_filter(ctx, CHECK_SCHEMA)
-
-        def query() -> _Result[list[Record]]:
-            index, checks = catalog.checks_in_state(state, meta)
-            out = [c for c in _checks_out(checks) if bexpr.matches(c)]
-            _sort_near(api, near, out, lambda c: c["Node"])
-            return _Result(index, out, (CHECKS, NODES) if meta else (CHECKS,))
-
-        return query
-
-    result = await _rpc(api, ctx, opts, prepare)
-    return ctx.json(result.value)
+    return await _health_checks(
+        api,
+        ctx,
+        "/v1/health/state/",
+        "Missing check state",
+        api.catalog.checks_in_state,
+        (CHECKS, NODES),
+    )
 
 
 def _satisfies(meta: dict[str, str] | None, wanted: dict[str, str]) -> bool:
@@ -580,7 +593,7 @@ async def _health_service_nodes(api: ConsulAPI, ctx: _Context, kind: str) -> _Re
     if ctx.query.get("sameness-group") and peer:
         raise HTTPError(400, "peer-name and sameness-group are mutually exclusive")
     tags = _tags(ctx)
-    name = _tail(ctx, f"/v1/health/{kind}/")
+    name = tail(ctx, f"/v1/health/{kind}/")
     if not name:
         raise HTTPError(400, "Missing service name")
     passing = False
@@ -607,7 +620,7 @@ async def _health_service_nodes(api: ConsulAPI, ctx: _Context, kind: str) -> _Re
                 item = {
                     "Node": node_json(node),
                     "Service": _node_service_out(svc),
-                    "Checks": _checks_out(checks),
+                    "Checks": [check_out(c) for c in checks],
                 }
                 if not bexpr.matches(item):
                     continue
@@ -689,7 +702,7 @@ async def coordinate_nodes(api: ConsulAPI, ctx: _Context) -> _Reply:
 
 async def coordinate_node(api: ConsulAPI, ctx: _Context) -> _Reply:
     """CoordinateNode + Coordinate.Node: 404 with an empty body when there is none."""
-    node = _tail(ctx, "/v1/coordinate/node/")
+    node = tail(ctx, "/v1/coordinate/node/")
     opts = api._parse(ctx)
     partition_only(ctx)
     catalog = api.catalog
@@ -711,11 +724,7 @@ async def coordinate_node(api: ConsulAPI, ctx: _Context) -> _Reply:
 
 async def coordinate_update_endpoint(api: ConsulAPI, ctx: _Context) -> _Reply:
     """CoordinateUpdate + Coordinate.Update: queued, applied by the next batch (100 ms)."""
-    body = await ctx.request.read()
-    try:
-        args = coordinate_update(body)
-    except GoSyntaxError as exc:
-        raise HTTPError(400, f"Request decode failed: {exc}") from None
+    args = await decode_body(ctx, coordinate_update)
     datacenter = ctx.query.get("dc") or api.datacenter
     api._ent_meta(ctx)
     api._forward(datacenter)

@@ -60,7 +60,8 @@ Where the texts are approximations (everything else is byte-for-byte what v0.1.2
 * with ``fields=``, a struct field is looked up under its own name in the JSON; go-bexpr's
   ``bexpr:"name"`` tags, which can expose a field under another name, are not modelled.
 
-This module is pure: no I/O, no asyncio, no aiohttp, stdlib only. It must never know which
+This module is pure: no I/O, no asyncio, no aiohttp; stdlib and the (equally pure) Go helpers
+of ``_gocompat`` only. It must never know which
 endpoint it is filtering for, never mutate the data it evaluates, and never do per-object work
 that can be done once per expression (coercions and regular expressions are prepared in
 :func:`compile_filter`).
@@ -75,6 +76,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeAlias
+
+from ._gocompat import strconv_quote as _go_quote
 
 __all__ = ["FieldSchema", "FieldSpec", "Filter", "FilterError", "compile_filter"]
 
@@ -95,43 +98,9 @@ class FilterError(ValueError):
 # Go helpers: strconv.Quote, strconv.Unquote, strconv.Parse{Bool,Int,Uint,Float}
 # --------------------------------------------------------------------------------------------
 
-_C_ESCAPES = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-}
-
-
 def _is_raw_byte(ch: str) -> bool:
     """A byte that was not valid UTF-8, carried through ``str`` by ``surrogateescape``."""
     return "\udc80" <= ch <= "\udcff"
-
-
-def _go_quote(s: str) -> str:
-    """Go's ``strconv.Quote`` (and so ``fmt``'s ``%q``)."""
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if _is_raw_byte(ch):
-            out.append(f"\\x{o - 0xDC00:02x}")
-        elif ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch in _C_ESCAPES:
-            out.append(_C_ESCAPES[ch])
-        elif ch.isprintable():
-            out.append(ch)
-        elif o < 0x20 or o == 0x7F:
-            out.append(f"\\x{o:02x}")
-        elif o < 0x10000:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(f"\\U{o:08x}")
-    out.append('"')
-    return "".join(out)
 
 
 def _utf8_rune(b: bytes, i: int) -> tuple[int | None, int]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ._gocompat import GoSyntaxError, decode_json_value
 
@@ -178,11 +178,14 @@ def _integer(text: str) -> int | None:
 
 
 @dataclass(frozen=True)
-class Uint(GoType):
-    """An unsigned Go integer (``uint64``, ``uint8``...): ``strconv.ParseUint`` plus overflow."""
+class _Integer(GoType):
+    """A Go integer: ``strconv.ParseInt``/``ParseUint``'s syntax plus the overflow check."""
 
-    name: str = "uint64"
+    name: str = ""
     bits: int = 64
+    #: The leading signs the parser refuses, and whether the type holds negative numbers.
+    _refused_signs: ClassVar[tuple[str, ...]]
+    _signed: ClassVar[bool]
 
     def zero(self) -> int:
         return 0
@@ -191,33 +194,31 @@ class Uint(GoType):
         if not isinstance(value, _Number):
             state.save(state.type_error(value, self.name))
             return 0
-        number = _integer(value) if not value.startswith(("-", "+")) else None
-        if number is None or number >= 1 << self.bits:
+        number = _integer(value) if not value.startswith(self._refused_signs) else None
+        bits = self.bits - 1 if self._signed else self.bits
+        low = -(1 << bits) if self._signed else 0
+        if number is None or not low <= number < 1 << bits:
             state.save(state.type_error(value, self.name, literal=True))
             return 0
         return number
 
 
 @dataclass(frozen=True)
-class Int(GoType):
+class Uint(_Integer):
+    """An unsigned Go integer (``uint64``, ``uint8``...): ``strconv.ParseUint`` plus overflow."""
+
+    name: str = "uint64"
+    _refused_signs = ("-", "+")
+    _signed = False
+
+
+@dataclass(frozen=True)
+class Int(_Integer):
     """A signed Go integer (``int``, ``int64``...): ``strconv.ParseInt`` plus overflow."""
 
     name: str = "int"
-    bits: int = 64
-
-    def zero(self) -> int:
-        return 0
-
-    def decode(self, value: Any, state: DecodeState) -> Any:
-        if not isinstance(value, _Number):
-            state.save(state.type_error(value, self.name))
-            return 0
-        number = _integer(value) if not value.startswith("+") else None
-        limit = 1 << (self.bits - 1)
-        if number is None or not -limit <= number < limit:
-            state.save(state.type_error(value, self.name, literal=True))
-            return 0
-        return number
+    _refused_signs = ("+",)
+    _signed = True
 
 
 _UINT8 = Uint("uint8", 8)

@@ -420,6 +420,14 @@ def _index_of(op: Op) -> int:
     return index
 
 
+def _cas_stale(existing: dict[str, Any] | None, op: Op) -> bool:
+    """Whether a ``cas`` fails: index 0 wants no entry yet, any other that entry's ModifyIndex."""
+    wanted = _index_of(op)
+    if wanted == 0:
+        return existing is not None
+    return existing is None or existing["ModifyIndex"] != wanted
+
+
 class CatalogTxn:
     """The catalog tables (:class:`~aioconsul.testing._catalog.Catalog`) driven the way
     state/txn.go's ``txnNode``, ``txnService`` and ``txnCheck`` drive Consul's.
@@ -498,13 +506,8 @@ class CatalogTxn:
                 raise _OpFailed(f"node {name} doesn't exist")
             return [{"Node": _catalog.node_json(entry)}]
         if verb in ("set", "cas"):
-            if verb == "cas":
-                existing = self.catalog.node(node["Node"])
-                wanted = _index_of(op)
-                if (wanted == 0 and existing is not None) or (
-                    wanted != 0 and (existing is None or existing["ModifyIndex"] != wanted)
-                ):
-                    raise _OpFailed(f"failed to set node {name}, index is stale")
+            if verb == "cas" and _cas_stale(self.catalog.node(node["Node"]), op):
+                raise _OpFailed(f"failed to set node {name}, index is stale")
             self._call(self.catalog._ensure_node, index, node)
             entry = self._find_node(node)
             return [] if entry is None else [{"Node": _catalog.node_json(entry)}]
@@ -530,12 +533,8 @@ class CatalogTxn:
                 raise _OpFailed(f"service {where} doesn't exist")
             return [{"Service": _catalog.node_service_json(existing)}]
         if verb in ("set", "cas"):
-            if verb == "cas":
-                wanted = _index_of(op)
-                if (wanted == 0 and existing is not None) or (
-                    wanted != 0 and (existing is None or existing["ModifyIndex"] != wanted)
-                ):
-                    raise _OpFailed(f"failed to set service {where}, index is stale")
+            if verb == "cas" and _cas_stale(existing, op):
+                raise _OpFailed(f"failed to set service {where}, index is stale")
             # ensureServiceTxn: the meta first, then the node must exist.
             problem = _catalog.validate_meta(svc["Meta"], svc["Kind"])
             if problem:
@@ -564,12 +563,8 @@ class CatalogTxn:
                 raise _OpFailed(f"check {where} doesn't exist")
             return [{"Check": _catalog.check_json(existing)}]
         if verb in ("set", "cas"):
-            if verb == "cas":
-                wanted = _index_of(op)
-                if (wanted == 0 and existing is not None) or (
-                    wanted != 0 and (existing is None or existing["ModifyIndex"] != wanted)
-                ):
-                    raise _OpFailed(f"failed to set check {where}, index is stale")
+            if verb == "cas" and _cas_stale(existing, op):
+                raise _OpFailed(f"failed to set check {where}, index is stale")
             self._call(self.catalog._ensure_check, index, _catalog._check_record(check))
             return [{"Check": _catalog.check_json(self.catalog._checks[key])}]
         if verb == "delete-cas" and (existing is None or existing["ModifyIndex"] != _index_of(op)):
