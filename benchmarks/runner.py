@@ -1,0 +1,276 @@
+"""``python -m benchmarks``: start the servers, run every case in its own client process, print
+the tables and write them as JSON (and, with ``--update-docs``, into ``docs/benchmarks.rst``).
+
+Modes: ``--quick`` (a smoke run, well under a minute), the default (a few minutes), ``--full``
+(the default with 10,000 concurrent watches instead of 1,000).
+
+Every process started here is stopped on the way out, on errors and on Ctrl-C too; every case
+process runs under a timeout. All traffic goes to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import json
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import report
+from .clients import available
+from .common import ROOT, median, raise_fd_limit
+from .servers import ServerProcess, child_env, read_line, servers, stop_process
+
+DEFAULT_JSON = ROOT / "benchmarks" / "results.json"
+
+#: What each mode runs. ``batch_seconds`` sizes a batch of calls (calibrated on the slowest
+#: client); ``rounds`` is the number of batches per client.
+MODES: dict[str, dict[str, Any]] = {
+    "quick": {"rounds": 3, "batch_seconds": 0.04, "latency_rounds": 2, "latency_samples": 10,
+              "watches": 200, "wakes": 2, "throughput_seconds": 1.0, "startup_repeat": 3,
+              "cli_repeat": 1},
+    "default": {"rounds": 15, "batch_seconds": 0.2, "latency_rounds": 10,
+                "latency_samples": 20, "watches": 1000, "wakes": 3, "throughput_seconds": 5.0,
+                "startup_repeat": 20, "cli_repeat": 5},
+}
+MODES["full"] = {**MODES["default"], "watches": 10_000}
+
+#: The call cases: (case, server, concurrency).
+CALL_CASES = [
+    ("kv.get", "fixed", 1),
+    ("kv.get", "fixed", 64),
+    ("kv.set", "fixed", 1),
+    ("health.service", "fixed", 1),
+    ("kv.get", "agent", 1),
+    ("kv.set", "agent", 1),
+    ("health.service", "agent", 1),
+]
+GROUPS = ("calls", "latency", "watches", "throughput", "startup")
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_case(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Run one case in a fresh client process; its result, or ``{"error": ...}``."""
+    began = time.monotonic()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.cases", json.dumps(spec)], cwd=ROOT,
+            env=child_env(), capture_output=True, text=True, timeout=timeout, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:g}s"}
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"exit {done.returncode}: {tail}"}
+    result = dict(json.loads(lines[-1]))
+    result["elapsed_s"] = time.monotonic() - began
+    return result
+
+
+def _http_get(port: int, path: str, timeout: float = 10) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def startup(repeat: int, cli_repeat: int) -> dict[str, Any]:
+    """The dev agent's start: in a fresh interpreter (``DevAgent.start()``), and as the CLI
+    process ``python -m aioconsul.testing --port 0`` from spawn to its first answer."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.servers", "startup", "--repeat", str(repeat)],
+        cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=120, check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    to_line, to_answer = [], []
+    for _ in range(cli_repeat):
+        began = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "aioconsul.testing", "--port", "0"], cwd=ROOT,
+            env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+        try:
+            address = read_line(proc, 30).strip()
+            to_line.append((time.perf_counter() - began) * 1000)
+            answer = _http_get(int(address.rsplit(":", 1)[1]), "/v1/status/leader")
+            if answer.split(b"\r\n", 1)[0].split()[1:2] != [b"200"]:
+                raise RuntimeError(f"the CLI agent answered {answer[:40]!r}")
+            to_answer.append((time.perf_counter() - began) * 1000)
+        finally:
+            stop_process(proc)
+    result.update(cli_address_ms=median(to_line), cli_answer_ms=median(to_answer),
+                  cli_runs=cli_repeat)
+    return result
+
+
+def _meta(mode: str, clients: list[str]) -> dict[str, Any]:
+    def version(name: str) -> str | None:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "aioconsul"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = (commit + ("+local changes" if dirty else "")) or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    import os
+
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "mode": mode, "clients": clients, "python": platform.python_version(),
+        "aiohttp": version("aiohttp"), "aioconsul": version("aioconsul"),
+        "py-consul": version("py-consul"), "cpus": os.cpu_count(), "cpu_model": model,
+        "platform": platform.platform(), "commit": commit,
+    }
+
+
+def run(mode: str = "default", *, groups: tuple[str, ...] = GROUPS,
+        clients: list[str] | None = None, overrides: dict[str, Any] | None = None
+        ) -> dict[str, Any]:
+    """Run the suite; return the results (also what the JSON file holds)."""
+    settings = {**MODES[mode], **(overrides or {})}
+    names = clients or available()
+    raise_fd_limit()
+    began = time.monotonic()
+    results: dict[str, Any] = {"meta": _meta(mode, names), "settings": settings, "cases": []}
+    cases: list[dict[str, Any]] = results["cases"]
+
+    def record(case: dict[str, Any], result: dict[str, Any]) -> None:
+        case.update(result)
+        cases.append(case)
+        if "error" in result:
+            _log(f"  {case['case']}: ERROR {result['error']}")
+
+    if "startup" in groups:
+        _log("dev agent start-up ...")
+        try:
+            record({"case": "agent.startup"},
+                   startup(settings["startup_repeat"], settings["cli_repeat"]))
+        except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as exc:
+            record({"case": "agent.startup"}, {"error": str(exc)})
+
+    with servers("fixed", "agent") as started:
+        def spec(case: str, server: str, **extra: Any) -> dict[str, Any]:
+            return {"case": case, "server": server, "address": started[server].address,
+                    "control": started[server].control, **extra}
+
+        if "calls" in groups:
+            for case, server, concurrency in CALL_CASES:
+                _log(f"{case} x{concurrency} against the {server} server ...")
+                record({"kind": "calls", "case": case, "server": server,
+                        "concurrency": concurrency},
+                       run_case(spec(case, server, concurrency=concurrency, clients=names,
+                                     rounds=settings["rounds"],
+                                     batch_seconds=settings["batch_seconds"]), 300))
+        if "latency" in groups:
+            _log("write-to-watcher latency ...")
+            record({"case": "watch.latency", "server": "agent"},
+                   run_case(spec("watch.latency", "agent", clients=names,
+                                 rounds=settings["latency_rounds"],
+                                 samples=settings["latency_samples"]), 300))
+        if "watches" in groups:
+            runs = [("fixed", name) for name in names]
+            if "aioconsul" in names:
+                runs.append(("agent", "aioconsul"))
+            n = int(settings["watches"])
+            for server, name in runs:
+                _log(f"{n:,} watches by {name} against the {server} server ...")
+                record({"case": "watches", "server": server, "client": name, "n": n},
+                       run_case(spec("watches", server, client=name, n=n,
+                                     wakes=settings["wakes"]), 600))
+        if "throughput" in groups:
+            _log("dev agent throughput ...")
+            record({"case": "agent.throughput", "server": "agent"},
+                   run_case(spec("agent.throughput", "agent",
+                                 seconds=settings["throughput_seconds"], connections=16), 120))
+    results["meta"]["duration_s"] = time.monotonic() - began
+    results["targets"] = report.targets(results)
+    return results
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="aioconsul's benchmarks: raw aiohttp, py-consul and aioconsul side by side.")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="a smoke run (under a minute)")
+    size.add_argument("--full", action="store_true", help="10,000 concurrent watches")
+    parser.add_argument("--only", default=",".join(GROUPS),
+                        help=f"comma-separated groups to run (default: all of {','.join(GROUPS)})")
+    parser.add_argument("--clients", help="comma-separated clients (default: all installed)")
+    parser.add_argument("--watches", type=int, help="how many concurrent watches")
+    parser.add_argument("--rounds", type=int, help="batches per client in the call cases")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON,
+                        help="where to write the results (default: benchmarks/results.json)")
+    parser.add_argument("--update-docs", action="store_true",
+                        help="write the tables into docs/benchmarks.rst")
+    parser.add_argument("--from-json", type=Path, metavar="PATH",
+                        help="run nothing: print (and with --update-docs, write) the tables of a "
+                             "results file")
+    args = parser.parse_args(argv)
+    if args.from_json is not None:
+        results = json.loads(args.from_json.read_text(encoding="utf-8"))
+        results["targets"] = report.targets(results)
+        print(report.text_report(results))
+        if args.update_docs:
+            report.update_docs(results)
+            _log(f"tables written to {report.DOCS_PAGE}")
+        return 0
+    mode = "quick" if args.quick else "full" if args.full else "default"
+    groups = tuple(g.strip() for g in args.only.split(",") if g.strip())
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        parser.error(f"--only: unknown groups {', '.join(sorted(unknown))}")
+    clients = [c.strip() for c in args.clients.split(",")] if args.clients else None
+    if clients and set(clients) - set(available()):
+        parser.error(f"--clients: available here: {', '.join(available())}")
+    overrides = {k: v for k, v in (("watches", args.watches), ("rounds", args.rounds))
+                 if v is not None}
+    # SIGTERM unwinds like Ctrl-C, through the code that stops every process started here.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        results = run(mode, groups=groups, clients=clients, overrides=overrides)
+    except KeyboardInterrupt:
+        _log("interrupted; every server and case process was stopped")
+        return 130
+    print(report.text_report(results))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    _log(f"results written to {args.json}")
+    if args.update_docs:
+        report.update_docs(results)
+        _log(f"tables written to {report.DOCS_PAGE}")
+    return 0
+
+
+__all__ = ["CALL_CASES", "GROUPS", "MODES", "ServerProcess", "main", "run", "run_case"]
