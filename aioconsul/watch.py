@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import time
 from collections import deque
@@ -71,6 +72,10 @@ class Watch(Generic[Item]):
     request in flight at once.
     """
 
+    __slots__ = ("_args", "_backoff", "_bucket", "_closed", "_errors", "_failed", "_failures",
+                 "_inflight", "_kwargs", "_last", "_meta", "_pause", "_read", "_started",
+                 "_wait")
+
     def __init__(
         self,
         read: Callable[..., Awaitable[tuple[Any, Meta]]],
@@ -90,8 +95,9 @@ class Watch(Generic[Item]):
         if isinstance(min_interval, bool) or not isinstance(min_interval, (int, float)) \
                 or min_interval < 0:
             raise ValueError(f"min_interval: expected seconds >= 0, got {min_interval!r}")
-        self._wait = None if wait is None else normalize.format_duration(
-            normalize.duration(wait, "wait"))
+        # Parsed once; a timedelta is cheap to read again at every request (a string is not).
+        self._wait = None if wait is None else datetime.timedelta(
+            microseconds=normalize.duration(wait, "wait") // 1_000)
         self._read = read
         self._args = args
         self._kwargs = kwargs
@@ -223,6 +229,8 @@ class EventWatch:
     the events listed after it (all of them when that ID has left the agent's buffer). With
     ``since_now`` the events already listed when the watch starts are skipped.
     """
+
+    __slots__ = ("_last_id", "_pending", "_skip", "_watch")
 
     def __init__(self, watch: Watch[Any], *, since_now: bool = False) -> None:
         self._watch = watch

@@ -107,7 +107,7 @@ class Core:
                 if not (safe and status in policy.statuses and failures < policy.attempts
                         and status not in ok_statuses):
                     return parse(request, status, headers, data,
-                                 address=transport.target.address, missing_ok=missing_ok,
+                                 address=transport.address, missing_ok=missing_ok,
                                  ok_statuses=ok_statuses, raw=raw, b64=b64)
                 # 429/5xx: Consul recommends retrying against another server.
                 fail_over()

@@ -285,8 +285,10 @@ def kv_key(value: Any, name: str = "key", *, prefix: bool = False) -> str:
         raise ValueError(f"{name}: must not begin with '/': {value!r}")
     if "//" in value:
         raise ValueError(f"{name}: must not contain '//': {value!r}")
-    if any(segment in (".", "..") for segment in value.split("/")):
+    if "." in value and any(segment in (".", "..") for segment in value.split("/")):
         raise ValueError(f"{name}: must not contain '.' or '..' segments: {value!r}")
+    if value.isascii() and value.isprintable():
+        return value  # printable ASCII: Go's unicode.IsPrint agrees, no need to look closer
     for char in value:
         if not _printable(char):
             raise ValueError(f"{name}: contains the non-printable character {char!r}, "

@@ -7,8 +7,8 @@ header, which the transport adds; nothing here sees it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -46,21 +46,31 @@ class _Unsupported:
 UNSUPPORTED: Any = _Unsupported()
 
 
-@dataclass(frozen=True, slots=True)
 class Request:
     """One HTTP request, ready for the transport. ``target`` is the quoted path and query."""
 
-    method: str
-    path: str
-    target: str
-    body: bytes | None = None
-    content_type: str | None = None
-    timeout: float | None = None
+    __slots__ = ("body", "content_type", "method", "path", "target", "timeout")
+
+    def __init__(self, method: str, path: str, target: str, body: bytes | None = None,
+                 content_type: str | None = None, timeout: float | None = None) -> None:
+        self.method = method
+        self.path = path
+        self.target = target
+        self.body = body
+        self.content_type = content_type
+        self.timeout = timeout
 
     @property
     def operation(self) -> str:
         """``"<METHOD> <path>"``: how errors and logs name this request."""
         return f"{self.method} {self.path}"
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.target}>"
+
+
+# Characters a path keeps as they are (RFC 3986 unreserved, and "/" between key segments).
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.~/-]*")
 
 
 def quote_segment(value: str) -> str:
@@ -70,7 +80,7 @@ def quote_segment(value: str) -> str:
 
 def quote_key(key: str) -> str:
     """Percent-encode a KV key, keeping its ``/`` separators."""
-    return quote(key, safe="/")
+    return key if _PLAIN_KEY.fullmatch(key) else quote(key, safe="/")
 
 
 def blocking_timeout(wait_ns: int | None) -> float:
@@ -112,6 +122,13 @@ def build(
     ``/v1/agent/service/:id``): it adds ``hash`` and ``wait`` instead, with the same timeout rule.
     An endpoint takes one kind of blocking or the other, never both.
     """
+    if (not params and dc is None and namespace is None and partition is None
+            and watch is None and hash_watch is None and timeout is None
+            and config.dc is None and config.namespace is None and config.partition is None
+            and (consistency is UNSUPPORTED or (consistency is None
+                                                and config.consistency is Consistency.DEFAULT))):
+        # The common case, a call with every option at its default: nothing to add.
+        return Request(method, path, path, body, content_type, config.timeout)
     query = [_encode(name, value) for name, value in params]
     dc = config.dc if dc is None else normalize.object_id(dc, "dc", "Datacenter")
     if dc:

@@ -21,6 +21,8 @@ import asyncio
 import base64
 import logging
 import ssl
+import sys
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,6 +50,66 @@ def make_ssl_context(config: Config) -> ssl.SSLContext:
     return context
 
 
+_NO_TIMEOUT = aiohttp.ClientTimeout(total=None)
+#: How many parsed URLs a transport keeps (a small, bounded cache of the targets seen most).
+_URL_CACHE_SIZE = 512
+
+
+class _Deadlines:
+    """Timeouts of the requests that share one duration, without a timer per request.
+
+    Requests with the same timeout expire in the order they started, so a FIFO of deadlines and
+    one timer armed at the oldest live one do the work of a timer per request (aiohttp's
+    per-request ``ClientTimeout`` costs several percent of a short call). An expired request's
+    task is cancelled, and :meth:`Transport.send` turns that cancellation into RequestTimeout.
+    """
+
+    __slots__ = ("_loop", "_queue", "_seconds", "_timer")
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._queue: deque[list[Any]] = deque()  # [deadline, task or None once done, expired]
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self, task: asyncio.Task[Any]) -> list[Any]:
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._seconds
+        entry: list[Any] = [deadline, task, False]
+        queue = self._queue
+        while queue and queue[0][1] is None:
+            queue.popleft()
+        queue.append(entry)
+        if self._timer is None:
+            self._timer = loop.call_at(deadline, self._expire)
+        return entry
+
+    def _expire(self) -> None:
+        self._timer = None
+        assert self._loop is not None
+        now = self._loop.time()
+        queue = self._queue
+        while queue:
+            entry = queue[0]
+            deadline: float = entry[0]
+            task: asyncio.Task[Any] | None = entry[1]
+            if task is not None:
+                if deadline > now:
+                    self._timer = self._loop.call_at(deadline, self._expire)
+                    return
+                entry[2] = True
+                task.cancel()
+            queue.popleft()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._queue.clear()
+
+
 class Transport:
     """Sends requests to one agent over one aiohttp ClientSession."""
 
@@ -59,6 +121,7 @@ class Transport:
         self._targets: tuple[Target, ...] = config.targets
         self._current = 0
         self._base = config.base_url
+        self.address = config.address  # the agent requests go to now, as shown in messages
         headers = {"User-Agent": f"aioconsul/{__version__}"}
         if config.token:
             headers["X-Consul-Token"] = config.token
@@ -66,10 +129,14 @@ class Transport:
             pair = f"{config.auth[0]}:{config.auth[1]}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         self._headers = headers
+        # What each request passes as headers=: all of them for a lent session, none for ours.
+        self._call_headers: dict[str, str] | None = headers
         self._ssl: ssl.SSLContext | None = None
         self._extra: dict[str, Any] = {"allow_redirects": False}
         self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
+        self._deadlines = _Deadlines(config.timeout) if config.timeout else None
         self._ready = False
+        self._urls: dict[str, URL] = {}
 
     @property
     def closed(self) -> bool:
@@ -90,7 +157,9 @@ class Transport:
         if len(self._targets) > 1:
             self._current = (self._current + 1) % len(self._targets)
             self._base = self._targets[self._current].base_url
-            log.info("failing over to %s", self._targets[self._current].address)
+            self._urls.clear()
+            self.address = self._targets[self._current].address
+            log.info("failing over to %s", self.address)
 
     def _open(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -107,9 +176,12 @@ class Transport:
                 connector = aiohttp.UnixConnector(path=config.unix_path, limit=0)
             else:
                 connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
+            # The session carries the headers of every request (set once, not merged per call).
             self._session = aiohttp.ClientSession(
-                connector=connector, timeout=aiohttp.ClientTimeout(total=None)
+                connector=connector, timeout=aiohttp.ClientTimeout(total=None),
+                headers=self._headers,
             )
+            self._call_headers = None
             # aiohttp silently re-sends a PUT or DELETE once when a reused connection breaks,
             # even after the agent received it: an event would fire twice, a KV write could
             # overwrite a newer one. The request core decides what is safe to repeat instead.
@@ -118,6 +190,17 @@ class Transport:
                 self._session._retry_connection = False
         self._ready = True
         return self._session
+
+    def _url(self, target: str) -> URL:
+        """The URL of ``target`` on the current agent; the ones used most are kept parsed."""
+        urls = self._urls
+        url = urls.get(target)
+        if url is None:
+            url = URL(self._base + target, encoded=True)
+            if len(urls) >= _URL_CACHE_SIZE:
+                urls.clear()
+            urls[target] = url
+        return url
 
     def _timeout(self, seconds: float | None) -> aiohttp.ClientTimeout:
         timeout = self._timeouts.get(seconds)
@@ -128,30 +211,51 @@ class Transport:
     async def send(self, request: Request) -> tuple[int, Mapping[str, str], bytes]:
         """Send ``request``; return status, headers and the whole body."""
         session = self._session if self._ready and self._session is not None else self._open()
-        headers = self._headers
+        headers = self._call_headers
         if request.content_type is not None:
-            headers = {**headers, "Content-Type": request.content_type}
-        url = URL(self._base + request.target, encoded=True)
+            headers = {**(headers or {}), "Content-Type": request.content_type}
+        url = self._url(request.target)
+        deadlines = self._deadlines
+        entry = None
+        if deadlines is not None and request.timeout == deadlines._seconds:
+            task = asyncio.current_task()
+            if task is not None:
+                entry = deadlines.start(task)
+                timeout = _NO_TIMEOUT
+        if entry is None:
+            timeout = self._timeout(request.timeout)
         try:
             async with session.request(
-                request.method, url, data=request.body, headers=headers,
-                timeout=self._timeout(request.timeout), **self._extra,
+                request.method, url, data=request.body, headers=headers, timeout=timeout,
+                **self._extra,
             ) as response:
                 body = await response.read()
                 return response.status, response.headers, body
+        except asyncio.CancelledError:
+            if entry is None or not entry[2]:
+                raise
+            if sys.version_info >= (3, 11):
+                entry[1].uncancel()
+            raise self._timed_out(request) from None
         except asyncio.TimeoutError:
-            raise RequestTimeout(
-                f"no complete answer within {request.timeout:g}s" if request.timeout
-                else "the request timed out",
-                operation=request.operation, address=self.target.address,
-            ) from None
+            raise self._timed_out(request) from None
         except aiohttp.ClientError as exc:
             error = ConnectError if isinstance(exc, aiohttp.ClientConnectorError) \
                 else TransportError
             raise error(
                 f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
-                operation=request.operation, address=self.target.address,
+                operation=request.operation, address=self.address,
             ) from exc
+        finally:
+            if entry is not None:
+                entry[1] = None  # done: the timer passes it by
+
+    def _timed_out(self, request: Request) -> RequestTimeout:
+        return RequestTimeout(
+            f"no complete answer within {request.timeout:g}s" if request.timeout
+            else "the request timed out",
+            operation=request.operation, address=self.address,
+        )
 
     async def close(self) -> None:
         """Close the session if this transport created it. Idempotent."""
@@ -159,6 +263,8 @@ class Transport:
             return
         self._closed = True
         self._ready = False
+        if self._deadlines is not None:
+            self._deadlines.close()
         session, self._session = self._session, None
         if session is not None and self._owned:
             await session.close()

@@ -352,3 +352,55 @@ async def test_https_verification_failure_is_a_transport_error(serve, tls) -> No
             await client.kv.get("foo")
     async with Consul(app.address, verify=False) as client:
         assert await client.kv.set("foo", b"bar") is True
+
+
+async def test_many_hanging_calls_each_time_out_and_none_outlives_its_deadline(serve) -> None:
+    """Calls sharing the client's timeout share one timer: each still expires on time."""
+    release = asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.json_response([])
+
+    app = await serve(hang)
+    try:
+        async with Consul(app.address, timeout=0.2, retry=False) as client:
+            started = asyncio.get_running_loop().time()
+            results = await asyncio.gather(*(client.kv.get(f"k{n}") for n in range(50)),
+                                           return_exceptions=True)
+            elapsed = asyncio.get_running_loop().time() - started
+        assert all(isinstance(result, aioconsul.RequestTimeout) for result in results)
+        assert 0.2 <= elapsed < 2
+    finally:
+        release.set()
+
+
+async def test_a_finished_call_is_never_cancelled_by_its_old_deadline(serve) -> None:
+    app = await serve(ok_true)
+    async with Consul(app.address, timeout=0.1) as client:
+        await client.kv.get("foo")
+        await asyncio.sleep(0.3)  # past the call's deadline: this task must not be cancelled
+        assert (await client.kv.get("foo"))[0] is not None
+
+
+async def test_cancelling_a_call_is_a_cancellation_not_a_timeout(serve) -> None:
+    release = asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.json_response([])
+
+    app = await serve(hang)
+    try:
+        async with Consul(app.address, timeout=5) as client:
+            call = asyncio.create_task(client.kv.get("foo"))
+            await asyncio.sleep(0.05)
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+            with pytest.raises(TimeoutError) as info:
+                async with asyncio.timeout(0.05):  # the caller's own timeout still works
+                    await client.kv.get("foo")
+            assert type(info.value) is TimeoutError
+    finally:
+        release.set()
