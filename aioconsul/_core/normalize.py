@@ -274,7 +274,8 @@ def kv_key(value: Any, name: str = "key", *, prefix: bool = False) -> str:
     the empty prefix), a leading ``/``, ``//``, ``.`` or ``..`` segments (Go's ServeMux would
     redirect them to another path), and characters Consul's printable-path check rejects.
     """
-    value = extract(value, ("Key",), name)
+    if type(value) is not str:  # the common case skips the mapping check
+        value = extract(value, ("Key",), name)
     if not isinstance(value, str):
         raise TypeError(f"{name}: expected a str or a KV entry, got {_describe(value)}")
     if not value:

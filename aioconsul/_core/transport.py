@@ -225,12 +225,18 @@ class Transport:
         if entry is None:
             timeout = self._timeout(request.timeout)
         try:
-            async with session.request(
+            # Awaited directly rather than through "async with": read() releases the
+            # connection once the body is in, and one coroutine layer less is measurable here.
+            response = await session.request(
                 request.method, url, data=request.body, headers=headers, timeout=timeout,
                 **self._extra,
-            ) as response:
-                body = await response.read()
-                return response.status, response.headers, body
+            )
+            try:
+                body = await response.read()  # releases the connection once the body is in
+            except BaseException:
+                response.release()  # a body cut short: free (or drop) the connection
+                raise
+            return response.status, response.headers, body
         except asyncio.CancelledError:
             if entry is None or not entry[2]:
                 raise
