@@ -8,9 +8,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._core import normalize
+from .._core.core import Core
 from .._core.request import quote_segment
+from ..typing import Collection, Meta
 
-__all__ = ["name_path", "query_params"]
+__all__ = ["SERVICE_NAME_KEYS", "name_path", "query_params", "read_list"]
+
+#: Where a service object keeps the service's name: a catalog entry, an agent service, a
+#: registration.
+SERVICE_NAME_KEYS = ("ServiceName", "Service", "Name")
 
 
 def name_path(base: str, value: Any, name: str, key: str | tuple[str, ...] = "ID") -> str:
@@ -42,3 +48,15 @@ def query_params(
     if peer is not None:
         params.append(("peer", normalize.object_id(peer, "peer", "Name")))
     return params
+
+
+async def read_list(
+    core: Core, path: str, params: list[tuple[str, str]], *, dc: Any, namespace: Any,
+    partition: Any, consistency: Any, watch: Any,
+) -> tuple[Collection, Meta]:
+    """A blocking, consistency-aware read of a list; Consul's ``null`` for none becomes ``[]``."""
+    data, meta = await core.request(
+        "GET", path, params=params, dc=dc, namespace=namespace, partition=partition,
+        consistency=consistency, watch=watch,
+    )
+    return (data or []), meta

@@ -13,7 +13,7 @@ from typing import Any
 from .._core import normalize
 from .._core.core import Endpoint
 from ..typing import Collection, Consistency, Meta, Object, ObjectID
-from ._discovery import name_path, query_params
+from ._discovery import SERVICE_NAME_KEYS, name_path, query_params, read_list
 
 __all__ = ["Catalog"]
 
@@ -123,12 +123,11 @@ class Catalog(Endpoint):
 
         ``near`` (a node name or ``"_agent"``) sorts them by round-trip time from that node.
         """
-        data, meta = await self._core.request(
-            "GET", "/v1/catalog/nodes",
-            params=query_params(near=near, node_meta=node_meta, filter=filter, peer=peer),
-            dc=dc, partition=partition, consistency=consistency, watch=watch,
+        return await read_list(
+            self._core, "/v1/catalog/nodes",
+            query_params(near=near, node_meta=node_meta, filter=filter, peer=peer),
+            dc=dc, namespace=None, partition=partition, consistency=consistency, watch=watch,
         )
-        return (data or []), meta
 
     async def services(
         self,
@@ -197,13 +196,11 @@ class Catalog(Endpoint):
         self, base: str, service: Any, tag: Any, near: Any, node_meta: Any, filter: Any,
         peer: Any, dc: Any, namespace: Any, partition: Any, consistency: Any, watch: Any,
     ) -> tuple[Collection, Meta]:
-        data, meta = await self._core.request(
-            "GET", name_path(base, service, "service", ("ServiceName", "Service", "Name")),
-            params=query_params(tag=tag, near=near, node_meta=node_meta, filter=filter,
-                                peer=peer),
+        return await read_list(
+            self._core, name_path(base, service, "service", SERVICE_NAME_KEYS),
+            query_params(tag=tag, near=near, node_meta=node_meta, filter=filter, peer=peer),
             dc=dc, namespace=namespace, partition=partition, consistency=consistency, watch=watch,
         )
-        return (data or []), meta
 
     async def node(
         self,
@@ -263,9 +260,9 @@ class Catalog(Endpoint):
     ) -> tuple[Collection, Meta]:
         """The services a terminating or ingress gateway routes to
         (``GET /v1/catalog/gateway-services/<gateway>``)."""
-        data, meta = await self._core.request(
-            "GET", name_path("/v1/catalog/gateway-services/", gateway, "gateway",
-                             ("ServiceName", "Service", "Name")),
-            dc=dc, namespace=namespace, partition=partition, consistency=consistency, watch=watch,
+        return await read_list(
+            self._core, name_path("/v1/catalog/gateway-services/", gateway, "gateway",
+                                  SERVICE_NAME_KEYS),
+            [], dc=dc, namespace=namespace, partition=partition, consistency=consistency,
+            watch=watch,
         )
-        return (data or []), meta

@@ -12,13 +12,12 @@ from typing import Any
 
 from .._core.core import Endpoint
 from ..typing import Collection, Consistency, Meta, ObjectID
-from ._discovery import name_path, query_params
+from ._discovery import SERVICE_NAME_KEYS, name_path, query_params, read_list
 
 __all__ = ["Health", "STATES"]
 
 #: The states ``/v1/health/state/<state>`` takes.
 STATES = ("any", "passing", "warning", "critical")
-_SERVICE_KEYS = ("ServiceName", "Service", "Name")
 
 
 class Health(Endpoint):
@@ -60,7 +59,7 @@ class Health(Endpoint):
     ) -> tuple[Collection, Meta]:
         """The checks of every instance of a service (``GET /v1/health/checks/<service>``)."""
         return await self._read(
-            name_path("/v1/health/checks/", service, "service", _SERVICE_KEYS),
+            name_path("/v1/health/checks/", service, "service", SERVICE_NAME_KEYS),
             query_params(near=near, node_meta=node_meta, filter=filter, peer=peer), dc,
             namespace, partition, consistency, watch)
 
@@ -162,7 +161,7 @@ class Health(Endpoint):
         if not isinstance(passing, bool):
             raise TypeError(f"passing: expected a bool, got {type(passing).__name__}")
         return await self._read(
-            name_path(base, service, "service", _SERVICE_KEYS),
+            name_path(base, service, "service", SERVICE_NAME_KEYS),
             query_params(tag=tag, passing=passing, near=near, node_meta=node_meta,
                          filter=filter, peer=peer),
             dc, namespace, partition, consistency, watch)
@@ -171,8 +170,5 @@ class Health(Endpoint):
         self, path: str, params: list[tuple[str, str]], dc: Any, namespace: Any, partition: Any,
         consistency: Any, watch: Any,
     ) -> tuple[Collection, Meta]:
-        data, meta = await self._core.request(
-            "GET", path, params=params, dc=dc, namespace=namespace, partition=partition,
-            consistency=consistency, watch=watch,
-        )
-        return (data or []), meta
+        return await read_list(self._core, path, params, dc=dc, namespace=namespace,
+                               partition=partition, consistency=consistency, watch=watch)
