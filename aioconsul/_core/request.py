@@ -22,6 +22,7 @@ __all__ = [
     "Request",
     "blocking_timeout",
     "build",
+    "id_path",
     "quote_key",
     "quote_segment",
 ]
@@ -76,6 +77,12 @@ _PLAIN_KEY = re.compile(r"[A-Za-z0-9_.~/-]*")
 def quote_segment(value: str) -> str:
     """Percent-encode one path segment (a name, an id): ``/`` included."""
     return quote(value, safe="")
+
+
+def id_path(base: str, value: Any, name: str, key: str | tuple[str, ...] = "ID") -> str:
+    """``base`` followed by one quoted id or name taken from ``value`` (an ObjectID: a str, or
+    an object Consul returned, read at ``key``)."""
+    return base + quote_segment(normalize.object_id(value, name, key))
 
 
 def quote_key(key: str) -> str:

@@ -143,11 +143,6 @@ class Transport:
         return self._closed
 
     @property
-    def target(self) -> Target:
-        """The agent requests go to now."""
-        return self._targets[self._current]
-
-    @property
     def targets(self) -> int:
         """How many agent addresses there are to fail over between."""
         return len(self._targets)

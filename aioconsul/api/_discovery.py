@@ -9,19 +9,13 @@ from typing import Any
 
 from .._core import normalize
 from .._core.core import Core
-from .._core.request import quote_segment
 from ..typing import Collection, Meta
 
-__all__ = ["SERVICE_NAME_KEYS", "name_path", "query_params", "read_list"]
+__all__ = ["SERVICE_NAME_KEYS", "query_params", "read_list"]
 
 #: Where a service object keeps the service's name: a catalog entry, an agent service, a
 #: registration.
 SERVICE_NAME_KEYS = ("ServiceName", "Service", "Name")
-
-
-def name_path(base: str, value: Any, name: str, key: str | tuple[str, ...] = "ID") -> str:
-    """``base`` followed by one quoted name or id taken from ``value`` (an ObjectID)."""
-    return base + quote_segment(normalize.object_id(value, name, key))
 
 
 def query_params(

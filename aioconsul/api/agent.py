@@ -20,7 +20,7 @@ from typing import Any, overload
 
 from .._core import normalize
 from .._core.core import Core, Endpoint
-from .._core.request import quote_segment
+from .._core.request import id_path, quote_segment
 from ..typing import Collection, Duration, Meta, Object, ObjectID
 from ..typing import Mapping as ObjectMapping
 
@@ -149,13 +149,11 @@ def _service_definition(value: Any, name: str = "service", *, sidecar: bool = Fa
 
 
 def _service_path(verb: str, service: Any) -> str:
-    return f"/v1/agent/{verb}/" + quote_segment(normalize.object_id(service, "service",
-                                                                   _SERVICE_KEYS))
+    return id_path(f"/v1/agent/{verb}/", service, "service", _SERVICE_KEYS)
 
 
 def _check_path(verb: str, check: Any) -> str:
-    return f"/v1/agent/check/{verb}/" + quote_segment(normalize.object_id(check, "check",
-                                                                         _CHECK_KEYS))
+    return id_path(f"/v1/agent/check/{verb}/", check, "check", _CHECK_KEYS)
 
 
 def _filter(filter: str | None) -> list[tuple[str, str]]:
@@ -353,8 +351,7 @@ class AgentServices(Endpoint):
         if id is not None:
             path = _service_path("health/service/id", id)
         else:
-            path = "/v1/agent/health/service/name/" + quote_segment(
-                normalize.object_id(name, "name", _SERVICE_NAME_KEYS))
+            path = id_path("/v1/agent/health/service/name/", name, "name", _SERVICE_NAME_KEYS)
         data, meta = await self._core.request(
             "GET", path, namespace=namespace, partition=partition, missing_ok=True,
             ok_statuses=_HEALTH_REPORTS,
@@ -609,8 +606,7 @@ class Agent(Endpoint):
         """
         params = [(flag, "1") for flag, given in (("prune", prune), ("wan", wan)) if given]
         await self._core.request(
-            "PUT", "/v1/agent/force-leave/" + quote_segment(
-                normalize.object_id(node, "node", _NODE_KEYS)),
+            "PUT", id_path("/v1/agent/force-leave/", node, "node", _NODE_KEYS),
             params=params, partition=partition, idempotent=True,
         )
 

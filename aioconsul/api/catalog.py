@@ -12,8 +12,9 @@ from typing import Any
 
 from .._core import normalize
 from .._core.core import Endpoint
+from .._core.request import id_path
 from ..typing import Collection, Consistency, Meta, Object, ObjectID
-from ._discovery import SERVICE_NAME_KEYS, name_path, query_params, read_list
+from ._discovery import SERVICE_NAME_KEYS, query_params, read_list
 
 __all__ = ["Catalog"]
 
@@ -197,7 +198,7 @@ class Catalog(Endpoint):
         peer: Any, dc: Any, namespace: Any, partition: Any, consistency: Any, watch: Any,
     ) -> tuple[Collection, Meta]:
         return await read_list(
-            self._core, name_path(base, service, "service", SERVICE_NAME_KEYS),
+            self._core, id_path(base, service, "service", SERVICE_NAME_KEYS),
             query_params(tag=tag, near=near, node_meta=node_meta, filter=filter, peer=peer),
             dc=dc, namespace=namespace, partition=partition, consistency=consistency, watch=watch,
         )
@@ -217,7 +218,7 @@ class Catalog(Endpoint):
         """One node and its services map (``GET /v1/catalog/node/<node>``); ``(None, meta)``
         for an unknown node. ``filter`` applies to the services."""
         data, meta = await self._core.request(
-            "GET", name_path("/v1/catalog/node/", node, "node", "Node"),
+            "GET", id_path("/v1/catalog/node/", node, "node", "Node"),
             params=query_params(filter=filter, peer=peer), dc=dc, namespace=namespace,
             partition=partition, consistency=consistency, watch=watch,
         )
@@ -238,7 +239,7 @@ class Catalog(Endpoint):
         """One node with its services as a list (``GET /v1/catalog/node-services/<node>``);
         ``(None, meta)`` for an unknown node."""
         data, meta = await self._core.request(
-            "GET", name_path("/v1/catalog/node-services/", node, "node", "Node"),
+            "GET", id_path("/v1/catalog/node-services/", node, "node", "Node"),
             params=query_params(filter=filter, peer=peer), dc=dc, namespace=namespace,
             partition=partition, consistency=consistency, watch=watch,
         )
@@ -261,7 +262,7 @@ class Catalog(Endpoint):
         """The services a terminating or ingress gateway routes to
         (``GET /v1/catalog/gateway-services/<gateway>``)."""
         return await read_list(
-            self._core, name_path("/v1/catalog/gateway-services/", gateway, "gateway",
+            self._core, id_path("/v1/catalog/gateway-services/", gateway, "gateway",
                                   SERVICE_NAME_KEYS),
             [], dc=dc, namespace=namespace, partition=partition, consistency=consistency,
             watch=watch,

@@ -12,8 +12,8 @@ from typing import Any
 
 from .._core import normalize
 from .._core.core import Endpoint
+from .._core.request import id_path
 from ..typing import Collection, Consistency, Meta, ObjectID
-from ._discovery import name_path
 
 __all__ = ["Coordinate", "rtt"]
 
@@ -75,7 +75,7 @@ class Coordinate(Endpoint):
         ``([], meta)`` when the node has none."""
         params = [("segment", segment)] if segment is not None else []
         data, meta = await self._core.request(
-            "GET", name_path("/v1/coordinate/node/", node, "node", "Node"), params=params, dc=dc,
+            "GET", id_path("/v1/coordinate/node/", node, "node", "Node"), params=params, dc=dc,
             partition=partition, consistency=consistency, watch=watch, missing_ok=True,
         )
         return (data or []), meta

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._core.core import Endpoint
+from .._core.request import id_path
 from ..typing import Collection, Consistency, Meta, ObjectID
-from ._discovery import SERVICE_NAME_KEYS, name_path, query_params, read_list
+from ._discovery import SERVICE_NAME_KEYS, query_params, read_list
 
 __all__ = ["Health", "STATES"]
 
@@ -39,7 +40,7 @@ class Health(Endpoint):
     ) -> tuple[Collection, Meta]:
         """The checks of one node, node and service checks alike
         (``GET /v1/health/node/<node>``)."""
-        return await self._read(name_path("/v1/health/node/", node, "node", "Node"),
+        return await self._read(id_path("/v1/health/node/", node, "node", "Node"),
                                 query_params(filter=filter, peer=peer), dc, namespace, partition,
                                 consistency, watch)
 
@@ -59,7 +60,7 @@ class Health(Endpoint):
     ) -> tuple[Collection, Meta]:
         """The checks of every instance of a service (``GET /v1/health/checks/<service>``)."""
         return await self._read(
-            name_path("/v1/health/checks/", service, "service", SERVICE_NAME_KEYS),
+            id_path("/v1/health/checks/", service, "service", SERVICE_NAME_KEYS),
             query_params(near=near, node_meta=node_meta, filter=filter, peer=peer), dc,
             namespace, partition, consistency, watch)
 
@@ -161,7 +162,7 @@ class Health(Endpoint):
         if not isinstance(passing, bool):
             raise TypeError(f"passing: expected a bool, got {type(passing).__name__}")
         return await self._read(
-            name_path(base, service, "service", SERVICE_NAME_KEYS),
+            id_path(base, service, "service", SERVICE_NAME_KEYS),
             query_params(tag=tag, passing=passing, near=near, node_meta=node_meta,
                          filter=filter, peer=peer),
             dc, namespace, partition, consistency, watch)

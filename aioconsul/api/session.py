@@ -12,7 +12,7 @@ from typing import Any
 
 from .._core import normalize
 from .._core.core import Endpoint
-from .._core.request import quote_segment
+from .._core.request import id_path
 from ..recipes.keepalive import SessionKeepAlive
 from ..typing import Collection, Consistency, Duration, Meta, Object, ObjectID
 
@@ -28,7 +28,7 @@ def _names(value: Any, name: str) -> list[str]:
 
 
 def _path(verb: str, session: Any) -> str:
-    return f"/v1/session/{verb}/" + quote_segment(normalize.object_id(session, "session"))
+    return id_path(f"/v1/session/{verb}/", session, "session")
 
 
 class Session(Endpoint):
@@ -202,7 +202,7 @@ class Session(Endpoint):
     ) -> tuple[Collection, Meta]:
         """The sessions of one node (``GET /v1/session/node/<node>``)."""
         data, meta = await self._core.request(
-            "GET", "/v1/session/node/" + quote_segment(normalize.object_id(node, "node", "Node")),
+            "GET", id_path("/v1/session/node/", node, "node", "Node"),
             dc=dc, namespace=namespace, partition=partition, consistency=consistency, watch=watch,
         )
         return (data or []), meta

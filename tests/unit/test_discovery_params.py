@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from aioconsul._core import normalize
-from aioconsul.api._discovery import name_path, query_params
+from aioconsul._core.request import id_path
+from aioconsul.api._discovery import query_params
 from aioconsul.api.coordinate import rtt
 
 
@@ -50,12 +51,12 @@ def test_tags_accept_one_or_several() -> None:
 
 
 def test_names_in_paths_are_quoted_and_taken_from_objects() -> None:
-    assert name_path("/v1/health/service/", "web api", "service") == "/v1/health/service/web%20api"
+    assert id_path("/v1/health/service/", "web api", "service") == "/v1/health/service/web%20api"
     entry = {"ServiceName": "web", "ServiceID": "web-1"}
-    assert name_path("/x/", entry, "service", ("ServiceName", "Service")) == "/x/web"
+    assert id_path("/x/", entry, "service", ("ServiceName", "Service")) == "/x/web"
     assert normalize.object_id(entry, "service", ("ServiceID", "ID")) == "web-1"
     with pytest.raises(ValueError, match=r"^service: the mapping has no 'ServiceName' or 'Name'"):
-        name_path("/x/", {"ID": "web"}, "service", ("ServiceName", "Name"))
+        id_path("/x/", {"ID": "web"}, "service", ("ServiceName", "Name"))
 
 
 def test_rtt_follows_serf_distance() -> None:
