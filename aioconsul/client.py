@@ -47,15 +47,30 @@ class Consul:
     ``CONSUL_CLIENT_KEY``, ``CONSUL_TLS_SERVER_NAME``, ``CONSUL_HTTP_AUTH``, ``CONSUL_NAMESPACE``,
     ``CONSUL_PARTITION``); an explicit argument always wins.
 
+    A malformed address (``"http//127.0.0.1:8500"``, a bad port, an unknown scheme) is refused
+    here with a ValueError naming ``address``.
+
     ``timeout`` (seconds, None for none) bounds calls that do not block; a blocking read's timeout
-    is derived from its wait instead. ``address`` may be a list of agents to fail over between.
+    is derived from its wait instead (the wait, plus Consul's jitter of wait/16, plus 15 s).
+    ``wait`` (a duration such as ``"10m"``, like the Go client's ``Config.WaitTime``) is sent
+    with blocking reads that give no wait of their own and sets their timeout; without it the
+    agent's default applies and the timeout assumes Consul's longest default wait, 10 minutes.
+    ``address`` may be a list of agents to fail over between; the first is the *home* agent,
+    which agent-local calls (``client.agent.*``, sessions on the agent's own node) never leave
+    (see :doc:`/guarantees`).
     ``retry`` (a :class:`~aioconsul.Retry`, or False for none) says how failed requests are
-    repeated: reads and idempotent writes after transport failures, 429, 500 and 503; any
-    request that could not connect. A retried write never applies twice.
+    repeated: reads and idempotent writes after transport failures, 429, 500 and 503 (but not an
+    answer that cannot change, such as a malformed ``filter=``); any request that could not
+    connect. A retried write never applies twice.
 
     ``session`` lends an aiohttp ClientSession that the client uses and never closes; otherwise
     the client creates its own on first use and closes it in :meth:`close` (or on leaving
     ``async with``).
+
+    A client is bound to the event loop it is first used in: used from another loop (a second
+    ``asyncio.run()``) it raises RuntimeError. Create one client per loop, inside the coroutine
+    that uses it; a client left open when its ``asyncio.run()`` ends has its connections closed
+    with the loop.
     """
 
     kv: KV
@@ -93,13 +108,14 @@ class Consul:
         tls_server_name: str | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
         retry: Retry | bool | None = None,
+        wait: Duration | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.config: Config = resolve(
             address, token=token, token_file=token_file, consistency=consistency, dc=dc,
             namespace=namespace, partition=partition, auth=auth, verify=verify, ca_file=ca_file,
             ca_path=ca_path, cert_file=cert_file, key_file=key_file,
-            tls_server_name=tls_server_name, timeout=timeout, retry=retry,
+            tls_server_name=tls_server_name, timeout=timeout, retry=retry, wait=wait,
         )
         self._core = core = Core(self.config, session)
         self.kv = KV(core)

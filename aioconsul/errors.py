@@ -7,6 +7,7 @@
     │   ├── ConnectError                no connection could be made: the request was not sent
     │   └── RequestTimeout              no complete answer in time (also a TimeoutError)
     ├── ProtocolError                   an answer that is not what Consul sends (bad JSON, ...)
+    │   └── NotConsul                   the address answers, but not as a Consul agent does
     └── ResponseError                   the agent answered with an error status
         ├── UnexpectedRedirect          3xx: aioconsul never follows redirects
         ├── BadRequest                  400
@@ -60,6 +61,7 @@ __all__ = [
     "LockTimeout",
     "MethodNotAllowed",
     "NoLeader",
+    "NotConsul",
     "NotFound",
     "PermissionDenied",
     "ProtocolError",
@@ -128,6 +130,12 @@ class RequestTimeout(TransportError, TimeoutError):
 
 class ProtocolError(ConsulError):
     """The agent's answer could not be read: truncated, not JSON, or not the expected shape."""
+
+
+class NotConsul(ProtocolError):
+    """The address answers HTTP, but not as a Consul agent: for example a 404 without the
+    ``X-Consul-Index`` that Consul sends with every KV read, so a wrong port never reads as an
+    empty KV store. ``status`` is the answer's status; the message quotes its text."""
 
 
 class ResponseError(ConsulError):

@@ -228,30 +228,49 @@ class EventWatch:
     client's event watch, this one remembers the ID of the last event it delivered and yields only
     the events listed after it (all of them when that ID has left the agent's buffer). With
     ``since_now`` the events already listed when the watch starts are skipped.
+
+    The watch starts — takes its baseline, the agent's listing at that moment — on entering
+    ``async with`` or on :meth:`ready`; every event fired after that is delivered. Without
+    either, it starts at the first iteration, and an event fired between creating the watch and
+    iterating it is then part of the baseline (skipped with ``since_now``).
     """
 
-    __slots__ = ("_last_id", "_pending", "_skip", "_watch")
+    __slots__ = ("_last_id", "_pending", "_skip", "_started", "_watch")
 
     def __init__(self, watch: Watch[Any], *, since_now: bool = False) -> None:
         self._watch = watch
         self._skip = since_now
+        self._started = False
         self._last_id: str | None = None
-        self._pending: deque[tuple[Any, Meta]] = deque()
+        self._pending: deque[Any] = deque()
 
     def __aiter__(self) -> EventWatch:
         return self
 
+    async def ready(self) -> None:
+        """Take the baseline now (one read of the agent's event list), so that every event
+        fired from here on is delivered. Idempotent; ``async with`` calls it on entering.
+        With ``errors="yield"`` it returns at the first failed read (the error is the next
+        item) rather than queueing errors while the agent is down."""
+        while not self._started and not self._pending:
+            await self._step()
+
+    async def _step(self) -> None:
+        item = await self._watch.__anext__()
+        if isinstance(item, ConsulError):  # errors="yield": handed to the consumer in order
+            self._pending.append(item)
+            return
+        events, meta = item
+        new = self._new(events)
+        self._started = True
+        if self._skip:
+            self._skip = False
+            return
+        self._pending.extend((event, meta) for event in new)
+
     async def __anext__(self) -> Any:
         while not self._pending:
-            item = await self._watch.__anext__()
-            if isinstance(item, ConsulError):
-                return item
-            events, meta = item
-            new = self._new(events)
-            if self._skip:
-                self._skip = False
-                continue
-            self._pending.extend((event, meta) for event in new)
+            await self._step()
         return self._pending.popleft()
 
     def _new(self, events: list[Any]) -> list[Any]:
@@ -271,6 +290,11 @@ class EventWatch:
         await self._watch.aclose()
 
     async def __aenter__(self) -> EventWatch:
+        try:
+            await self.ready()
+        except BaseException:
+            await self.aclose()
+            raise
         return self
 
     async def __aexit__(

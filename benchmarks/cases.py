@@ -20,7 +20,6 @@ import contextlib
 import functools
 import gc
 import json
-import re
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -28,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .clients import BenchClient, RawClient, index_of, make
+from .clients import _CONTENT_LENGTH, BenchClient, RawClient, index_of, make
 from .common import (
     INSTANCES,
     KEY_GET,
@@ -143,7 +142,7 @@ async def _prepare(spec: dict[str, Any]) -> None:
                     await consul.catalog.register(registration(i))
 
 
-def _check(case: str, result: tuple[Any, ...] | bool) -> None:
+def _check(case: str, client: str, result: tuple[Any, ...] | bool) -> None:
     """Every client must have decoded the same thing."""
     if case == "kv.get":
         entry, index = result  # type: ignore[misc]
@@ -152,7 +151,8 @@ def _check(case: str, result: tuple[Any, ...] | bool) -> None:
         assert result is True, result
     else:
         nodes, index = result  # type: ignore[misc]
-        assert len(nodes) == INSTANCES and index > 0, len(nodes)
+        # (discovery-client's health read returns no index: see benchmarks.clients.)
+        assert len(nodes) == INSTANCES and (index > 0 or client == "discovery-client"), len(nodes)
 
 
 async def run_calls(spec: dict[str, Any]) -> dict[str, Any]:
@@ -163,14 +163,18 @@ async def run_calls(spec: dict[str, Any]) -> dict[str, Any]:
     clients = {name: make(name, spec["address"]) for name in spec["clients"]}
     try:
         ops = {name: _ops(client, case) for name, client in clients.items()}
+        warmup, probe_calls = int(spec.get("warmup", 20)), int(spec.get("probe", 50))
         slowest = 0.0
-        for op in ops.values():
-            _check(case, await op())
-            await run_batch(op, max(concurrency, 20), concurrency)  # connections, caches
-            probe = await run_batch(op, max(concurrency, 50), concurrency)
+        for name, op in ops.items():
+            _check(case, name, await op())
+            warm = await run_batch(op, max(concurrency, warmup), concurrency)  # connections
+            # The batch size comes from a second, warm batch (or, with probe 0, the first).
+            probe = await run_batch(op, max(concurrency, probe_calls), concurrency) \
+                if probe_calls else warm
             slowest = max(slowest, probe.wall / probe.calls)
         calls = int(batch_seconds / slowest) if slowest else concurrency
-        calls = max(concurrency, 20, min(calls, int(spec.get("max_calls", 20_000))))
+        calls = max(concurrency, int(spec.get("min_calls", 20)),
+                    min(calls, int(spec.get("max_calls", 20_000))))
         batches: dict[str, list[Batch]] = {name: [] for name in ops}
         names = list(ops)
         deadline = time.monotonic() + float(spec.get("time_limit", 120))
@@ -187,6 +191,11 @@ async def run_calls(spec: dict[str, Any]) -> dict[str, Any]:
             "peak_rss_mib": peak_rss_mib()}
 
 
+#: What each client's CPU is compared against, batch by batch: the per-batch ratio
+#: ``<client>/<base>`` of every client to each of these that ran.
+BASES = ("naive", "raw", "floor", "py-consul", "discovery-client")
+
+
 def _summary(batches: dict[str, list[Batch]]) -> dict[str, Any]:
     clients = {}
     for name, runs in batches.items():
@@ -199,13 +208,14 @@ def _summary(batches: dict[str, list[Batch]]) -> dict[str, Any]:
             "calls": sum(run.calls for run in runs),
         }
     ratios = {}
-    for a, b in (("aioconsul", "raw"), ("py-consul", "raw"), ("aioconsul", "py-consul")):
-        if a in batches and b in batches:
-            pairs = zip(batches[a], batches[b], strict=False)
+    for b in BASES:
+        for a in batches:
+            if a == b or b not in batches:
+                continue
+            pairs = list(zip(batches[a], batches[b], strict=False))
             ratios[f"{a}/{b}"] = {
                 "cpu": median([x.cpu_per_call / y.cpu_per_call for x, y in pairs]),
-                "wall": median([y.rps / x.rps for x, y in zip(batches[a], batches[b],
-                                                               strict=False)]),
+                "wall": median([y.rps / x.rps for x, y in pairs]),
             }
     return {"clients": clients, "ratios": ratios}
 
@@ -332,9 +342,6 @@ async def run_watches(spec: dict[str, Any]) -> dict[str, Any]:
 
 # -- the dev agent's throughput -----------------------------------------------------------------
 
-_CONTENT_LENGTH = re.compile(rb"(?i)\r\ncontent-length:[ \t]*(\d+)")
-
-
 class _Reader(asyncio.Protocol):
     """A keep-alive HTTP/1.1 load generator connection: one request in flight, the next sent
     as soon as the answer is whole. Costs the client a few µs per request, so the server is
@@ -419,10 +426,28 @@ RUNNERS: dict[str, Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any]
 }
 
 
+LOOPS = ("asyncio", "uvloop")
+
+
+async def _run_and_name_the_loop(spec: dict[str, Any]) -> dict[str, Any]:
+    result = await RUNNERS[spec["case"]](spec)
+    loop = type(asyncio.get_running_loop())
+    result["loop_class"] = f"{loop.__module__}.{loop.__qualname__}"
+    return result
+
+
 def run(spec: dict[str, Any]) -> dict[str, Any]:
-    """Run one case in this process (its own event loop); return its result."""
+    """Run one case in this process, in its own event loop (``spec["loop"]``: ``asyncio``, the
+    default, or ``uvloop``); return its result."""
     raise_fd_limit()
-    return asyncio.run(RUNNERS[spec["case"]](spec))
+    loop = spec.get("loop", "asyncio")
+    if loop not in LOOPS:
+        raise ValueError(f"loop: expected one of {', '.join(LOOPS)}, got {loop!r}")
+    if loop == "uvloop":
+        import uvloop
+
+        return uvloop.run(_run_and_name_the_loop(spec))
+    return asyncio.run(_run_and_name_the_loop(spec))
 
 
 def main(argv: list[str] | None = None) -> int:

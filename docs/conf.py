@@ -17,6 +17,7 @@ version = ".".join(release.split(".")[:2])
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.viewcode",
+    "sphinx_copybutton",
 ]
 
 # No intersphinx: the build must work offline. Unresolved references to outside names
@@ -36,9 +37,11 @@ highlight_language = "python3"
 templates_path: list[str] = []
 exclude_patterns = ["_build", "examples", "Thumbs.db", ".DS_Store"]
 
-html_theme = "alabaster"
+html_theme = "furo"
 html_title = f"aioconsul {release}"
-html_theme_options = {
-    "description": "asyncio client for HashiCorp Consul",
-    "fixed_sidebar": True,
-}
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
+
+# The copy button leaves out the prompts of shell and doctest snippets.
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True

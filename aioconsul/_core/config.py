@@ -7,12 +7,13 @@ It must never let the token or the basic-auth password into ``repr()`` or any me
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..typing import Consistency
 from . import normalize
@@ -91,6 +92,9 @@ class Config:
     tls_server_name: str | None = None
     timeout: float | None = DEFAULT_TIMEOUT
     retry: Retry = DEFAULT_RETRY
+    #: The wait, in nanoseconds, of blocking reads that give none (Go's ``Config.WaitTime``);
+    #: None leaves it to the agent (its ``default_query_time``, 5 minutes unless configured).
+    wait: int | None = None
 
     @property
     def scheme(self) -> str:
@@ -111,23 +115,68 @@ class Config:
         return self.targets[0].address
 
 
+# A host name (RFC 1123 labels; "_" allowed, as Docker and DNS SRV names use it) or an IPv4
+# address; an IPv6 address is checked by the ipaddress module instead.
+_HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?")
+# What a path prefix may hold: RFC 3986 path characters (percent escapes included).
+_PATH = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*/?")
+_SCHEMES = ("http", "https")
+
+
+def _check_host(host: str, address: Any, name: str) -> str:
+    """``host`` if it is a host name or an IP address (brackets of IPv6 removed)."""
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not bare:
+        raise ValueError(f"{name}: no host in {address!r}")
+    if ":" in bare:
+        try:
+            ipaddress.IPv6Address(bare)
+        except ValueError:
+            raise ValueError(f"{name}: invalid IPv6 address {bare!r} in {address!r}") from None
+        return bare
+    if host != bare or not _HOST_NAME.fullmatch(bare):
+        raise ValueError(f"{name}: invalid host {host!r} in {address!r}")
+    return bare.lower()
+
+
+def _check_port(text: str, address: Any, name: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"{name}: invalid port {text!r} in {address!r} (expected 1 to 65535)")
+    return int(text)
+
+
+def _typo_hint(text: str) -> str:
+    """A hint for the usual slips of a scheme: ``http//h``, ``http:/h``, ``https:h``."""
+    match = re.match(r"(https?|unix)(:/?|//)(?!/)", text, re.IGNORECASE)
+    return f" (did you mean {match.group(1).lower()}://...?)" if match else ""
+
+
 def parse_address(address: Any, name: str = "address") -> dict[str, Any]:
-    """Split an address into scheme (``None`` when it gives none), host, port, path, socket."""
+    """Split an address into scheme (``None`` when it gives none), host, port, path, socket.
+
+    Refuses, with a ValueError naming ``name``, anything that is not one of the documented
+    forms: an unknown scheme, a missing or malformed host, a port that is not 1 to 65535, a
+    query, fragment or user, a path with empty segments (``http//h:1`` reads as host ``http``
+    and path ``//h:1``) or characters a URL path cannot hold.
+    """
     if isinstance(address, tuple):
         if len(address) != 2 or not isinstance(address[0], str) or isinstance(address[1], bool) \
                 or not isinstance(address[1], int):
             raise TypeError(f"{name}: expected (host: str, port: int), got {address!r}")
-        host, port = address
-        if not host or not 0 < port < 65536:
-            raise ValueError(f"{name}: invalid host or port in {address!r}")
-        return {"scheme": None, "host": host.strip("[]"), "port": port, "path_prefix": "",
-                "unix_path": None}
+        host, number = address
+        if not 0 < number < 65536:
+            raise ValueError(f"{name}: invalid port {number!r} in {address!r} (expected 1 to "
+                             f"65535)")
+        return {"scheme": None, "host": _check_host(host, address, name), "port": number,
+                "path_prefix": "", "unix_path": None}
     if not isinstance(address, str):
         raise TypeError(f"{name}: expected a str or (host, port), got {type(address).__name__}")
     text = address.strip()
     if not text:
         raise ValueError(f"{name}: must not be empty")
-    if text.startswith("unix://"):
+    if any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+        raise ValueError(f"{name}: contains a space or control character: {address!r}")
+    if text.lower().startswith("unix://"):
         path = text[len("unix://"):]
         if not path:
             raise ValueError(f"{name}: a unix address needs a socket path: {address!r}")
@@ -137,21 +186,40 @@ def parse_address(address: Any, name: str = "address") -> dict[str, Any]:
     if "://" in text:
         scheme, _, rest = text.partition("://")
         scheme = scheme.lower()
-        if scheme not in ("http", "https"):
-            raise ValueError(f"{name}: unknown protocol scheme {scheme!r} in {address!r}")
+        if scheme not in _SCHEMES:
+            raise ValueError(f"{name}: unknown protocol scheme {scheme!r} in {address!r} "
+                             f"(expected http, https or unix)")
     else:
         rest = text
-    parts = urlsplit(f"//{rest}")
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"{name}: invalid port in {address!r}") from exc
-    if not parts.hostname:
-        raise ValueError(f"{name}: no host in {address!r}")
-    if parts.query or parts.fragment or parts.username:
+    if "?" in rest or "#" in rest or "@" in rest:
         raise ValueError(f"{name}: an address takes no query, fragment or user: {address!r}")
-    prefix = parts.path.rstrip("/")
-    return {"scheme": scheme, "host": parts.hostname, "port": port, "path_prefix": prefix,
+    netloc, slash, path = rest.partition("/")
+    hint = "" if scheme else _typo_hint(text)
+    port: int | None = None
+    if netloc.startswith("["):
+        end = netloc.find("]")
+        if end < 0:
+            raise ValueError(f"{name}: unclosed '[' in {address!r}")
+        host, after = netloc[:end + 1], netloc[end + 1:]
+        if after:
+            if not after.startswith(":"):
+                raise ValueError(f"{name}: invalid host {netloc!r} in {address!r}")
+            port = _check_port(after[1:], address, name)
+    elif netloc.count(":") > 1:
+        raise ValueError(f"{name}: an IPv6 address goes in brackets, as in [::1]:8500: "
+                         f"{address!r}")
+    else:
+        host, colon, port_text = netloc.partition(":")
+        if colon:
+            try:
+                port = _check_port(port_text, address, name)
+            except ValueError as exc:
+                raise ValueError(f"{exc}{hint}") from None
+    host = _check_host(host, address, name)
+    prefix = "/" + path if slash else ""
+    if not _PATH.fullmatch(prefix) or "//" in prefix:
+        raise ValueError(f"{name}: invalid path {prefix!r} in {address!r}{hint}")
+    return {"scheme": scheme, "host": host, "port": port, "path_prefix": prefix.rstrip("/"),
             "unix_path": None}
 
 
@@ -195,6 +263,7 @@ def resolve(
     tls_server_name: str | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     retry: Retry | bool | None = None,
+    wait: Any = None,
     env: Mapping[str, str] | None = None,
 ) -> Config:
     """Build a :class:`Config`: every explicit argument beats its environment variable."""
@@ -268,6 +337,13 @@ def resolve(
                                 or timeout <= 0):
         raise ValueError(f"timeout: expected a positive number of seconds or None, got {timeout!r}")
 
+    wait_ns: int | None = None
+    if wait is not None:
+        wait_ns = normalize.duration(wait, "wait")
+        if wait_ns <= 0:
+            raise ValueError(f"wait: a default wait must be above 0, got {wait!r} (None leaves "
+                             f"it to the agent)")
+
     if retry is None or retry is True:
         resolved_retry = DEFAULT_RETRY
     elif retry is False:
@@ -295,4 +371,5 @@ def resolve(
         tls_server_name=server_name,
         timeout=None if timeout is None else float(timeout),
         retry=resolved_retry,
+        wait=wait_ns,
     )

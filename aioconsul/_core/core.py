@@ -17,8 +17,8 @@ from ..errors import ConnectError, TransportError
 from ..typing import Meta
 from .config import Config
 from .request import UNSUPPORTED, Params, build
-from .response import parse
-from .retry import WATCHING, Retry
+from .response import parse, permanent_error
+from .retry import NO_RETRY, WATCHING, Retry
 from .transport import Transport
 
 if TYPE_CHECKING:
@@ -29,12 +29,21 @@ __all__ = ["Core", "Endpoint"]
 log = logging.getLogger("aioconsul")
 
 
-def _stay() -> None:
-    """Fail-over for agent-local endpoints: stay with the agent that was asked."""
+#: Paths served by the agent that receives them, about itself (its services, checks, members,
+#: token, maintenance...): they go to the home agent, never to another one.
+AGENT_LOCAL = "/v1/agent/"
 
 
 class Core:
-    """Builds, sends and reads requests for one client configuration."""
+    """Builds, sends and reads requests for one client configuration.
+
+    Routing: the agents are the configuration's addresses in order; the first is the *home*
+    agent. An agent-local request (``/v1/agent/*``, or one an endpoint marks ``home``, such as a
+    session created on the agent's own node) always goes to home and never fails over: another
+    agent would act on, or answer about, another node. Every other request goes to the agent the
+    shared pointer names; a failure there moves the pointer on (compare-and-advance, see
+    :meth:`Transport.fail_over`) and the retry goes where it now points.
+    """
 
     __slots__ = ("_watch_policy", "config", "transport")
 
@@ -43,9 +52,11 @@ class Core:
         self.transport = Transport(config, session)
         # A watch handles failures itself (back-off, then a read that does not block, since a
         # restarted agent may hold other data at the same index); its reads only move on to
-        # the other agents of the cluster, where the index keeps its meaning.
-        self._watch_policy = Retry(attempts=len(config.targets) - 1, backoff=config.retry.backoff,
-                                   statuses=frozenset())
+        # the other agents of the cluster, where the index keeps its meaning, and only as far
+        # as the client's retry policy allows (none with retry=False).
+        self._watch_policy = Retry(
+            attempts=min(len(config.targets) - 1, config.retry.attempts),
+            backoff=config.retry.backoff, statuses=frozenset())
 
     async def request(
         self,
@@ -63,10 +74,12 @@ class Core:
         watch: Any = None,
         hash_watch: Any = None,
         missing_ok: bool = False,
+        indexed: bool = False,
         ok_statuses: Collection[int] = (),
         raw: bool = False,
         b64: str | None = None,
         idempotent: bool = False,
+        home: bool = False,
     ) -> tuple[Any, Meta]:
         """Send one request and return ``(data, meta)``; see :func:`response.parse`.
 
@@ -79,6 +92,12 @@ class Core:
         index Blocking, ``hash_watch`` a hash-based one (see :func:`request.build`).
         ``ok_statuses`` are non-2xx statuses whose JSON body is the endpoint's answer, not an
         error (``/v1/agent/health/service/*`` answers 429 for warning, 503 for critical).
+        ``indexed``: every answer of the endpoint carries ``X-Consul-Index`` (the KV reads),
+        so a 404 without it is not Consul's (see :func:`response.parse`).
+        ``home`` sends the request to the home agent, as every ``/v1/agent/*`` request is; its
+        retries stay there, and its errors name that agent.
+        An answer that cannot change when repeated (a malformed ``filter=``, a validation
+        error: see :func:`response.permanent_error`) is never retried.
         """
         if json is not None:
             body, content_type = _json.dumps(json).encode(), "application/json"
@@ -90,31 +109,38 @@ class Core:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s", method, request.target)
         transport = self.transport
-        policy = self.config.retry if not WATCHING.get() else self._watch_policy
+        home = home or path.startswith(AGENT_LOCAL)
+        if not WATCHING.get():
+            policy = self.config.retry
+        else:  # the watch backs off and retries by itself; its reads only fail over
+            policy = self._watch_policy if not home else NO_RETRY
         safe = method == "GET" or idempotent
-        # /v1/agent/* speaks of the agent itself: another agent would answer another question.
-        fail_over = transport.fail_over if not path.startswith("/v1/agent/") else _stay
+        # Back off once every agent this request may use has been tried in this round.
+        rounds = 1 if home else transport.targets
         failures = 0
         while True:
+            agent = 0 if home else transport.current
             try:
-                status, headers, data = await transport.send(request)
+                status, headers, data = await transport.send(request, agent)
             except TransportError as exc:
-                fail_over()  # the next request goes to the next agent, if any
+                if not home:
+                    transport.fail_over(agent)  # later requests go to the next agent, if any
                 # Never sent (ConnectError) or safe to repeat: try again.
                 if failures >= policy.attempts or not (safe or isinstance(exc, ConnectError)):
                     raise
             else:
                 if not (safe and status in policy.statuses and failures < policy.attempts
-                        and status not in ok_statuses):
+                        and status not in ok_statuses and not permanent_error(status, data)):
                     return parse(request, status, headers, data,
-                                 address=transport.address, missing_ok=missing_ok,
+                                 address=transport.address_of(agent), missing_ok=missing_ok,
+                                 indexed=indexed,
                                  ok_statuses=ok_statuses, raw=raw, b64=b64)
                 # 429/5xx: Consul recommends retrying against another server.
-                fail_over()
+                if not home:
+                    transport.fail_over(agent)
             failures += 1
-            # Back off only once every agent address has been tried in this round.
-            if failures % transport.targets == 0:
-                await asyncio.sleep(policy.backoff.delay(failures // transport.targets))
+            if failures % rounds == 0:
+                await asyncio.sleep(policy.backoff.delay(failures // rounds))
             log.debug("retrying %s (failure %d)", request.operation, failures)
 
 

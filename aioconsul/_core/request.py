@@ -17,7 +17,7 @@ from . import normalize
 from .config import Config
 
 __all__ = [
-    "MAX_WAIT_NS",
+    "ASSUMED_WAIT_NS",
     "UNSUPPORTED",
     "Request",
     "blocking_timeout",
@@ -27,8 +27,11 @@ __all__ = [
     "quote_segment",
 ]
 
-#: Consul caps a blocking wait at 10 minutes (max_query_time) and defaults to 5 minutes.
-MAX_WAIT_NS = 600 * 1_000_000_000
+#: The wait a blocking read is assumed to last when neither it nor the client gives one: Consul's
+#: default ``max_query_time`` (10 minutes), the longest an agent configured by default holds a
+#: read, whatever its ``default_query_time`` (5 minutes by default). A wait that is given is
+#: never capped: servers may allow longer ones.
+ASSUMED_WAIT_NS = 600 * 1_000_000_000
 #: Added to every blocking read's timeout, over the agent's wait/16 jitter: forwarding, RPC hold.
 BLOCKING_MARGIN = 15.0
 
@@ -92,8 +95,9 @@ def quote_key(key: str) -> str:
 
 def blocking_timeout(wait_ns: int | None) -> float:
     """The HTTP timeout of a blocking read: its wait, plus Consul's jitter of up to wait/16, plus
-    a margin. Without an explicit wait the longest wait any endpoint may use (10 min) is assumed."""
-    wait = MAX_WAIT_NS if wait_ns is None or wait_ns <= 0 else min(wait_ns, MAX_WAIT_NS)
+    a margin. The wait is the one asked for, uncapped; without one, Consul's default
+    ``max_query_time`` (10 min) is assumed."""
+    wait = ASSUMED_WAIT_NS if wait_ns is None or wait_ns <= 0 else wait_ns
     seconds = wait / 1e9
     return seconds + seconds / 16 + BLOCKING_MARGIN
 
@@ -124,7 +128,8 @@ def build(
     consistency mode passes ``consistency`` (None: the client's mode); one that does not leaves
     it :data:`UNSUPPORTED`, and no mode is sent.
     ``watch`` is a Blocking: it adds ``index`` and ``wait`` (whole ms, as the Go client sends it)
-    and stretches the timeout to cover the wait.
+    and stretches the timeout to cover the wait. A Blocking without a wait takes the client's
+    ``wait`` (``Consul(wait=...)``), if any.
     ``hash_watch`` is a hash-based Blocking (agent-local endpoints such as
     ``/v1/agent/service/:id``): it adds ``hash`` and ``wait`` instead, with the same timeout rule.
     An endpoint takes one kind of blocking or the other, never both.
@@ -156,6 +161,7 @@ def build(
     if watch is not None:
         index, wait_ns = normalize.blocking(watch)
         if index:
+            wait_ns = wait_ns or config.wait
             query.append(f"index={index}")
             if wait_ns:  # 0 means the agent's default wait, as in the Go client
                 query.append(f"wait={normalize.format_wait(wait_ns)}")
@@ -165,6 +171,7 @@ def build(
             raise ValueError("watch: an endpoint blocks on an index or on a hash, not both")
         content_hash, wait_ns = normalize.hash_blocking(hash_watch)
         if content_hash:  # no hash: the agent answers at once, as with index 0
+            wait_ns = wait_ns or config.wait
             query.append(_encode("hash", content_hash))
             if wait_ns:  # 0 means the agent's default wait (5 minutes)
                 query.append(f"wait={normalize.format_wait(wait_ns)}")

@@ -8,17 +8,19 @@ becomes a :class:`~aioconsul.errors.ProtocolError` naming the request.
 from __future__ import annotations
 
 import binascii
-import json
+import html
+import re
 import sys
 from base64 import b64decode
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from ..errors import ProtocolError, error_for_status
+from ..errors import NotConsul, ProtocolError, error_for_status
 from ..typing import Meta
+from .jsoncodec import loads
 from .request import Request
 
-__all__ = ["parse"]
+__all__ = ["parse", "permanent_error"]
 
 _EXCERPT = 200
 
@@ -31,6 +33,7 @@ def parse(
     *,
     address: str,
     missing_ok: bool = False,
+    indexed: bool = False,
     ok_statuses: Collection[int] = (),
     raw: bool = False,
     b64: str | None = None,
@@ -39,7 +42,13 @@ def parse(
 
     ``data`` is the decoded JSON (``None`` for an empty body), or the body bytes with ``raw``.
     With ``missing_ok`` a 404 is not an error but ``(None, meta)``: Consul's KV reads answer a
-    missing key with 404 and an index that can be blocked on.
+    missing key with 404 and an index that can be blocked on. ``indexed`` says the endpoint
+    sends ``X-Consul-Index`` with every answer, its 404 included (the KV reads: kvs_endpoint.go
+    calls ``setMeta`` before it writes the 404): such a 404 without the header is not Consul's
+    "missing" but a server that is not Consul, and raises :class:`~aioconsul.errors.NotConsul`.
+    Other 404s (``/v1/agent/service/<id>``, ``/v1/coordinate/node/<node>``, whose ``setMeta``
+    is deferred past the 404) carry no index, so they must not pass ``indexed``.
+    An error page in HTML becomes its text, whitespace collapsed and cut to 200 characters.
     A status in ``ok_statuses`` whose body is a JSON object or array is data too, returned like
     a 2xx answer: ``/v1/agent/health/service/*`` reports warning as 429 and critical as 503. The
     same status with any other body (a rate limit's text or empty body) is still an error.
@@ -51,7 +60,7 @@ def parse(
         if not body:
             return None, meta
         try:
-            data = json.loads(body)
+            data = loads(body)
         except ValueError:
             excerpt = body[:_EXCERPT].decode("utf-8", "replace")
             more = "..." if len(body) > _EXCERPT else ""
@@ -69,13 +78,21 @@ def parse(
                 ) from None
         return data, meta
     if status == 404 and missing_ok:
+        if indexed and headers.get("X-Consul-Index") is None:
+            text = _readable(body, headers)
+            raise NotConsul(
+                "the answer has no X-Consul-Index, which Consul always sends with this 404 "
+                "(a missing key): the address does not look like a Consul agent"
+                + (f" (it answered {text!r})" if text else ""),
+                operation=request.operation, address=address, status=status, meta=meta,
+            )
         return None, meta
     if status in ok_statuses:
         report = _json_document(body)
         if report is not None:
             return report, meta
         # Not the endpoint's report: an error of the same status, mapped below.
-    message = body.decode("utf-8", "replace").strip()
+    message = _readable(body, headers)
     if status in (301, 302, 303, 307, 308):
         location = headers.get("Location")
         if location:
@@ -84,12 +101,91 @@ def parse(
                            address=address)
 
 
+# Consul answers 500 for any error an RPC returns, transient or not (agent/http.go maps only a
+# few errors to other statuses). These beginnings of a 500 body are answers that repeating the
+# request cannot change: go-bexpr's filter errors (filter.go CreateFilter wraps every parse and
+# validation error in "Failed to create boolean expression evaluator: "), the RPCs' validation
+# errors (catalog_endpoint.go "Must provide node", session_endpoint.go "Invalid Session TTL
+# ...", "Invalid Behavior setting ..."), and Go's strconv errors for a malformed number.
+_PERMANENT = (
+    "Failed to create boolean expression evaluator",
+    "Must provide",
+    "Invalid ",
+    "strconv.",
+    "Bad request",
+)
+# Never permanent, whatever else the text says: what a cluster without a leader, a
+# partitioned or rate-limited one answers (structs.ErrNoLeader "No cluster leader",
+# structs.ErrNoDCPath "No path to datacenter", structs.ErrNoServers "No known Consul servers",
+# "Remote DC has no server currently reachable", "Not ready to serve consistent reads", rate
+# limits, raft's "leadership lost while committing log", timeouts and broken RPC streams).
+_TRANSIENT = (
+    "No cluster leader",
+    "No path to datacenter",
+    "No known Consul servers",
+    "no server currently reachable",
+    "Not ready to serve consistent reads",
+    "rate limit",
+    "leadership lost",
+    "timed out",
+    "EOF",
+)
+# How a client agent wraps the error a server's RPC returned (agent/pool/pool.go).
+_RPC_PREFIXES = ("rpc error making call: ", "rpc error: ")
+
+
+def permanent_error(status: int, body: bytes) -> bool:
+    """Whether an error answer cannot change when the request is repeated.
+
+    The one place that classifies error answers for retrying: the request core repeats a
+    failed request on its policy's statuses (429, 500, 503) unless this says the answer is
+    permanent. Only a 500 can be: Consul's filter and validation errors. Anything else, and any
+    500 this does not recognise, stays retryable, as in the Go client (``IsRetryableError``).
+    """
+    if status != 500 or not body:
+        return False
+    text = body[:512].decode("utf-8", "replace").strip()
+    if any(marker in text for marker in _TRANSIENT):
+        return False
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in _RPC_PREFIXES:
+            if text.startswith(prefix):
+                text = text[len(prefix):]
+                stripped = True
+    return text.startswith(_PERMANENT)
+
+
+_HIDDEN = re.compile(r"<(script|style|head)\b.*?</\1\s*>|<!--.*?-->", re.I | re.S)
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+def _readable(body: bytes, headers: Mapping[str, str]) -> str:
+    """An error body as a message: Consul's text as it is; an HTML error page (a web server
+    that is not Consul, a proxy in front of it) as its visible text, whitespace collapsed and
+    cut to ``_EXCERPT`` characters."""
+    text = body.decode("utf-8", "replace").strip()
+    start = text[:256].lstrip().lower()
+    if not ((headers.get("Content-Type") or "").lower().startswith("text/html")
+            or start.startswith(("<!doctype html", "<html", "<head", "<body", "<?xml"))):
+        return text
+    title = re.search(r"<title[^>]*>(.*?)</title\s*>", text, re.I | re.S)
+    visible = _SPACE.sub(" ", html.unescape(_TAG.sub(" ", _HIDDEN.sub(" ", text)))).strip()
+    if not visible and title:
+        visible = _SPACE.sub(" ", html.unescape(title.group(1))).strip()
+    if len(visible) > _EXCERPT:
+        visible = visible[:_EXCERPT].rstrip() + "..."
+    return f"HTML page: {visible}" if visible else "an empty HTML page"
+
+
 def _json_document(body: bytes) -> dict[str, Any] | list[Any] | None:
     """The JSON object or array ``body`` holds, or None (empty, text, a bare JSON scalar)."""
     if body.lstrip()[:1] not in (b"{", b"["):
         return None
     try:
-        data = json.loads(body)
+        data = loads(body)
     except ValueError:
         return None
     return data if isinstance(data, (dict, list)) else None

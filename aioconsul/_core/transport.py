@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import ssl
 import sys
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import aiohttp
@@ -51,8 +52,19 @@ def make_ssl_context(config: Config) -> ssl.SSLContext:
 
 
 _NO_TIMEOUT = aiohttp.ClientTimeout(total=None)
-#: How many parsed URLs a transport keeps (a small, bounded cache of the targets seen most).
+#: How many parsed URLs a transport keeps per agent (a small, bounded cache of the targets seen
+#: most).
 _URL_CACHE_SIZE = 512
+#: How many ClientTimeouts a transport keeps, keyed by their seconds. Most requests share a few
+#: (the client's timeout, the blocking timeout of each wait in use); a lock's remaining wait makes
+#: a new one per attempt, so the cache is emptied when it fills, like the URL cache.
+_TIMEOUT_CACHE_SIZE = 64
+
+_OTHER_LOOP = (
+    "this Consul client is bound to the event loop it was first used in, and this is another "
+    "one (a second asyncio.run()?): create one client per event loop, inside the coroutine "
+    "that uses it"
+)
 
 
 class _Deadlines:
@@ -111,7 +123,12 @@ class _Deadlines:
 
 
 class Transport:
-    """Sends requests to one agent over one aiohttp ClientSession."""
+    """Sends requests to the client's agents over one aiohttp ClientSession.
+
+    Agents are numbered as the configuration lists them; agent 0 is the *home* agent. The
+    transport keeps the shared fail-over pointer (:attr:`current`), but the request core chooses
+    the agent of each request and passes its number to :meth:`send`.
+    """
 
     def __init__(self, config: Config, session: aiohttp.ClientSession | None = None) -> None:
         self.config = config
@@ -119,9 +136,12 @@ class Transport:
         self._owned = session is None
         self._closed = False
         self._targets: tuple[Target, ...] = config.targets
-        self._current = 0
-        self._base = config.base_url
-        self.address = config.address  # the agent requests go to now, as shown in messages
+        self._bases = tuple(target.base_url for target in self._targets)
+        self._addresses = tuple(target.address for target in self._targets)
+        #: The agent cluster-wide requests go to now (round robin over the targets).
+        self.current = 0
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop of the first request
+        self._guard: AsyncGenerator[None, None] | None = None
         headers = {"User-Agent": f"aioconsul/{__version__}"}
         if config.token:
             headers["X-Consul-Token"] = config.token
@@ -136,7 +156,7 @@ class Transport:
         self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
         self._deadlines = _Deadlines(config.timeout) if config.timeout else None
         self._ready = False
-        self._urls: dict[str, URL] = {}
+        self._urls: tuple[dict[str, URL], ...] = tuple({} for _ in self._targets)
 
     @property
     def closed(self) -> bool:
@@ -147,18 +167,35 @@ class Transport:
         """How many agent addresses there are to fail over between."""
         return len(self._targets)
 
-    def fail_over(self) -> None:
-        """Send the next requests to the next agent address (sticky, round robin)."""
-        if len(self._targets) > 1:
-            self._current = (self._current + 1) % len(self._targets)
-            self._base = self._targets[self._current].base_url
-            self._urls.clear()
-            self.address = self._targets[self._current].address
-            log.info("failing over to %s", self.address)
+    @property
+    def address(self) -> str:
+        """The address of the agent cluster-wide requests go to now, as shown in messages."""
+        return self._addresses[self.current]
+
+    def address_of(self, agent: int) -> str:
+        """The address of agent number ``agent``, as shown in messages."""
+        return self._addresses[agent]
+
+    def fail_over(self, failed: int) -> None:
+        """Agent number ``failed`` failed a request: move the shared pointer to the next agent
+        (sticky, round robin), but only if it still points at ``failed``.
+
+        Compare-and-advance: when several concurrent requests fail at the same agent, the first
+        failure moves the pointer on and the others find it moved already; advancing once per
+        failure would, with two agents, bring an even number of failures back onto the dead one.
+        """
+        if self.current == failed and len(self._targets) > 1:
+            self.current = (failed + 1) % len(self._targets)
+            log.info("failing over from %s to %s", self._addresses[failed], self.address)
 
     def _open(self) -> aiohttp.ClientSession:
         if self._closed:
             raise RuntimeError("this Consul client is closed")
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise RuntimeError(_OTHER_LOOP)
         config = self.config
         if self._ssl is None and any(t.scheme == "https" for t in self._targets):
             self._ssl = make_ssl_context(config)
@@ -183,33 +220,61 @@ class Transport:
             # (No public switch exists; aiohttp's own test client flips the same attribute.)
             if hasattr(self._session, "_retry_connection"):
                 self._session._retry_connection = False
+            guard = self._guard = self._loop_guard()
+            with contextlib.suppress(StopIteration):
+                guard.asend(None).send(None)  # run it to its yield: the loop now knows of it
         self._ready = True
         return self._session
 
-    def _url(self, target: str) -> URL:
-        """The URL of ``target`` on the current agent; the ones used most are kept parsed."""
-        urls = self._urls
+    async def _loop_guard(self) -> AsyncGenerator[None, None]:
+        """Closes the session when its event loop shuts down.
+
+        Started once the session exists, this async generator is one the loop knows of: when
+        ``asyncio.run()`` ends, the loop's ``shutdown_asyncgens()`` closes it while the loop
+        still runs, and the session and its pooled connections are closed with it, so a client
+        left open leaks nothing and warns of nothing. Used again in another loop, the client
+        then raises a clear RuntimeError (see :meth:`_open`) instead of aiohttp's "Event loop
+        is closed".
+        """
+        try:
+            yield
+        finally:
+            session = self._session
+            if session is not None and self._owned and not self._closed:
+                self._session = None
+                self._ready = False
+                await session.close()
+
+    def _url(self, target: str, agent: int) -> URL:
+        """The URL of ``target`` on agent ``agent``; the ones used most are kept parsed."""
+        urls = self._urls[agent]
         url = urls.get(target)
         if url is None:
-            url = URL(self._base + target, encoded=True)
+            url = URL(self._bases[agent] + target, encoded=True)
             if len(urls) >= _URL_CACHE_SIZE:
                 urls.clear()
             urls[target] = url
         return url
 
     def _timeout(self, seconds: float | None) -> aiohttp.ClientTimeout:
-        timeout = self._timeouts.get(seconds)
+        timeouts = self._timeouts
+        timeout = timeouts.get(seconds)
         if timeout is None:
-            timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
+            if len(timeouts) >= _TIMEOUT_CACHE_SIZE:
+                timeouts.clear()
+            timeout = timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
         return timeout
 
-    async def send(self, request: Request) -> tuple[int, Mapping[str, str], bytes]:
-        """Send ``request``; return status, headers and the whole body."""
-        session = self._session if self._ready and self._session is not None else self._open()
+    async def send(self, request: Request, agent: int = 0) -> tuple[int, Mapping[str, str], bytes]:
+        """Send ``request`` to agent number ``agent``; return status, headers and the whole
+        body. Errors name that agent's address."""
+        session = self._session
+        if not self._ready or session is None or asyncio.get_running_loop() is not self._loop:
+            session = self._open()
         headers = self._call_headers
         if request.content_type is not None:
             headers = {**(headers or {}), "Content-Type": request.content_type}
-        url = self._url(request.target)
+        url = self._url(request.target, agent)
         deadlines = self._deadlines
         entry = None
         if deadlines is not None and request.timeout == deadlines._seconds:
@@ -237,25 +302,25 @@ class Transport:
                 raise
             if sys.version_info >= (3, 11):
                 entry[1].uncancel()
-            raise self._timed_out(request) from None
+            raise self._timed_out(request, agent) from None
         except asyncio.TimeoutError:
-            raise self._timed_out(request) from None
+            raise self._timed_out(request, agent) from None
         except aiohttp.ClientError as exc:
             error = ConnectError if isinstance(exc, aiohttp.ClientConnectorError) \
                 else TransportError
             raise error(
                 f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
-                operation=request.operation, address=self.address,
+                operation=request.operation, address=self._addresses[agent],
             ) from exc
         finally:
             if entry is not None:
                 entry[1] = None  # done: the timer passes it by
 
-    def _timed_out(self, request: Request) -> RequestTimeout:
+    def _timed_out(self, request: Request, agent: int) -> RequestTimeout:
         return RequestTimeout(
             f"no complete answer within {request.timeout:g}s" if request.timeout
             else "the request timed out",
-            operation=request.operation, address=self.address,
+            operation=request.operation, address=self._addresses[agent],
         )
 
     async def close(self) -> None:
@@ -267,5 +332,8 @@ class Transport:
         if self._deadlines is not None:
             self._deadlines.close()
         session, self._session = self._session, None
+        guard, self._guard = self._guard, None
+        if guard is not None:
+            await guard.aclose()
         if session is not None and self._owned:
             await session.close()

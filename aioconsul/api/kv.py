@@ -70,10 +70,13 @@ class KV(Endpoint):
 
         Returns ``(entry, meta)`` with ``entry["Value"]`` as bytes, or ``(None, meta)`` when the key
         does not exist: Consul answers 404 with an index, so ``watch=meta`` waits for its creation.
+        A 404 without that index is not Consul's: it raises :class:`~aioconsul.NotConsul` (the
+        address does not look like a Consul agent), as every KV read does.
         """
         data, meta = await self._core.request(
             "GET", _path(normalize.kv_key(key)), dc=dc, namespace=namespace,
-            partition=partition, consistency=consistency, watch=watch, missing_ok=True, b64="Value",
+            partition=partition, consistency=consistency, watch=watch, missing_ok=True,
+            indexed=True, b64="Value",
         )
         return (data[0] if data else None), meta
 
@@ -112,7 +115,7 @@ class KV(Endpoint):
         data, meta = await self._core.request(
             "GET", _path(normalize.kv_key(key)), params=(("raw", ""),), dc=dc,
             namespace=namespace, partition=partition, consistency=consistency, watch=watch,
-            missing_ok=True, raw=True,
+            missing_ok=True, indexed=True, raw=True,
         )
         return (bytes(data) if data is not None else None), meta
 
@@ -140,7 +143,7 @@ class KV(Endpoint):
         data, meta = await self._core.request(
             "GET", _path(normalize.kv_key(prefix, "prefix", prefix=True)), params=params, dc=dc,
             namespace=namespace, partition=partition, consistency=consistency, watch=watch,
-            missing_ok=True,
+            missing_ok=True, indexed=True,
         )
         return (data or []), meta
 
@@ -162,7 +165,8 @@ class KV(Endpoint):
         data, meta = await self._core.request(
             "GET", _path(normalize.kv_key(prefix, "prefix", prefix=True)),
             params=(("recurse", ""),), dc=dc, namespace=namespace, partition=partition,
-            consistency=consistency, watch=watch, missing_ok=True, b64="Value",
+            consistency=consistency, watch=watch, missing_ok=True, indexed=True,
+            b64="Value",
         )
         return (data or []), meta
 
@@ -184,7 +188,9 @@ class KV(Endpoint):
         ``flags`` is an opaque uint64 stored with the entry (a write without it stores 0).
         At most one of: ``cas`` (an index or an entry, whose ModifyIndex is used; 0 writes only if
         the key does not exist), ``acquire`` or ``release`` (a session id or session object).
-        Consul stores the body as the value on acquire and release too.
+        Consul stores the body as the value on acquire and release too. Repeated only when the
+        connection could not be made: an error after sending leaves the outcome unknown (the CAS
+        retry rule, see :meth:`cas`).
         """
         key = normalize.kv_key(key)
         data = _value(value)
@@ -201,10 +207,12 @@ class KV(Endpoint):
             params.append(("acquire", normalize.object_id(acquire, "acquire")))
         elif release is not None:
             params.append(("release", normalize.object_id(release, "release")))
-        # A CAS write cannot apply twice (the second sees another ModifyIndex): safe to retry.
+        # Never repeated once sent, CAS or not: a write that was applied but answered 500 would
+        # meet its own ModifyIndex (or session) the second time and report False. Only a
+        # request that could not connect is tried again (the CAS retry rule, see cas()).
         result, _ = await self._core.request(
             "PUT", _path(key), params=params, body=data, content_type=_OCTETS, dc=dc,
-            namespace=namespace, partition=partition, idempotent=cas is not None,
+            namespace=namespace, partition=partition,
         )
         return result is True
 
@@ -222,6 +230,16 @@ class KV(Endpoint):
         """Write only if the key's ModifyIndex is ``index`` (an index, or the entry last read).
 
         ``index=0`` writes only if the key does not exist yet. Returns whether it was written.
+
+        The CAS retry rule: ``True`` and ``False`` are always Consul's own answer to this one
+        write. A CAS is repeated only when the connection could not be made (the request was
+        never sent); once sent it is never repeated, since an attempt that was applied but
+        answered 500 (a lost leader, a broken RPC) would meet its own new ModifyIndex and
+        answer ``False`` although it won. Any error raised after sending (a 429/5xx status, a
+        :class:`~aioconsul.RequestTimeout`, a broken connection) means the outcome is unknown:
+        read the key back (``ModifyIndex``, ``Value``, ``Flags``, ``Session``) to learn it. The
+        same holds for :meth:`set` with ``cas``, ``acquire`` or ``release``
+        (:meth:`lock`, :meth:`unlock`) and :meth:`delete_cas`.
         """
         return await self.set(key, value, flags=flags, cas=index, dc=dc, namespace=namespace,
                               partition=partition)
@@ -304,14 +322,16 @@ class KV(Endpoint):
     ) -> bool:
         """Delete ``key`` only if its ModifyIndex is ``index`` (an index or the entry last read).
 
-        Consul never deletes with index 0, so 0 is refused with ``ValueError``.
+        Consul never deletes with index 0, so 0 is refused with ``ValueError``. Never repeated
+        once sent: an error then leaves the outcome unknown (the CAS retry rule, see
+        :meth:`cas`).
         """
         cas = normalize.index(index, "index", ("ModifyIndex", "Index"))
         if cas == 0:
             raise ValueError("index: Consul's delete-cas needs an index above 0")
         result, _ = await self._core.request(
             "DELETE", _path(normalize.kv_key(key)), params=(("cas", str(cas)),), dc=dc,
-            namespace=namespace, partition=partition, idempotent=True,
+            namespace=namespace, partition=partition,  # never repeated once sent: see cas()
         )
         return result is True
 

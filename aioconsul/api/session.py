@@ -84,9 +84,11 @@ class Session(Endpoint):
         if service_checks is not None:
             body["ServiceChecks"] = [{"ID": check_id}
                                      for check_id in _names(service_checks, "service_checks")]
+        # Without a node the session binds to the node of the agent that receives it: that is
+        # the home agent's, never whichever agent a fail-over moved the client to.
         data, _ = await self._core.request(
             "PUT", "/v1/session/create", json=body, dc=dc, namespace=namespace,
-            partition=partition,
+            partition=partition, home=node is None,
         )
         result: Object = data
         return result

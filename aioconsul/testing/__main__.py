@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 
@@ -18,7 +19,9 @@ from ._agent import DevAgent
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m aioconsul.testing",
-        description="Serve an in-memory Consul-compatible dev agent (like `consul agent -dev`).",
+        description="Serve an in-memory Consul-compatible dev agent, like consul agent -dev. "
+                    "Prints the agent's address once it accepts connections, then serves until "
+                    "interrupted (Ctrl-C or SIGTERM).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8500, help="TCP port, 0 for any (default 8500)")
@@ -40,12 +43,26 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the dev agent until interrupted; returns the exit status."""
-    args = _parser().parse_args(argv)
+    """Run the dev agent until interrupted; returns the exit status.
+
+    A reader of stdout that went away (``| head``) ends it quietly, as the Python docs
+    recommend (library/signal.html, "Note on SIGPIPE"): stdout is pointed at devnull so the
+    interpreter's flush at exit cannot fail again, and the status is 1.
+    """
     try:
-        return asyncio.run(_serve(args))
-    except KeyboardInterrupt:  # interrupted before the signal handlers were installed
-        return 0
+        try:
+            args = _parser().parse_args(argv)
+        except SystemExit as exc:  # --help, or a usage error
+            sys.stdout.flush()
+            return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+        try:
+            return asyncio.run(_serve(args))
+        except KeyboardInterrupt:  # interrupted before the signal handlers were installed
+            return 0
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

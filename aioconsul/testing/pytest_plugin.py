@@ -10,6 +10,10 @@ Fixtures (each function-scoped, asyncio):
 Tests marked ``slow`` run only with ``--run-slow``; tests marked ``devagent`` are skipped when
 ``AIOCONSUL_TEST_ADDR`` is set. Importing this module must never require pytest-asyncio or
 import the client eagerly: pytest loads it for every session once aioconsul is installed.
+
+The fixtures need pytest-asyncio (``pip install 'aioconsul[pytest]'``). Without it, or with it
+disabled (``-p no:asyncio``), a test that asks for one fails at setup with one message saying
+so, and the other tests of the session are not affected.
 """
 
 from __future__ import annotations
@@ -74,8 +78,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_dev)
 
 
+NEEDS_ASYNCIO = ("the aioconsul fixtures (consul, consul_agent) need pytest-asyncio: "
+                 "pip install 'aioconsul[pytest]'")
+
+
+@pytest.fixture
+def _aioconsul_needs_asyncio(request: pytest.FixtureRequest) -> None:
+    """Fail the test at setup, with one clear message, when pytest-asyncio is not active.
+
+    Set up before the async fixtures (they depend on it), so none of them is ever started
+    without the plugin that runs them: pytest would name a private fixture, and a half-set-up
+    async fixture would break the tests after it.
+    """
+    if request.config.pluginmanager.has_plugin("asyncio"):
+        return
+    why = ("pytest-asyncio is installed but not active: disabled with -p no:asyncio?"
+           if _fixture is not pytest.fixture else "pytest-asyncio is not installed")
+    pytest.fail(f"{NEEDS_ASYNCIO} ({why})", pytrace=False)
+
+
 @_async_fixture
-async def _aioconsul_dev_agent() -> AsyncIterator[DevAgent | None]:
+async def _aioconsul_dev_agent(_aioconsul_needs_asyncio: None) -> AsyncIterator[DevAgent | None]:
     """The per-test dev agent shared by ``consul_agent`` and ``consul`` (None for a real one)."""
     if os.environ.get(ENV_ADDR):
         yield None

@@ -1,6 +1,8 @@
 """The client: address forms, the environment, a lent aiohttp session, closing.
 
-Runs as is against the embedded dev agent.
+Runs as is against the embedded dev agent. The ``# [name]`` / ``# [end]`` comments mark
+the snippets that docs/client.rst shows; the asserts after them check what the snippets
+printed.
 """
 
 import asyncio
@@ -14,32 +16,46 @@ from aioconsul.testing import DevAgent
 
 async def main() -> None:
     async with DevAgent() as agent:
+        host, port = agent.host, agent.port
+        # [address]
         # The same agent, three ways to say where it is.
-        for address in (agent.address, f"{agent.host}:{agent.port}", (agent.host, agent.port)):
+        for address in (f"http://{host}:{port}", f"{host}:{port}", (host, port)):
             async with Consul(address) as client:
-                assert client.address == agent.address  # "http://127.0.0.1:PORT"
-                assert await client.status.leader()
+                print(client.address, await client.status.leader())
+        # [end]
+                assert client.address == agent.address
 
-        # No address: CONSUL_HTTP_ADDR (else 127.0.0.1:8500). An explicit argument always wins.
         os.environ["CONSUL_HTTP_ADDR"] = agent.address
         try:
+            # [environment]
+            # No address: CONSUL_HTTP_ADDR, else 127.0.0.1:8500.
+            print(Consul().address)
+            # An explicit argument always wins over the environment.
+            print(Consul("127.0.0.1:1").address)  # http://127.0.0.1:1
+            # [end]
             assert Consul().address == agent.address
             assert Consul("127.0.0.1:1").address == "http://127.0.0.1:1"
         finally:
             del os.environ["CONSUL_HTTP_ADDR"]
 
+        # [token]
         # The token goes in the X-Consul-Token header only: never in repr() or a URL.
         async with Consul(agent.address, token="s3cr3t", timeout=5) as client:
+            print(client)
+            await client.kv.set("hello", b"world")
+        # [end]
             assert "s3cr3t" not in repr(client)
             assert "s3cr3t" not in repr(client.config)
-            assert await client.kv.set("hello", b"world")
 
-        # A lent session is used, never closed by the client; close() is idempotent.
+        # [lent]
+        # A lent session is used, never closed by the client.
         async with aiohttp.ClientSession() as http:
             client = Consul(agent.address, session=http)
             entry, _ = await client.kv.get("hello")
+            await client.close()  # idempotent; leaves http open
+            print(client.closed, http.closed)  # True False
+        # [end]
             assert entry["Value"] == b"world"
-            await client.close()
             await client.close()
             assert client.closed
             assert not http.closed
@@ -49,7 +65,6 @@ async def main() -> None:
                 pass  # a closed client sends nothing more
             else:
                 raise AssertionError("a closed client refuses requests")
-        print("client checks passed against", agent.address)
 
 
 if __name__ == "__main__":

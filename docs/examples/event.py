@@ -1,6 +1,8 @@
-"""User events: fire one, list them, and block until a new one arrives.
+"""User events: fire one, list them, block until a new one arrives, and watch them.
 
-Runs as is against the embedded dev agent.
+Runs as is against the embedded dev agent. The ``# [name]`` / ``# [end]`` comments mark
+the snippets that docs/event.rst shows; the asserts after them check what the snippets
+printed.
 """
 
 import asyncio
@@ -11,36 +13,50 @@ from aioconsul.testing import DevAgent
 
 async def main() -> None:
     async with DevAgent() as agent, Consul(agent.address) as client:
-        # Payloads are bytes in, bytes out.
-        PAYLOAD = b"qux"
-        response = await client.event.fire("baz", PAYLOAD)
-        assert response["Payload"] == PAYLOAD
-        responses, _ = await client.event.items("baz")
-        assert responses[0]["Payload"] == PAYLOAD
+        # [fire]
+        event = await client.event.fire("baz", b"qux")
+        print(event["ID"], event["Name"], event["Payload"])
 
-        # fire() returns the event as created, with its ID and Consul's field names.
-        assert response["Name"] == "baz"
-        assert responses[0]["ID"] == response["ID"]
+        await client.event.fire("deploy")  # no payload: b""
+        # [end]
+        assert (event["Name"], event["Payload"]) == ("baz", b"qux")
 
-        # An event without payload; a list of every name, oldest first.
-        await client.event.fire("deploy")
-        events, meta = await client.event.items()
-        assert [event["Name"] for event in events] == ["baz", "deploy"]
-        assert events[-1]["Payload"] == b""
+        # [items]
+        events, meta = await client.event.items()  # every name, oldest first
+        for event in events:
+            print(event["Name"], event["Payload"])
 
-        # A blocking list: wait (at most 5 s) for an event newer than the ones meta saw.
+        deploys, _ = await client.event.items("deploy")  # one name only
+        # [end]
+        assert [(e["Name"], e["Payload"]) for e in events] == [
+            ("baz", b"qux"), ("deploy", b"")]
+        assert [e["Name"] for e in deploys] == ["deploy"]
+
         async def announce() -> None:
             await asyncio.sleep(0.2)
             await client.event.fire("deploy", b"v2")
 
         task = asyncio.create_task(announce())
+        # [blocking]
+        # Wait (5 s at most) for an event newer than the ones meta saw.
         events, new_meta = await client.event.items("deploy", watch=(meta, "5s"))
+        print(events[-1]["Payload"])
+        # [end]
         await task
         assert events[-1]["Payload"] == b"v2"
         # The index of an event list is derived from the newest event's ID, not a Raft
         # index: compare it for inequality only.
         assert new_meta["Index"] != meta["Index"]
-        print(f"{len(events)} deploy events, the last one carries {events[-1]['Payload']!r}")
+
+        # [watch]
+        async with client.event.watch("deploy", since_now=True) as watch:
+            # Entering took the baseline: an event fired from now on is delivered.
+            await client.event.fire("deploy", b"v3")
+            async for event, _ in watch:
+                print("new deploy:", event["Payload"])
+                break
+        # [end]
+        assert event["Payload"] == b"v3"
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Health: instances with their checks, only the passing ones, checks by state.
 
-Runs as is against the embedded dev agent.
+Runs as is against the embedded dev agent. The ``# [name]`` / ``# [end]`` comments mark
+the snippets that docs/health.rst shows; the asserts after them check what the snippets
+printed.
 """
 
 import asyncio
@@ -13,36 +15,52 @@ async def main() -> None:
     async with DevAgent() as agent, Consul(agent.address) as client:
         for index, status in enumerate(["passing", "critical"], start=1):
             await client.catalog.register(
-                f"api-host-{index}", address=f"10.0.1.{index}",
+                f"api-host-{index}",
+                address=f"10.0.1.{index}",
                 service={"ID": f"api-{index}", "Service": "api", "Port": 80},
                 check={"CheckID": f"api-{index}-http", "Name": "HTTP",
                        "ServiceID": f"api-{index}", "Status": status},
             )
 
+        # [service]
         # Every instance, each with its node, service and checks.
         entries, meta = await client.health.service("api")
         for entry in entries:
             statuses = [check["Status"] for check in entry["Checks"]]
             print(entry["Service"]["ID"], "on", entry["Node"]["Node"], statuses)
+        # [end]
 
-        # Only instances whose every check passes: what a load balancer wants.
+        # [passing]
+        # Only the instances whose every check passes: what a load balancer wants.
         healthy, meta = await client.health.service("api", passing=True)
+        print([entry["Service"]["ID"] for entry in healthy])  # ['api-1']
+        # [end]
         assert [entry["Service"]["ID"] for entry in healthy] == ["api-1"]
 
+        # [state]
         # Checks by state, across the datacenter.
         critical, _ = await client.health.state("critical")
+        print([check["CheckID"] for check in critical])  # ['api-2-http']
+        # [end]
         assert [check["CheckID"] for check in critical] == ["api-2-http"]
 
-        # Block until the set of passing instances changes.
-        watcher = asyncio.create_task(
-            client.health.service("api", passing=True, watch=(meta, "10s")))
-        await asyncio.sleep(0.05)
-        await client.catalog.register(
-            "api-host-2", address="10.0.1.2",
-            check={"CheckID": "api-2-http", "Name": "HTTP", "ServiceID": "api-2",
-                   "Status": "passing"},
-        )
-        healthy, _ = await asyncio.wait_for(watcher, 5)
+        async def recover() -> None:
+            await asyncio.sleep(0.05)
+            await client.catalog.register(
+                "api-host-2",
+                address="10.0.1.2",
+                check={"CheckID": "api-2-http", "Name": "HTTP",
+                       "ServiceID": "api-2", "Status": "passing"},
+            )
+
+        task = asyncio.create_task(recover())
+        # [blocking]
+        # Block until the set of passing instances changes (10 s at most).
+        healthy, meta = await client.health.service(
+            "api", passing=True, watch=(meta, "10s"))
+        print(sorted(entry["Service"]["ID"] for entry in healthy))
+        # [end]
+        await task
         assert sorted(entry["Service"]["ID"] for entry in healthy) == ["api-1", "api-2"]
 
 

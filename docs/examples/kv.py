@@ -1,6 +1,8 @@
 """The KV store: set, get, check-and-set, keys, items, delete, and a blocking get.
 
-Runs as is against the embedded dev agent.
+Runs as is against the embedded dev agent. The ``# [name]`` / ``# [end]`` comments mark
+the snippets that docs/kv.rst shows; the asserts after them check what the snippets
+printed.
 """
 
 import asyncio
@@ -11,39 +13,63 @@ from aioconsul.testing import DevAgent
 
 async def main() -> None:
     async with DevAgent() as agent, Consul(agent.address) as client:
-        # Values are bytes in, bytes out.
-        PAYLOAD = b"bar"
-        await client.kv.set("foo", PAYLOAD)
-        response, _ = await client.kv.get("foo")
-        assert response["Value"] == PAYLOAD
+        # [set-get]
+        await client.kv.set("config/mode", b"blue")
 
-        # A read returns the entry with Consul's field names, and the response's Meta.
-        entry, meta = await client.kv.get("foo")
-        assert entry["Key"] == "foo"
-        assert entry["Flags"] == 0
+        entry, meta = await client.kv.get("config/mode")
+        print(entry["Key"], entry["Value"], entry["ModifyIndex"])
+
+        value, meta = await client.kv.raw("config/mode")  # the value alone
+        print(value)
+        # [end]
+        assert entry["Value"] == value == b"blue"
         assert entry["ModifyIndex"] <= meta["Index"]
-        raw, _ = await client.kv.raw("foo")  # the value alone, as bytes
-        assert raw == PAYLOAD
 
-        # Check-and-set: the write happens only if nobody wrote since our read.
-        assert await client.kv.cas("foo", b"baz", index=entry) is True  # entry's ModifyIndex
-        assert await client.kv.cas("foo", b"lost", index=entry) is False  # now stale
-        # index=0: create the key only if it does not exist yet.
-        assert await client.kv.cas("created-once", b"1", index=0) is True
-        assert await client.kv.cas("created-once", b"2", index=0) is False
-        # Flags: an opaque uint64 stored beside the value.
-        await client.kv.set("flagged", b"", flags=42)
-        flagged, _ = await client.kv.get("flagged")
-        assert flagged["Flags"] == 42
+        # [missing]
+        entry, meta = await client.kv.get("config/missing")
+        if entry is None:
+            print("no such key, index", meta["Index"])
+        # [end]
+        assert entry is None
 
-        # Keys and items under a prefix.
+        # [flags]
+        await client.kv.set("config/flagged", b"", flags=42)
+        entry, _ = await client.kv.get("config/flagged")
+        print(entry["Flags"])
+        # [end]
+        assert entry["Flags"] == 42
+
+        # [cas]
+        entry, _ = await client.kv.get("config/mode")
+        # Written only if nobody wrote since our read (its ModifyIndex).
+        won = await client.kv.cas("config/mode", b"green", index=entry)
+        print("written:", won)
+        # The same entry is stale now: someone (we) wrote in between.
+        lost = await client.kv.cas("config/mode", b"red", index=entry)
+        print("written:", lost)
+
+        # index=0 creates the key only if it does not exist yet.
+        created = await client.kv.cas("config/created-once", b"1", index=0)
+        again = await client.kv.cas("config/created-once", b"2", index=0)
+        print(created, again)
+        # [end]
+        assert (won, lost, created, again) == (True, False, True, False)
+
         for name in ("web/1", "web/2", "web/config/port", "db/1"):
             await client.kv.set(f"app/{name}", name.encode())
+        # [list]
         keys, _ = await client.kv.keys("app/web/")
-        assert keys == ["app/web/1", "app/web/2", "app/web/config/port"]
+        print(keys)  # ['app/web/1', 'app/web/2', 'app/web/config/port']
+
         folders, _ = await client.kv.keys("app/", separator="/")
-        assert folders == ["app/db/", "app/web/"]
+        print(folders)  # ['app/db/', 'app/web/']
+
         items, _ = await client.kv.items("app/web/")
+        for item in items:
+            print(item["Key"], item["Value"])
+        # [end]
+        assert keys == ["app/web/1", "app/web/2", "app/web/config/port"]
+        assert folders == ["app/db/", "app/web/"]
         assert [(item["Key"], item["Value"]) for item in items] == [
             ("app/web/1", b"web/1"),
             ("app/web/2", b"web/2"),
@@ -52,31 +78,31 @@ async def main() -> None:
         nothing, _ = await client.kv.items("no-such-prefix/")
         assert nothing == []
 
-        # Deletes: one key, a key at a known index, a whole prefix.
-        assert await client.kv.delete("app/db/1") is True
-        web1, _ = await client.kv.get("app/web/1")
-        assert await client.kv.delete_cas("app/web/1", index=web1) is True
-        assert await client.kv.delete_tree("app/") is True
+        # [delete]
+        await client.kv.delete("app/db/1")
+
+        entry, _ = await client.kv.get("app/web/1")
+        await client.kv.delete_cas("app/web/1", index=entry)  # only if unchanged
+
+        await client.kv.delete_tree("app/")  # every key under the prefix
+        # [end]
         keys, _ = await client.kv.keys("app/")
         assert keys == []
 
-        # A blocking get: wait (at most 5 s) for the key to change past meta's index.
-        entry, meta = await client.kv.get("foo")
-
         async def writer() -> None:
             await asyncio.sleep(0.2)
-            await client.kv.set("foo", b"changed")
+            await client.kv.set("config/mode", b"changed")
 
         task = asyncio.create_task(writer())
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        entry, new_meta = await client.kv.get("foo", watch=(meta, "5s"))
-        waited = loop.time() - started
+        # [blocking]
+        entry, meta = await client.kv.get("config/mode")
+        # Wait (5 s at most) for the key to change past meta's index.
+        entry, new_meta = await client.kv.get("config/mode", watch=(meta, "5s"))
+        print(entry["Value"], "at index", new_meta["Index"])
+        # [end]
         await task
         assert entry["Value"] == b"changed"
         assert new_meta["Index"] > meta["Index"]
-        assert 0.1 < waited < 5  # woken by the write, not by the end of the wait
-        print(f"woken after {waited:.2f}s at index {new_meta['Index']}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """A Semaphore: at most N holders under one prefix, compatible with Go's api.Semaphore.
 
-Runs as is against the embedded dev agent.
+Runs as is against the embedded dev agent. The ``# [name]`` / ``# [end]`` comments mark
+the snippets that docs/recipes.rst shows; the asserts after them check what the snippets
+printed.
 """
 
 import asyncio
@@ -15,16 +17,20 @@ async def main() -> None:
         running = 0
         most = 0
 
+        # [slots]
         async def job(number: int) -> None:
             nonlocal running, most
-            # Every contender must agree on the limit (here 2 slots under "jobs/slots").
-            async with client.semaphore("jobs/slots", 2, value=f"job-{number}".encode()):
+            # Every contender agrees on the limit: 2 slots under "jobs/slots".
+            value = f"job-{number}".encode()
+            async with client.semaphore("jobs/slots", 2, value=value):
                 running += 1
                 most = max(most, running)
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)  # at most two jobs run here at a time
                 running -= 1
 
         await asyncio.gather(*(job(n) for n in range(5)))
+        print("at most", most, "at a time")
+        # [end]
         assert most == 2  # never a third holder
 
         # While a slot is held, the coordination key lists the holders' sessions.
@@ -36,7 +42,6 @@ async def main() -> None:
             contender, _ = await client.kv.get(f"jobs/slots/{slot.session}")
             assert contender["Session"] == slot.session
             assert not slot.lost.is_set()  # set if the slot is lost
-        print("five jobs ran, at most two at a time")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Sessions and KV locks: create a session, hold a key with it, release it, destroy it.
 
-Runs as is against the embedded dev agent.
+Runs as is against the embedded dev agent. The ``# [name]`` / ``# [end]`` comments mark
+the snippets that docs/session.rst shows; the asserts after them check what the snippets
+printed.
 """
 
 import asyncio
@@ -11,41 +13,52 @@ from aioconsul.testing import DevAgent
 
 async def main() -> None:
     async with DevAgent() as agent, Consul(agent.address) as client:
-        # A session with a TTL, no lock-delay, released keys kept (the default behavior).
-        session = await client.session.create("docs-leader", ttl="30s", lock_delay="0s")
-        other = await client.session.create("docs-follower", lock_delay="0s")
+        # [create]
+        session = await client.session.create("leader", ttl="30s", lock_delay="0s")
+        other = await client.session.create("follower", lock_delay="0s")
+        print(session["ID"])
+        # [end]
 
-        # Hold a key: the first session wins, the second is refused (False, not an error).
-        assert await client.kv.lock("service/leader", b"node-a", session=session) is True
-        assert await client.kv.lock("service/leader", b"node-b", session=other) is False
+        # [lock]
+        # The first session wins; the second is refused (False, not an error).
+        won = await client.kv.lock("service/leader", b"node-a", session=session)
+        lost = await client.kv.lock("service/leader", b"node-b", session=other)
+        print(won, lost)  # True False
+
         entry, _ = await client.kv.get("service/leader")
-        assert entry["Session"] == session["ID"]
-        assert entry["Value"] == b"node-a"
+        print(entry["Session"], entry["Value"])
+        # [end]
+        assert (won, lost) == (True, False)
+        assert (entry["Session"], entry["Value"]) == (session["ID"], b"node-a")
 
-        # Read, list and renew sessions; a session id or the object Consul returned will do.
+        # [read]
+        # A session id or the object Consul returned will do.
         info, _ = await client.session.info(session)
-        assert info is not None
-        assert info["Name"] == "docs-leader"
-        assert info["TTL"] == "30s"
-        sessions, _ = await client.session.items()
-        assert {s["ID"] for s in sessions} == {session["ID"], other["ID"]}
-        on_node, _ = await client.session.node(info["Node"])
-        assert len(on_node) == 2
-        renewed = await client.session.renew(session["ID"])
-        assert renewed["ID"] == session["ID"]
+        print(info["Name"], info["TTL"], info["Node"])
 
-        # Release the key (Consul stores the value given with the release), then hand it over.
-        assert await client.kv.unlock("service/leader", b"node-a", session=session) is True
-        assert await client.kv.lock("service/leader", b"node-b", session=other) is True
+        sessions, _ = await client.session.items()  # every session
+        on_node, _ = await client.session.node(info["Node"])  # a node's sessions
+
+        await client.session.renew(session)  # before its TTL runs out
+        # [end]
+        assert (info["Name"], info["TTL"]) == ("leader", "30s")
+        assert {s["ID"] for s in sessions} == {session["ID"], other["ID"]}
+        assert len(on_node) == 2
+
+        # [release]
+        # Consul stores the value given with the release; the key is free again.
+        await client.kv.unlock("service/leader", b"node-a", session=session)
+        await client.kv.lock("service/leader", b"node-b", session=other)
 
         # Destroying a session releases what it holds; info() then returns None.
-        assert await client.session.destroy(other) is True
-        entry, _ = await client.kv.get("service/leader")
-        assert "Session" not in entry or not entry["Session"]
+        await client.session.destroy(other)
         gone, _ = await client.session.info(other)
+        print(gone)  # None
+        # [end]
         assert gone is None
+        entry, _ = await client.kv.get("service/leader")
+        assert not entry.get("Session")
         await client.session.destroy(session)
-        print("lock handed over and released, sessions destroyed")
 
 
 if __name__ == "__main__":

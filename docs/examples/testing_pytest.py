@@ -1,11 +1,14 @@
 """Testing your own code with the aioconsul pytest plugin.
 
-The plugin comes with aioconsul (no conftest needed): ``consul`` is a client connected to a fresh
-embedded agent, ``consul_agent`` that agent. The tests are coroutines, run by pytest-asyncio
-(``asyncio_mode = "auto"`` in your pytest configuration, as in aioconsul's own).
+The plugin comes with aioconsul (no conftest needed): ``consul`` is a client
+connected to a fresh embedded agent, ``consul_agent`` that agent. The tests are
+coroutines, run by pytest-asyncio (``asyncio_mode = "auto"`` in your pytest
+configuration, as in aioconsul's own).
 
-    pytest test_settings.py                                       # against a fresh DevAgent
-    AIOCONSUL_TEST_ADDR=http://127.0.0.1:8500 pytest test_settings.py   # against a real agent
+    # against a fresh DevAgent
+    pytest test_settings.py
+    # against a real agent
+    AIOCONSUL_TEST_ADDR=http://127.0.0.1:8500 pytest test_settings.py
 """
 
 from aioconsul import Consul
@@ -25,7 +28,9 @@ async def test_settings_are_read_from_kv(consul: Consul) -> None:
     await consul.kv.delete_tree("settings/web/")
 
 
-async def test_each_test_gets_a_fresh_agent(consul_agent: DevAgent, consul: Consul) -> None:
+async def test_each_test_gets_a_fresh_agent(
+    consul_agent: DevAgent, consul: Consul,
+) -> None:
     # Asking for consul_agent means "only against the embedded agent": with
     # AIOCONSUL_TEST_ADDR set, this test is skipped.
     assert consul.address == consul_agent.address

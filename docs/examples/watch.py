@@ -1,6 +1,8 @@
 """Watches: follow a key, any blocking read, and new events, as async iterators.
 
-Runs as is against the embedded dev agent.
+Runs as is against the embedded dev agent. The ``# [name]`` / ``# [end]`` comments mark
+the snippets that docs/watch.rst shows; the asserts after them check what the snippets
+printed.
 """
 
 import asyncio
@@ -18,31 +20,38 @@ async def main() -> None:
                 await asyncio.sleep(0.05)
                 await client.kv.set("config/app", version)
 
-        # The current value comes at once, then each change; "async with" closes the watch
-        # (and its request in flight) when the loop ends early.
         seen = []
         task = asyncio.create_task(writer())
+        # [kv]
+        # The current value comes at once, then each change.
         async with client.kv.watch("config/app", wait="30s") as watch:
             async for entry, meta in watch:
+                print(entry["Value"], "at index", meta["Index"])
                 seen.append(entry["Value"])
-                print(f"config/app = {entry['Value']!r} at index {meta['Index']}")
                 if entry["Value"] == b"v3":
-                    break
+                    break  # leaving "async with" closes the watch
+        # [end]
         await task
         assert seen == [b"v1", b"v2", b"v3"]
 
-        # Any blocking read can be watched: here every key under a prefix.
+        # [any]
+        # Any read that takes watch= can be watched: here every key under a prefix.
         async with client.watch(client.kv.items, "config/") as watch:
-            items, meta = await watch.__anext__()
-            assert [item["Key"] for item in items] == ["config/app"]
+            async for items, _ in watch:
+                print([item["Key"] for item in items])
+                break
+        # [end]
+        assert [item["Key"] for item in items] == ["config/app"]
 
-        # Events: each new event exactly once.
+        # [events]
+        # Each new event exactly once; entering takes the baseline.
         async with client.event.watch("deploy", since_now=True) as events:
-            pending = asyncio.create_task(events.__anext__())
-            await asyncio.sleep(0.05)
             await client.event.fire("deploy", b"v3")
-            event, _ = await asyncio.wait_for(pending, 5)
-            assert event["Payload"] == b"v3"
+            async for event, _ in events:
+                print("deploy", event["Payload"])
+                break
+        # [end]
+        assert event["Payload"] == b"v3"
 
 
 if __name__ == "__main__":

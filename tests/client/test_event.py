@@ -90,3 +90,26 @@ async def test_bad_fire_arguments_are_refused_before_sending(
     async with Consul(unreachable) as client:
         with pytest.raises(error, match=match):
             await client.event.fire(**kwargs)  # type: ignore[arg-type]
+
+
+async def test_an_event_fired_right_after_entering_a_since_now_watch_is_delivered(
+        consul: Consul) -> None:
+    """Entering ``async with`` takes the baseline (one /v1/event/list read), so an event fired
+    next is new to the watch, not part of the skipped listing (issue 9, item 12)."""
+    await consul.event.fire("early-deploy", b"old")
+    async with consul.event.watch("early-deploy", since_now=True, wait="5s") as ev:
+        fired = await consul.event.fire("early-deploy", b"new")
+        event, _ = await asyncio.wait_for(anext(ev), 30)
+    assert event["ID"] == fired["ID"] and event["Payload"] == b"new"
+
+
+async def test_ready_takes_the_baseline_without_async_with(consul: Consul) -> None:
+    ev = consul.event.watch("ready-deploy", since_now=True, wait="5s")
+    try:
+        await ev.ready()
+        await ev.ready()  # idempotent: no second baseline
+        fired = await consul.event.fire("ready-deploy", b"x")
+        event, _ = await asyncio.wait_for(anext(ev), 30)
+        assert event["ID"] == fired["ID"]
+    finally:
+        await ev.aclose()

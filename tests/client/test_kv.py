@@ -7,8 +7,10 @@ Expected behaviour is Consul's, from website/content/api-docs/kv.mdx and agent/k
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import web
 
 import aioconsul
 from aioconsul import Consul
@@ -288,3 +290,56 @@ async def test_namespace_on_community_edition_is_a_bad_request(consul: Consul) -
     """CE refuses any ns parameter with 400 (agent/http_ce.go parseEntMeta)."""
     with pytest.raises(aioconsul.BadRequest, match="Namespaces are a Consul Enterprise feature"):
         await consul.kv.get("x", namespace="team-a")
+
+
+# -- an address that is not a Consul agent -------------------------------------------------------
+
+NGINX_404 = ("<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
+             "<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n"
+             "</body>\r\n</html>\r\n" + "<!-- a padding comment -->\r\n" * 20)
+
+
+@pytest.fixture
+async def web_server() -> AsyncIterator[str]:
+    """A plain web server (not Consul) answering every path with nginx's HTML 404 page."""
+
+    async def not_found(request: web.Request) -> web.Response:
+        return web.Response(status=404, text=NGINX_404, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", not_found)
+    runner = web.AppRunner(app, shutdown_timeout=0.1, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    await runner.cleanup()
+
+
+@pytest.mark.parametrize("read", ["get", "raw", "keys", "items"])
+async def test_a_server_that_is_not_consul_never_reads_as_an_empty_store(
+        web_server: str, read: str) -> None:
+    """Consul's KV reads send X-Consul-Index with their 404 (agent/kvs_endpoint.go KVSGet and
+    KVSGetKeys call setMeta before WriteHeader(404)): a 404 without it is another server, and a
+    wrong port must not read as "no config"."""
+    async with Consul(web_server) as client:
+        with pytest.raises(aioconsul.NotConsul, match="does not look like a Consul agent") as info:
+            await getattr(client.kv, read)("config/app")
+    assert isinstance(info.value, aioconsul.ProtocolError) and info.value.status == 404
+    assert "404 Not Found nginx/1.25.3" in str(info.value)  # the page's text, not its markup
+    assert "<" not in str(info.value)
+
+
+async def test_an_html_error_page_is_cut_to_its_text(web_server: str) -> None:
+    async with Consul(web_server) as client:
+        with pytest.raises(aioconsul.NotFound) as info:
+            await client.kv.set("config/app", b"x")
+    assert info.value.message == "HTML page: 404 Not Found nginx/1.25.3"
+
+
+async def test_a_missing_key_on_consul_is_still_none(consul: Consul) -> None:
+    """The rule only refuses a 404 without X-Consul-Index; Consul's own 404 is "no value"."""
+    assert (await consul.kv.get("config/missing"))[0] is None
+    assert (await consul.kv.raw("config/missing"))[0] is None
+    assert (await consul.kv.keys("config/missing/"))[0] == []
+    assert (await consul.kv.items("config/missing/"))[0] == []

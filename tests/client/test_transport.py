@@ -404,3 +404,14 @@ async def test_cancelling_a_call_is_a_cancellation_not_a_timeout(serve) -> None:
             assert type(info.value) is TimeoutError
     finally:
         release.set()
+
+
+async def test_the_timeout_cache_stays_bounded(serve) -> None:
+    """Blocking reads with ever-different waits (a try-once lock's remaining wait) each need
+    another timeout: the transport's cache of them must not grow with every one."""
+    app = await serve(ok_true)
+    async with Consul(app.address) as client:
+        for step in range(200):
+            entry, _ = await client.kv.get("foo", watch=(5, f"{1000 + step}ms"))
+            assert entry is not None
+        assert 0 < len(client._core.transport._timeouts) < 100  # 200 timeouts were used

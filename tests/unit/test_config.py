@@ -44,6 +44,46 @@ def test_bad_addresses_are_refused(address: object, error: type[Exception]) -> N
         resolve(address, env={})  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("address, hint", [
+    ("http//127.0.0.1:8500", "did you mean http://"),    # a missing ":"
+    ("https//consul.example:8501", "did you mean https://"),
+    ("http:/127.0.0.1:8500", "did you mean http://"),    # a missing "/"
+    ("https:consul.example", "did you mean https://"),
+    ("http://h:1//x", "invalid path"),
+    ("h:0", "invalid port"), ("h:65536", "invalid port"), ("h:", "invalid port"),
+    ("h:+80", "invalid port"), ("h:\uff18\uff15\uff10\uff10", "invalid port"),
+    ("http://:8500", "no host"), (":8500", "no host"), (("", 8500), "no host"),
+    ("://h:1", "unknown protocol scheme"), ("tcp://h:1", "unknown protocol scheme"),
+    ("consul:8500:1", "IPv6 address goes in brackets"), ("[::1", "unclosed"),
+    ("[::zz]:1", "invalid IPv6"), ("[::1]x", "invalid host"),
+    ("bad host:1", "space"), ("h:1/a b", "space"), ("-h:1", "invalid host"),
+    (("bad host", 1), "invalid host"), ("h:1/a<b>", "invalid path"),
+])
+def test_malformed_addresses_are_refused_when_the_client_is_created(address: object,
+                                                                   hint: str) -> None:
+    """``Consul("http//127.0.0.1:8500")`` used to become ``http://http:80//127.0.0.1:8500`` and
+    fail only at the first request."""
+    with pytest.raises(ValueError, match="^address: ") as info:
+        Consul(address)  # type: ignore[arg-type]
+    assert hint in str(info.value)
+
+
+@pytest.mark.parametrize("address, base", [
+    ("consul-1.dc1.internal:8500", "http://consul-1.dc1.internal:8500"),
+    ("agent_1:8500", "http://agent_1:8500"), ("HTTP://Consul:8500", "http://consul:8500"),
+    ("https://h:8501/", "https://h:8501"),
+    ("h:8500/proxy/%7Econsul", "http://h:8500/proxy/%7Econsul"),
+    ("  10.0.0.1:8500\n", "http://10.0.0.1:8500"), ("[2001:DB8::1]", "http://[2001:DB8::1]:80"),
+])
+def test_more_valid_address_forms_are_kept(address: str, base: str) -> None:
+    assert resolve(address, env={}).base_url == base
+
+
+def test_a_malformed_address_in_a_list_is_refused() -> None:
+    with pytest.raises(ValueError, match="^address: .*did you mean http://"):
+        Consul(["127.0.0.1:8500", "http//127.0.0.2:8500"])
+
+
 def test_default_address() -> None:
     assert resolve(env={}).base_url == "http://127.0.0.1:8500"
 

@@ -44,8 +44,38 @@ def test_blocking_timeout_never_below_the_longest_wait_when_wait_is_unset() -> N
     assert blocking_timeout(None) >= 600 + 600 / 16
 
 
-def test_blocking_timeout_is_capped_with_the_wait() -> None:
-    assert blocking_timeout(3600 * 10**9) == blocking_timeout(600 * 10**9)
+def test_blocking_timeout_follows_a_wait_longer_than_ten_minutes() -> None:
+    """Consul's max_query_time is configurable (agent/config: max_query_time): a server that
+    allows a 1h wait answers after up to 1h + 1h/16, which the timeout must outlast."""
+    request = build("GET", "/v1/kv/foo", CONFIG, watch=(1, "1h"))
+    assert request.target == "/v1/kv/foo?index=1&wait=3600000ms"
+    assert request.timeout is not None and request.timeout > 3600 + 3600 / 16
+    assert blocking_timeout(3600 * 10**9) > blocking_timeout(600 * 10**9)
+
+
+def test_client_wait_is_sent_by_blocking_reads_that_give_none() -> None:
+    """Go's Config.WaitTime: the client's wait, unless the query sets its own (api/api.go)."""
+    config = resolve("h:1", wait="20m", env={})
+    by_index = build("GET", "/v1/kv/foo", config, watch=5)
+    by_hash = build("GET", "/v1/agent/service/web", config, hash_watch="abc")
+    assert by_index.target == "/v1/kv/foo?index=5&wait=1200000ms"
+    assert by_hash.target == "/v1/agent/service/web?hash=abc&wait=1200000ms"
+    assert by_index.timeout == by_hash.timeout == blocking_timeout(1200 * 10**9)
+    own = build("GET", "/v1/kv/foo", config, watch=(5, "30s"))
+    assert own.target == "/v1/kv/foo?index=5&wait=30000ms"
+    assert own.timeout == blocking_timeout(30 * 10**9)
+
+
+def test_client_wait_leaves_reads_that_do_not_block_alone() -> None:
+    config = resolve("h:1", wait="20m", env={})
+    assert build("GET", "/v1/kv/foo", config).target == "/v1/kv/foo"
+    assert build("GET", "/v1/kv/foo", config, watch=0).timeout == config.timeout
+
+
+@pytest.mark.parametrize("wait", ["0s", "-1s", "10", 5, True])
+def test_bad_client_wait_is_refused(wait: object) -> None:
+    with pytest.raises(ValueError, match="^wait: "):
+        resolve("h:1", wait=wait, env={})
 
 
 def test_blocking_timeout_is_not_the_default_total_timeout() -> None:

@@ -168,3 +168,40 @@ def test_ok_status_report_keeps_its_meta() -> None:
     _, meta = parse(REQUEST, 429, {"X-Consul-Index": "4"}, b"{}", address="h:1",
                     ok_statuses=REPORTS)
     assert meta["Index"] == 4
+
+
+def test_an_indexed_404_without_x_consul_index_is_not_consul() -> None:
+    """KV reads: Consul sends X-Consul-Index with the 404 of a missing key (kvs_endpoint.go)."""
+    with pytest.raises(errors.NotConsul, match="does not look like a Consul agent"):
+        _parse(404, b"404 page not found", missing_ok=True, indexed=True)
+    assert _parse(404, b"", {"X-Consul-Index": "7"}, missing_ok=True, indexed=True)[0] is None
+
+
+def test_a_404_of_an_endpoint_that_sends_no_index_stays_missing() -> None:
+    """/v1/agent/service/<id> and /v1/coordinate/node/<node> answer 404 without an index
+    (coordinate_endpoint.go defers setMeta past WriteHeader): not a sign of another server."""
+    assert _parse(404, b"unknown service ID", missing_ok=True)[0] is None
+
+
+def test_an_html_error_page_becomes_its_visible_text() -> None:
+    page = (b"<!DOCTYPE html><html><head><title>Oops</title><style>p {color: red}</style>"
+            b"</head><body><script>alert(1)</script><h1>502   Bad\n\tGateway</h1>"
+            b"<p>caf&eacute; " + b"x" * 400 + b"</p></body></html>")
+    with pytest.raises(errors.ServerError) as info:
+        _parse(502, page)
+    message = info.value.message
+    assert message.startswith("HTML page: 502 Bad Gateway café xxx")
+    assert message.endswith("...") and len(message) <= len("HTML page: ") + 203
+    assert "<" not in message and "alert" not in message and "color" not in message
+
+
+def test_an_html_page_with_only_a_title_keeps_the_title() -> None:
+    with pytest.raises(errors.NotFound, match="HTML page: Not Found$"):
+        _parse(404, b"<html><head><title>Not Found</title></head><body></body></html>")
+
+
+def test_consul_error_text_is_kept_as_it_is() -> None:
+    text = b"Request decode failed: json: cannot unmarshal <nil> into " + b"y" * 300
+    with pytest.raises(errors.BadRequest) as info:
+        _parse(400, text)
+    assert info.value.message == text.decode()
