@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._core.config import DEFAULT_TIMEOUT, Address, Config, resolve
 from ._core.core import Core
@@ -23,17 +23,20 @@ from .api.kv import KV
 from .api.session import Session
 from .api.status import Status
 from .api.txn import Txn
+from .errors import ConsulError
 from .recipes import recipe_method
 from .recipes.election import Election
 from .recipes.lock import Lock
 from .recipes.semaphore import Semaphore
 from .typing import Consistency, Duration, Meta
-from .watch import Backoff, ErrorMode, Watch
+from .watch import Backoff, ErrorMode, QuietErrors, Watch
 
 if TYPE_CHECKING:
     import aiohttp
 
 __all__ = ["Consul"]
+
+T = TypeVar("T")
 
 
 class Consul:
@@ -128,20 +131,45 @@ class Consul:
         self.status = Status(core)
         self.txn = Txn(core)
 
+    @overload
     def watch(
         self,
-        read: Callable[..., Awaitable[tuple[Any, Meta]]],
+        read: Callable[..., Awaitable[tuple[T, Meta]]],
+        *args: Any,
+        wait: Duration | None = "5m",
+        errors: QuietErrors = "log",
+        backoff: Backoff | None = None,
+        **kwargs: Any,
+    ) -> Watch[tuple[T, Meta]]: ...
+
+    @overload
+    def watch(
+        self,
+        read: Callable[..., Awaitable[tuple[T, Meta]]],
+        *args: Any,
+        wait: Duration | None = "5m",
+        errors: ErrorMode,
+        backoff: Backoff | None = None,
+        **kwargs: Any,
+    ) -> Watch[tuple[T, Meta] | ConsulError]: ...
+
+    def watch(
+        self,
+        read: Callable[..., Awaitable[tuple[T, Meta]]],
         *args: Any,
         wait: Duration | None = "5m",
         errors: ErrorMode = "log",
         backoff: Backoff | None = None,
         **kwargs: Any,
-    ) -> Watch[Any]:
+    ) -> Watch[tuple[T, Meta]] | Watch[tuple[T, Meta] | ConsulError]:
         """Watch any blocking read, e.g.
         ``async for nodes, meta in client.watch(client.catalog.nodes):``.
 
         ``read`` is a method taking ``watch=`` (``client.health.service``, ``client.kv.items``...)
-        and ``args``/``kwargs`` its arguments. See :class:`~aioconsul.watch.Watch`.
+        and ``args``/``kwargs`` its arguments; a callable without ``watch=`` is refused at once
+        with a TypeError naming ``read``. Typed ``Watch[tuple[T, Meta]]``, ``T`` being what
+        ``read`` returns beside its Meta, or ``Watch[tuple[T, Meta] | ConsulError]`` with
+        ``errors="yield"``. See :class:`~aioconsul.watch.Watch`.
         """
         return Watch(read, *args, wait=wait, errors=errors, backoff=backoff, **kwargs)
 

@@ -24,6 +24,7 @@ __all__ = [
     "Consistency",
     "Duration",
     "Filter",
+    "HashBlocking",
     "Mapping",
     "Meta",
     "Object",
@@ -48,6 +49,11 @@ ObjectIndex = int | str | _AbcMapping[str, Any]
 Duration = str | datetime.timedelta
 #: The index to wait past, optionally with the longest wait: ``meta`` or ``(meta, "30s")``.
 Blocking = ObjectIndex | tuple[ObjectIndex, Duration | None]
+#: The content hash to wait past, for the agent-local reads that block on one
+#: (``agent.services.get``): a ContentHash str, or the ``meta`` or object of the previous read,
+#: optionally with the longest wait: ``meta`` or ``(meta, "30s")``. A Meta without
+#: ``ContentHash`` (a 404's) reads at once.
+HashBlocking = str | _AbcMapping[str, Any] | tuple[str | _AbcMapping[str, Any], Duration | None]
 #: A regular expression, compiled or as text.
 Filter = str | re.Pattern[str]
 #: Raw bytes. Base64 is the library's business, never the caller's.

@@ -5,7 +5,12 @@ the first result comes at once; afterwards a result is yielded only when the ind
 data changed; an index that goes backwards resets to 0; an index below 1 is used as 1, so a zero
 or missing index never makes the loop spin; a token bucket (burst 2) caps how fast the loop may
 query when the agent answers at once; errors back off exponentially with jitter and the loop
-resumes by itself. It never runs a background task: each step runs in the consumer's task, and
+resumes by itself (whatever ``errors`` says: with ``"raise"`` the pause is owed before the next
+read, so a consumer that catches the error and iterates again does not hammer a failing agent).
+A read that blocks on a content hash (``agent.services.get``) and finds nothing (a 404, whose
+answer has no ``ContentHash`` to block on) counts as a failed read, as in Go's
+``agentServiceWatch`` (api/watch/funcs.go): the watch backs off and retries, and yields the
+result once it exists. It never runs a background task: each step runs in the consumer's task, and
 only the one request in flight (or the back-off sleep) is a cancellable child that
 :meth:`Watch.aclose` can interrupt from anywhere.
 """
@@ -15,27 +20,64 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import inspect
 import logging
 import time
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar, cast, overload
 
 from ._core import normalize
 from ._core.retry import WATCHING, Backoff
-from .errors import ConsulError
-from .typing import Duration, Meta
+from .errors import ConsulError, NotFound
+from .typing import Duration, Meta, Object
 
-__all__ = ["Backoff", "ErrorMode", "EventWatch", "Watch"]
+__all__ = ["Backoff", "ErrorMode", "EventWatch", "QuietErrors", "Watch", "blocks_on_hash"]
 
 log = logging.getLogger("aioconsul.watch")
 
 T = TypeVar("T")
-Item = TypeVar("Item")
+F = TypeVar("F", bound=Callable[..., Any])
+Item = TypeVar("Item", covariant=True)
 #: What a watch does with a failed read: log it and retry, raise it, or yield it and retry.
 ErrorMode = Literal["log", "raise", "yield"]
 _ERROR_MODES = ("log", "raise", "yield")
+#: The error modes whose watches never yield an error (every item is ``(data, meta)``).
+QuietErrors = Literal["log", "raise"]
+
+#: The attribute :func:`blocks_on_hash` sets on a read.
+_HASH_MARK = "__aioconsul_blocks_on_hash__"
+
+
+def blocks_on_hash(read: F) -> F:
+    """Mark ``read`` as a read whose ``watch=`` is a content hash, not an index (the agent-local
+    ``/v1/agent/service/:id``). A watch of it treats an answer without ``ContentHash`` (a 404)
+    as a failed read."""
+    setattr(read, _HASH_MARK, True)
+    return read
+
+
+# Whether a read's function takes ``watch=``, by function: inspect.signature is slow.
+_TAKES_WATCH: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _takes_watch(read: Callable[..., Any]) -> bool:
+    function = getattr(read, "__func__", read)
+    try:
+        return _TAKES_WATCH[function]
+    except (KeyError, TypeError):
+        pass
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (a builtin): let the call decide
+        return True
+    takes = any((p.name == "watch" and p.kind is not p.POSITIONAL_ONLY)
+                or p.kind is p.VAR_KEYWORD for p in parameters)
+    with contextlib.suppress(TypeError):  # not weak-referenceable: not cached
+        _TAKES_WATCH[function] = takes
+    return takes
 
 
 class _Bucket:
@@ -64,17 +106,46 @@ class Watch(Generic[Item]):
     """An async iterator over the changing result of one blocking read.
 
     ``read`` is any method that takes ``watch=`` (``client.kv.get``, ``client.health.service``,
-    ``client.catalog.nodes``...), called with ``args`` and ``kwargs``. Each item is the read's
-    ``(data, meta)``; with ``errors="yield"`` a failed read is yielded as its
-    :class:`~aioconsul.ConsulError` instead (and the watch goes on after the back-off).
+    ``client.catalog.nodes``...), called with ``args`` and ``kwargs``; a callable without a
+    ``watch`` parameter (``client.kv.set``) is refused here with a TypeError naming ``read``.
+    Each item is the read's ``(data, meta)``; with ``errors="yield"`` a failed read is yielded as
+    its :class:`~aioconsul.ConsulError` instead (and the watch goes on after the back-off), and
+    the watch is typed ``Watch[tuple[T, Meta] | ConsulError]``; otherwise
+    ``Watch[tuple[T, Meta]]``, ``T`` being what the read returns beside its Meta.
+    With ``errors="log"`` a failed read is logged and retried after the back-off; with
+    ``"raise"`` it is raised, and iterating again retries after the same back-off.
 
     Use ``async with`` (or call :meth:`aclose`) so that leaving the loop early cancels the
     request in flight at once.
     """
 
     __slots__ = ("_args", "_backoff", "_bucket", "_closed", "_errors", "_failed", "_failures",
-                 "_inflight", "_kwargs", "_last", "_meta", "_pause", "_read", "_started",
-                 "_wait")
+                 "_hash", "_inflight", "_kwargs", "_last", "_meta", "_pause", "_read",
+                 "_started", "_wait")
+
+    @overload
+    def __init__(
+        self: Watch[tuple[T, Meta]],
+        read: Callable[..., Awaitable[tuple[T, Meta]]],
+        *args: Any,
+        wait: Duration | None = "5m",
+        errors: QuietErrors = "log",
+        backoff: Backoff | None = None,
+        min_interval: float = 0.05,
+        **kwargs: Any,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: Watch[tuple[T, Meta] | ConsulError],
+        read: Callable[..., Awaitable[tuple[T, Meta]]],
+        *args: Any,
+        wait: Duration | None = "5m",
+        errors: ErrorMode,
+        backoff: Backoff | None = None,
+        min_interval: float = 0.05,
+        **kwargs: Any,
+    ) -> None: ...
 
     def __init__(
         self,
@@ -88,6 +159,9 @@ class Watch(Generic[Item]):
     ) -> None:
         if not callable(read):
             raise TypeError(f"read: expected a blocking read method, got {type(read).__name__}")
+        if not _takes_watch(read):
+            name = getattr(read, "__qualname__", repr(read))
+            raise TypeError(f"read: {name} takes no watch= argument, it is not a blocking read")
         if "watch" in kwargs:
             raise TypeError("watch: the watch sets the blocking index itself")
         if errors not in _ERROR_MODES:
@@ -99,6 +173,7 @@ class Watch(Generic[Item]):
         self._wait = None if wait is None else datetime.timedelta(
             microseconds=normalize.duration(wait, "wait") // 1_000)
         self._read = read
+        self._hash = bool(getattr(read, _HASH_MARK, False))
         self._args = args
         self._kwargs = kwargs
         self._errors = errors
@@ -143,14 +218,19 @@ class Watch(Generic[Item]):
             watch = None if self._meta is None or self._failed else (self._meta, self._wait)
             try:
                 data, meta = await self._child(self._read_once(watch))
+                if self._hash and data is None and "ContentHash" not in meta:
+                    # Nothing to block on: Go's agentServiceWatch takes the 404 as an error.
+                    raise NotFound(f"{self._name()}: not found (no content hash to block on)",
+                                   status=404, meta=meta)
             except ConsulError as exc:
                 self._failures += 1
                 self._failed = True
+                # The pause is owed before the next read, whatever happens to this error.
+                self._pause = self._backoff.delay(self._failures)
                 if self._errors == "raise":
                     raise
-                self._pause = self._backoff.delay(self._failures)
                 log.warning("watch of %s failed (%s); retrying in %.1fs",
-                            getattr(self._read, "__qualname__", self._read), exc, self._pause)
+                            self._name(), exc, self._pause)
                 if self._errors == "yield":
                     return cast(Item, exc)
                 continue
@@ -176,6 +256,9 @@ class Watch(Generic[Item]):
         # A zero or missing index would not block: 1 is always safe to wait on (blocking.mdx).
         self._meta = meta if index >= 1 else Meta(meta, Index=1)
         return self.index != previous or meta.get("ContentHash") != previous_hash
+
+    def _name(self) -> str:
+        return str(getattr(self._read, "__qualname__", self._read))
 
     async def _read_once(self, watch: Any) -> tuple[Any, Meta]:
         WATCHING.set(True)  # this runs in its own task, with its own copy of the context
@@ -220,76 +303,113 @@ class Watch(Generic[Item]):
         return f"<Watch {name} {state}>"
 
 
-class EventWatch:
-    """Each new user event, exactly once, as ``(event, meta)``.
+#: How many event IDs an :class:`EventWatch` remembers: the agent's buffer (256) plus margin.
+EVENT_MEMORY = 512
+
+
+class EventWatch(Generic[Item]):
+    """Each new user event, once, as ``(event, meta)``.
 
     Events are not indexed like the rest: ``/v1/event/list`` returns the agent's last 256 events
-    and an index folded from the newest one's ID, only ever compared for equality. Like the Go
-    client's event watch, this one remembers the ID of the last event it delivered and yields only
-    the events listed after it (all of them when that ID has left the agent's buffer). With
-    ``since_now`` the events already listed when the watch starts are skipped.
+    and an index folded from the newest one's ID, only ever compared for equality. The watch
+    remembers the IDs of the last 512 events it listed (the agent's buffer of 256, plus margin)
+    and yields only the events whose ID it has not seen, oldest first. What holds:
 
-    The watch starts — takes its baseline, the agent's listing at that moment — on entering
-    ``async with`` or on :meth:`ready`; every event fired after that is delivered. Without
-    either, it starts at the first iteration, and an event fired between creating the watch and
-    iterating it is then part of the baseline (skipped with ``since_now``).
+    * On one agent, each event it lists is yielded exactly once (unless more than 256 events
+      arrive between two reads: the agent has dropped the oldest, and so does the watch).
+    * Across a fail-over (``Consul([a, b])``, ``a`` down), each event at most once: the new
+      agent's buffer is its own (``/v1/event/list`` is agent-local), filled by gossip with
+      mostly the same events, and the ones already yielded are not yielded again. The events
+      only the new agent lists are yielded, even if they were fired before the switch or before
+      the watch started; events only the old agent received are lost with it.
+
+    The *baseline* is the first listing: with ``since_now`` the events it holds are skipped,
+    otherwise they come first. Entering ``async with`` takes the baseline (does the first read),
+    and so does :meth:`ready` for a watch used without ``async with``: an event fired after
+    either returns is seen. Iterating without either takes the baseline at the first iteration,
+    so with ``since_now`` an event fired before that first iteration is skipped.
     """
 
-    __slots__ = ("_last_id", "_pending", "_skip", "_started", "_watch")
+    __slots__ = ("_order", "_pending", "_ready", "_seen", "_skip", "_watch")
+
+    @overload
+    def __init__(self: EventWatch[tuple[Object, Meta]],
+                 watch: Watch[tuple[list[Object], Meta]], *, since_now: bool = False) -> None: ...
+
+    @overload
+    def __init__(self: EventWatch[tuple[Object, Meta] | ConsulError],
+                 watch: Watch[tuple[list[Object], Meta] | ConsulError], *,
+                 since_now: bool = False) -> None: ...
 
     def __init__(self, watch: Watch[Any], *, since_now: bool = False) -> None:
         self._watch = watch
         self._skip = since_now
-        self._started = False
-        self._last_id: str | None = None
-        self._pending: deque[Any] = deque()
+        self._ready = False
+        self._seen: set[str] = set()
+        self._order: deque[str] = deque()
+        self._pending: deque[tuple[Any, Meta]] = deque()
 
-    def __aiter__(self) -> EventWatch:
+    @property
+    def closed(self) -> bool:
+        return self._watch.closed
+
+    def __aiter__(self) -> EventWatch[Item]:
         return self
 
     async def ready(self) -> None:
-        """Take the baseline now (one read of the agent's event list), so that every event
-        fired from here on is delivered. Idempotent; ``async with`` calls it on entering.
-        With ``errors="yield"`` it returns at the first failed read (the error is the next
-        item) rather than queueing errors while the agent is down."""
-        while not self._started and not self._pending:
-            await self._step()
+        """Take the baseline now (the first listing), if not yet taken; idempotent.
 
-    async def _step(self) -> None:
-        item = await self._watch.__anext__()
-        if isinstance(item, ConsulError):  # errors="yield": handed to the consumer in order
-            self._pending.append(item)
-            return
+        After it returns, every event fired is seen by the watch. Failed reads on the way are
+        logged and retried (raised with ``errors="raise"``). Entering ``async with`` calls it.
+        """
+        while not self._ready:
+            try:
+                item = await self._watch.__anext__()
+            except StopAsyncIteration:  # closed meanwhile
+                return
+            if not isinstance(item, ConsulError):  # a yielded error was logged by the watch
+                self._take(item)
+
+    async def __anext__(self) -> Item:
+        while not self._pending:
+            item = await self._watch.__anext__()
+            if isinstance(item, ConsulError):
+                return cast(Item, item)
+            self._take(item)
+        return cast(Item, self._pending.popleft())
+
+    def _take(self, item: tuple[list[Any], Meta]) -> None:
         events, meta = item
         new = self._new(events)
-        self._started = True
-        if self._skip:
-            self._skip = False
+        baseline, self._ready = not self._ready, True
+        if baseline and self._skip:
             return
         self._pending.extend((event, meta) for event in new)
 
-    async def __anext__(self) -> Any:
-        while not self._pending:
-            await self._step()
-        return self._pending.popleft()
-
     def _new(self, events: list[Any]) -> list[Any]:
-        start = 0
-        if self._last_id is not None:
-            for position, event in enumerate(events):
-                if event.get("ID") == self._last_id:
-                    start = position + 1
-                    break
-        if events:
-            self._last_id = events[-1].get("ID")
-        return events[start:]
+        """The events not seen before, oldest first; all of them are remembered as seen."""
+        new = []
+        seen, order = self._seen, self._order
+        for event in events:
+            event_id = event.get("ID")
+            if not isinstance(event_id, str):
+                new.append(event)
+                continue
+            if event_id in seen:
+                continue
+            new.append(event)
+            seen.add(event_id)
+            order.append(event_id)
+            if len(order) > EVENT_MEMORY:
+                seen.discard(order.popleft())
+        return new
 
     async def aclose(self) -> None:
         """End the watch at once. Idempotent."""
         self._pending.clear()
         await self._watch.aclose()
 
-    async def __aenter__(self) -> EventWatch:
+    async def __aenter__(self) -> EventWatch[Item]:
         try:
             await self.ready()
         except BaseException:

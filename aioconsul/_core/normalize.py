@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..typing import Consistency
+from ..typing import Consistency, Meta
 
 __all__ = [
     "blocking",
@@ -200,13 +200,20 @@ def hash_blocking(value: Any, name: str = "watch") -> tuple[str, int | None]:
     opaque ``X-Consul-ContentHash`` instead and blocks while a ``?hash=`` still matches. The hash
     is a str, or a mapping with a ``"ContentHash"`` key: the :class:`~aioconsul.typing.Meta` of
     the previous read, or the object it returned (Consul puts the hash in both). Returns
-    ``(hash, wait_ns)``; an empty hash means "do not block", like index 0.
+    ``(hash, wait_ns)``; an empty hash means "do not block", like index 0. So does a
+    :class:`~aioconsul.typing.Meta` with neither ``ContentHash`` nor an index: the Meta of an
+    answer that had no hash (a 404 for a service not registered yet), so there is nothing to
+    wait past and the next read answers at once, as Go's ``agentServiceWatch`` does after an
+    error (it drops the hash). Any other mapping must carry the key (a Meta with an index is
+    an index-based read's).
     """
     wait: Any = None
     if isinstance(value, tuple):
         if len(value) != 2:
             raise ValueError(f"{name}: expected (hash, wait), got a tuple of {len(value)}")
         value, wait = value
+    if isinstance(value, Meta) and "ContentHash" not in value and not value["Index"]:
+        return "", None if wait is None else duration(wait, f"{name} wait")
     found = extract(value, ("ContentHash",), name)
     if not isinstance(found, str):
         hint = " (an index cannot wait on a hash-based endpoint)" if isinstance(

@@ -21,8 +21,9 @@ from typing import Any, overload
 from .._core import normalize
 from .._core.core import Core, Endpoint
 from .._core.request import id_path, quote_segment
-from ..typing import Collection, Duration, Meta, Object, ObjectID
+from ..typing import Collection, Duration, HashBlocking, Meta, Object, ObjectID
 from ..typing import Mapping as ObjectMapping
+from ..watch import blocks_on_hash
 
 __all__ = ["STATUSES", "Agent", "AgentChecks", "AgentServices"]
 
@@ -186,11 +187,12 @@ class AgentServices(Endpoint):
         )
         return (data or {}), meta
 
+    @blocks_on_hash
     async def get(
         self,
         service: ObjectID,
         *,
-        watch: Any = None,
+        watch: HashBlocking | None = None,
         namespace: str | None = None,
         partition: str | None = None,
     ) -> tuple[Object | None, Meta]:
@@ -200,7 +202,11 @@ class AgentServices(Endpoint):
         This read blocks on a content hash, not an index: ``watch`` is the ``meta`` (or the
         service) of the previous read, or ``(meta, "30s")`` with a wait; both carry
         ``ContentHash``. The call returns when the definition changes or the wait (5 minutes by
-        default on the agent) runs out.
+        default on the agent) runs out. The Meta of a ``(None, meta)`` answer has no
+        ``ContentHash``: passed back as ``watch=`` it reads at once. A watch of this read
+        (``client.watch(client.agent.services.get, "web-sidecar-proxy")``) takes that answer as
+        a failed read, as Go's ``agentServiceWatch`` does: it backs off, retries, and yields the
+        service once it is registered.
         """
         data, meta = await self._core.request(
             "GET", _service_path("service", service), hash_watch=watch, namespace=namespace,

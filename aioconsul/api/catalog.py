@@ -13,7 +13,7 @@ from typing import Any
 from .._core import normalize
 from .._core.core import Endpoint
 from .._core.request import id_path
-from ..typing import Collection, Consistency, Meta, Object, ObjectID
+from ..typing import Blocking, Collection, Consistency, Meta, Object, ObjectID
 from ._discovery import SERVICE_NAME_KEYS, query_params, read_list
 
 __all__ = ["Catalog"]
@@ -118,7 +118,7 @@ class Catalog(Endpoint):
         dc: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Collection, Meta]:
         """The nodes of a datacenter (``GET /v1/catalog/nodes``).
 
@@ -140,7 +140,7 @@ class Catalog(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[dict[str, list[str]], Meta]:
         """Every service name with its tags (``GET /v1/catalog/services``)."""
         data, meta = await self._core.request(
@@ -163,7 +163,7 @@ class Catalog(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Collection, Meta]:
         """The instances of one service (``GET /v1/catalog/service/<name>``).
 
@@ -186,7 +186,7 @@ class Catalog(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Collection, Meta]:
         """The Connect-capable instances of a service: its proxies and native services
         (``GET /v1/catalog/connect/<name>``)."""
@@ -213,7 +213,7 @@ class Catalog(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Object | None, Meta]:
         """One node and its services map (``GET /v1/catalog/node/<node>``); ``(None, meta)``
         for an unknown node. ``filter`` applies to the services."""
@@ -234,7 +234,7 @@ class Catalog(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Object | None, Meta]:
         """One node with its services as a list (``GET /v1/catalog/node-services/<node>``);
         ``(None, meta)`` for an unknown node."""
@@ -257,7 +257,7 @@ class Catalog(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Collection, Meta]:
         """The services a terminating or ingress gateway routes to
         (``GET /v1/catalog/gateway-services/<gateway>``)."""

@@ -13,7 +13,7 @@ from typing import Any
 from .._core import normalize
 from .._core.core import Endpoint
 from .._core.request import id_path
-from ..typing import Collection, Consistency, Meta, ObjectID
+from ..typing import Blocking, Collection, Consistency, Meta, ObjectID
 
 __all__ = ["Coordinate", "rtt"]
 
@@ -51,7 +51,7 @@ class Coordinate(Endpoint):
         dc: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Collection, Meta]:
         """The LAN coordinates of every node (``GET /v1/coordinate/nodes``)."""
         params = [("segment", segment)] if segment is not None else []
@@ -69,7 +69,7 @@ class Coordinate(Endpoint):
         dc: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Collection, Meta]:
         """The coordinates of one node, one per segment (``GET /v1/coordinate/node/<node>``);
         ``([], meta)`` when the node has none."""

@@ -7,13 +7,14 @@ meaningful against the same agent. Payloads are bytes in and bytes out.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from .._core import normalize
 from .._core.core import Endpoint
 from .._core.request import quote_segment
-from ..typing import Collection, Duration, Filter, Meta, Object, Payload
-from ..watch import Backoff, ErrorMode, EventWatch, Watch
+from ..errors import ConsulError
+from ..typing import Blocking, Collection, Duration, Filter, Meta, Object, Payload
+from ..watch import Backoff, ErrorMode, EventWatch, QuietErrors, Watch
 
 __all__ = ["Event", "id_to_index"]
 
@@ -87,7 +88,7 @@ class Event(Endpoint):
         node: Filter | None = None,
         service: Filter | None = None,
         tag: Filter | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Collection, Meta]:
         """List recent events, oldest first (``GET /v1/event/list``), payloads as bytes.
 
@@ -101,6 +102,34 @@ class Event(Endpoint):
         )
         return (data or []), meta
 
+    @overload
+    def watch(
+        self,
+        name: str | None = None,
+        *,
+        since_now: bool = False,
+        node: Filter | None = None,
+        service: Filter | None = None,
+        tag: Filter | None = None,
+        wait: Duration | None = "5m",
+        errors: QuietErrors = "log",
+        backoff: Backoff | None = None,
+    ) -> EventWatch[tuple[Object, Meta]]: ...
+
+    @overload
+    def watch(
+        self,
+        name: str | None = None,
+        *,
+        since_now: bool = False,
+        node: Filter | None = None,
+        service: Filter | None = None,
+        tag: Filter | None = None,
+        wait: Duration | None = "5m",
+        errors: ErrorMode,
+        backoff: Backoff | None = None,
+    ) -> EventWatch[tuple[Object, Meta] | ConsulError]: ...
+
     def watch(
         self,
         name: str | None = None,
@@ -112,11 +141,14 @@ class Event(Endpoint):
         wait: Duration | None = "5m",
         errors: ErrorMode = "log",
         backoff: Backoff | None = None,
-    ) -> EventWatch:
-        """Each new event, exactly once: ``async for event, meta in client.event.watch("deploy"):``.
+    ) -> EventWatch[tuple[Object, Meta]] | EventWatch[tuple[Object, Meta] | ConsulError]:
+        """Each new event, once: ``async for event, meta in client.event.watch("deploy"):``.
 
-        The events the agent lists when the watch starts come first, unless ``since_now``.
-        See :class:`~aioconsul.watch.EventWatch`.
+        The events the agent lists when the watch starts (its baseline) come first, unless
+        ``since_now``. Entering ``async with`` (or ``await watch.ready()``) takes the baseline,
+        so an event fired after that is seen; iterating without either takes it at the first
+        iteration. Each event is yielded at most once, across a fail-over too. See
+        :class:`~aioconsul.watch.EventWatch`.
         """
         if name is not None:
             _name(name, firing=False)

@@ -12,7 +12,7 @@ from typing import Any
 
 from .._core.core import Endpoint
 from .._core.request import id_path
-from ..typing import Collection, Consistency, Meta, ObjectID
+from ..typing import Blocking, Collection, Consistency, Meta, ObjectID
 from ._discovery import SERVICE_NAME_KEYS, query_params, read_list
 
 __all__ = ["Health", "STATES"]
@@ -36,7 +36,7 @@ class Health(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Collection, Meta]:
         """The checks of one node, node and service checks alike
         (``GET /v1/health/node/<node>``)."""
@@ -56,7 +56,7 @@ class Health(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Collection, Meta]:
         """The checks of every instance of a service (``GET /v1/health/checks/<service>``)."""
         return await self._read(
@@ -78,7 +78,7 @@ class Health(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Collection, Meta]:
         """Instances of a service, each ``{"Node", "Service", "Checks"}``
         (``GET /v1/health/service/<service>``).
@@ -104,7 +104,7 @@ class Health(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Collection, Meta]:
         """Connect-capable instances of a service with their health
         (``GET /v1/health/connect/<service>``)."""
@@ -125,7 +125,7 @@ class Health(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Collection, Meta]:
         """The ingress gateways serving a service, with their health
         (``GET /v1/health/ingress/<service>``)."""
@@ -144,7 +144,7 @@ class Health(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Collection, Meta]:
         """Every check in ``state``: ``any``, ``passing``, ``warning`` or ``critical``
         (``GET /v1/health/state/<state>``)."""

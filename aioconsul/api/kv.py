@@ -7,12 +7,14 @@ outside ``/v1/kv/``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from .._core import normalize
 from .._core.core import Endpoint
 from .._core.request import quote_key
+from ..errors import ConsulError
 from ..typing import (
+    Blocking,
     Collection,
     Consistency,
     Duration,
@@ -22,7 +24,7 @@ from ..typing import (
     ObjectIndex,
     Payload,
 )
-from ..watch import Backoff, ErrorMode, Watch
+from ..watch import Backoff, ErrorMode, QuietErrors, Watch
 
 if TYPE_CHECKING:
     from .txn import Transaction
@@ -64,7 +66,7 @@ class KV(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Object | None, Meta]:
         """Read one entry (``GET /v1/kv/<key>``).
 
@@ -80,6 +82,34 @@ class KV(Endpoint):
         )
         return (data[0] if data else None), meta
 
+    @overload
+    def watch(
+        self,
+        key: str | Object,
+        *,
+        wait: Duration | None = "5m",
+        errors: QuietErrors = "log",
+        backoff: Backoff | None = None,
+        dc: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+        consistency: Consistency | str | None = None,
+    ) -> Watch[tuple[Object | None, Meta]]: ...
+
+    @overload
+    def watch(
+        self,
+        key: str | Object,
+        *,
+        wait: Duration | None = "5m",
+        errors: ErrorMode,
+        backoff: Backoff | None = None,
+        dc: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+        consistency: Consistency | str | None = None,
+    ) -> Watch[tuple[Object | None, Meta] | ConsulError]: ...
+
     def watch(
         self,
         key: str | Object,
@@ -91,7 +121,7 @@ class KV(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-    ) -> Watch[tuple[Object | None, Meta]]:
+    ) -> Watch[tuple[Object | None, Meta] | ConsulError]:
         """Watch one key: ``async for entry, meta in client.kv.watch("config/app"):``.
 
         Yields the current entry at once (``None`` while the key does not exist), then each
@@ -109,7 +139,7 @@ class KV(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[bytes | None, Meta]:
         """Read only the value's bytes (``GET /v1/kv/<key>?raw``); ``(None, meta)`` if missing."""
         data, meta = await self._core.request(
@@ -128,7 +158,7 @@ class KV(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[list[str], Meta]:
         """List the keys under ``prefix`` (``GET /v1/kv/<prefix>?keys``).
 
@@ -155,7 +185,7 @@ class KV(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Collection, Meta]:
         """Read every entry under ``prefix`` (``GET /v1/kv/<prefix>?recurse``); ``[]`` if none.
 

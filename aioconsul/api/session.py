@@ -14,7 +14,7 @@ from .._core import normalize
 from .._core.core import Endpoint
 from .._core.request import id_path
 from ..recipes.keepalive import SessionKeepAlive
-from ..typing import Collection, Consistency, Duration, Meta, Object, ObjectID
+from ..typing import Blocking, Collection, Consistency, Duration, Meta, Object, ObjectID
 
 __all__ = ["Session"]
 
@@ -183,7 +183,7 @@ class Session(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Object | None, Meta]:
         """Read one session (``GET /v1/session/info/<id>``); ``(None, meta)`` if it is gone."""
         data, meta = await self._core.request(
@@ -200,7 +200,7 @@ class Session(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Collection, Meta]:
         """The sessions of one node (``GET /v1/session/node/<node>``)."""
         data, meta = await self._core.request(
@@ -216,7 +216,7 @@ class Session(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
-        watch: Any = None,
+        watch: Blocking | None = None,
     ) -> tuple[Collection, Meta]:
         """Every session of the datacenter (``GET /v1/session/list``)."""
         data, meta = await self._core.request(

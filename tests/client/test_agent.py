@@ -571,3 +571,16 @@ async def test_an_unknown_check_is_not_found(consul: Consul) -> None:
             await call("nope")
     with pytest.raises(aioconsul.NotFound, match="Unknown check ID"):
         await consul.agent.checks.update("nope", "passing")
+
+
+async def test_the_meta_of_a_missing_service_reads_at_once_as_watch(consul: Consul) -> None:
+    """A 404 from /v1/agent/service/:id carries no X-Consul-ContentHash: there is no hash to
+    block on, so passing its Meta back as watch= reads at once (no ValueError), like Go's
+    agentServiceWatch that drops the hash after an error (issue 9, item 2)."""
+    missing, meta = await consul.agent.services.get("web-sidecar-proxy")
+    assert missing is None and "ContentHash" not in meta
+    assert (await consul.agent.services.get("web-sidecar-proxy", watch=meta))[0] is None
+    await consul.agent.services.register("web-sidecar-proxy", port=21000)
+    service, found = await asyncio.wait_for(
+        consul.agent.services.get("web-sidecar-proxy", watch=(meta, "10s")), 5)
+    assert service is not None and found["ContentHash"]

@@ -6,10 +6,16 @@ from __future__ import annotations
 import asyncio
 import re
 
+import aiohttp
 import pytest
+from aiohttp import web
 
 from aioconsul import Consul
 from aioconsul.api.event import id_to_index
+from aioconsul.testing import DevAgent
+from aioconsul.watch import Backoff
+
+FAST = Backoff(initial=0.01, maximum=0.04, multiplier=2.0, jitter=0.0)
 
 
 async def test_seed_example(consul: Consul) -> None:
@@ -113,3 +119,70 @@ async def test_ready_takes_the_baseline_without_async_with(consul: Consul) -> No
         assert event["ID"] == fired["ID"]
     finally:
         await ev.aclose()
+
+
+async def test_entering_a_watch_keeps_the_listed_events_first_without_since_now(
+        consul: Consul) -> None:
+    old = await consul.event.fire("kept-deploy", b"old")
+    async with consul.event.watch("kept-deploy", wait="5s") as ev:
+        new = await consul.event.fire("kept-deploy", b"new")
+        first, _ = await asyncio.wait_for(anext(ev), 30)
+        second, _ = await asyncio.wait_for(anext(ev), 30)
+    assert (first["ID"], second["ID"]) == (old["ID"], new["ID"])
+
+
+class GossipedAgent:
+    """A second agent of the cluster, whose /v1/event/list buffer holds what gossip gave it:
+    ``events`` (Consul JSON, oldest first). Like agent/event_endpoint.go EventList it answers
+    with the fold of the newest event's ID as index; it never blocks."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, object]] = []
+        self.reads = 0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.reads += 1
+        name = request.query.get("name")
+        events = [e for e in self.events if not name or e["Name"] == name]
+        index = id_to_index(str(events[-1]["ID"])) if events else 1
+        return web.json_response(events, headers={"X-Consul-Index": str(index),
+                                                  "X-Consul-KnownLeader": "true"})
+
+
+async def test_an_event_watch_yields_no_event_twice_across_a_fail_over() -> None:
+    """/v1/event/list is served from each agent's own buffer (agent/event_endpoint.go,
+    agent/user_event.go): after the switch the other agent lists the events gossip gave it,
+    most of them already delivered. The watch remembers the IDs it saw, so only the event the
+    first agent never delivered comes next (issue 9, item 11)."""
+    gossip = GossipedAgent()
+    app = web.Application()
+    app.router.add_get("/v1/event/list", gossip.handle)
+    runner = web.AppRunner(app, shutdown_timeout=0.1, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with DevAgent() as first, \
+                Consul([first.address, f"127.0.0.1:{port}"]) as client:
+            one = await client.event.fire("deploy", b"1")
+            two = await client.event.fire("deploy", b"2")
+            async with client.event.watch("deploy", wait="5s", backoff=FAST) as ev:
+                got = [(await asyncio.wait_for(anext(ev), 30))[0]["ID"] for _ in range(2)]
+                assert got == [one["ID"], two["ID"]]
+                three = await client.event.fire("deploy", b"3")
+                assert (await asyncio.wait_for(anext(ev), 30))[0]["ID"] == three["ID"]
+                # Gossip brought one and two to the second agent, not three (lost with the
+                # first agent), plus four, fired elsewhere in the cluster.
+                async with aiohttp.ClientSession() as http, http.get(
+                        f"{first.address}/v1/event/list?name=deploy") as answer:
+                    listed = await answer.json()
+                four = dict(listed[0], ID="0b6c5e2c-1d2e-4f3a-8b9c-0d1e2f3a4b5c",
+                            Payload=None, LTime=99)
+                gossip.events = [*listed[:2], four]
+                await first.stop()
+                event, _ = await asyncio.wait_for(anext(ev), 30)
+                assert event["ID"] == four["ID"]
+                assert gossip.reads >= 1
+    finally:
+        await runner.cleanup()

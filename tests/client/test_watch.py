@@ -340,3 +340,103 @@ async def test_hash_based_reads_can_be_watched(consul: Consul) -> None:
         await consul.agent.services.register("web", port=81)
         service, _ = await asyncio.wait_for(watch.__anext__(), 5)
     assert service is not None and service["Port"] == 81
+
+
+async def test_a_raised_error_still_owes_its_back_off_before_the_next_read() -> None:
+    """A consumer that catches the error and iterates again must not hammer a failing agent:
+    with errors="raise" the back-off is owed before the next read, as with "log" (issue 9,
+    item 6). Counted in requests the agent received, not in time."""
+    slow = Backoff(initial=30.0, maximum=30.0, jitter=0.0)
+    async with scripted([(500, None, "")]) as (script, address), \
+            Consul(address, retry=False) as client, \
+            client.kv.watch("k", errors="raise", backoff=slow) as watch:
+        for _ in range(3):  # catching and iterating again, as a consumer loop would
+            attempt = asyncio.create_task(anext(watch))
+            await asyncio.sleep(0.3)  # today: several requests in this time (bucket: 20/s)
+            if not attempt.done():
+                break
+            with pytest.raises(aioconsul.NoLeader):
+                attempt.result()
+        assert len(script.queries) == 1  # the second read waits out the 30 s back-off
+        assert not attempt.done()
+        await watch.aclose()
+        with pytest.raises(StopAsyncIteration):
+            await attempt
+    assert len(script.queries) == 1
+
+
+@pytest.mark.parametrize("read", ["set", "delete", "cas"])
+async def test_a_callable_without_watch_is_refused_when_the_watch_is_created(
+        unreachable: str, read: str) -> None:
+    """client.watch(client.kv.set, ...) used to fail only when iterated (issue 9, item 15)."""
+    async with Consul(unreachable) as client:
+        method = getattr(client.kv, read)
+        with pytest.raises(TypeError, match=rf"^read: KV\.{read} takes no watch= argument"):
+            client.watch(method, "k", b"v")
+        with pytest.raises(TypeError, match="^read: "):
+            Watch(method, "k")
+
+
+async def test_a_read_taking_any_keyword_is_accepted(unreachable: str) -> None:
+    async def read(*args: Any, **kwargs: Any) -> tuple[None, aioconsul.Meta]:
+        return None, aioconsul.Meta()
+
+    async with Consul(unreachable) as client, client.watch(read) as watch:
+        assert (await anext(watch))[0] is None
+
+
+async def test_watching_a_service_survives_its_404_until_it_is_registered(
+        consul: Consul) -> None:
+    """Waiting for a sidecar: /v1/agent/service/:id answers 404 without X-Consul-ContentHash
+    until the service exists. Go's agentServiceWatch (api/watch/funcs.go) takes the 404 as an
+    error, backs off and retries; so does the watch, and it yields the service once registered.
+    Today the second read raised a bare ValueError (no ContentHash) that ended the watch
+    (issue 9, item 2)."""
+    async with consul.watch(consul.agent.services.get, "web-sidecar-proxy", wait="10s",
+                            backoff=FAST) as watch:
+        first = asyncio.create_task(anext(watch))
+        async with asyncio.timeout(10):
+            while watch.failures < 3:  # three 404s in a row: the watch keeps going
+                assert not first.done(), first
+                await asyncio.sleep(0.01)
+        await consul.agent.services.register("web-sidecar-proxy", port=21000)
+        service, meta = await asyncio.wait_for(first, 10)
+        assert service is not None and service["ID"] == "web-sidecar-proxy"
+        assert meta["ContentHash"] and watch.failures == 0
+        # It then blocks on the hash as usual.
+        await consul.agent.services.register("web-sidecar-proxy", port=21001)
+        service, _ = await asyncio.wait_for(anext(watch), 10)
+        assert service is not None and service["Port"] == 21001
+
+
+async def test_a_watched_service_404_is_yielded_as_not_found(consul: Consul) -> None:
+    async with consul.watch(consul.agent.services.get, "web-sidecar-proxy", wait="10s",
+                            errors="yield", backoff=FAST) as watch:
+        missing = await asyncio.wait_for(anext(watch), 10)
+        assert isinstance(missing, aioconsul.NotFound) and missing.status == 404
+        await consul.agent.services.register("web-sidecar-proxy", port=21000)
+        async with asyncio.timeout(10):
+            item = await anext(watch)
+            while isinstance(item, aioconsul.NotFound):
+                item = await anext(watch)
+        assert not isinstance(item, aioconsul.ConsulError)
+        service, _ = item
+        assert service is not None and service["Port"] == 21000
+        # Deregistered: the hash read answers 404 again, a failed read once more.
+        await consul.agent.services.deregister("web-sidecar-proxy")
+        gone = await asyncio.wait_for(anext(watch), 10)
+        assert isinstance(gone, aioconsul.NotFound)
+
+
+async def test_an_event_watch_remembers_a_bounded_number_of_event_ids() -> None:
+    """The IDs kept for de-duplication are bounded: the agent's buffer (256) plus margin."""
+    from aioconsul.watch import EVENT_MEMORY, EventWatch
+
+    listing = [{"ID": f"00000000-0000-4000-8000-{n:012d}", "Name": "x"} for n in range(1000)]
+
+    async def read(*, watch: Any = None) -> tuple[list[dict[str, str]], aioconsul.Meta]:
+        return listing, aioconsul.Meta(Index=7)
+
+    async with EventWatch(Watch(read)) as events:
+        assert (await anext(events))[0] is listing[0]
+        assert len(events._seen) == len(events._order) == EVENT_MEMORY == 512

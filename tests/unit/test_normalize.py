@@ -184,6 +184,12 @@ def test_empty_hash_means_no_blocking() -> None:
     assert normalize.hash_blocking("") == ("", None)
 
 
+def test_a_meta_without_hash_or_index_means_no_blocking() -> None:
+    """The Meta of a 404 from /v1/agent/service/:id has neither (issue 9, item 2)."""
+    assert normalize.hash_blocking(Meta()) == ("", None)
+    assert normalize.hash_blocking((Meta(), "30s")) == ("", 30 * SECOND)
+
+
 @pytest.mark.parametrize("value, error, match", [
     (Meta(Index=42), ValueError, "no 'ContentHash' key"),
     (42, TypeError, "an index cannot wait on a hash-based endpoint"),
