@@ -67,9 +67,12 @@ class Session(Endpoint):
         if node is not None:
             body["Node"] = normalize.object_id(node, "node", "Node")
         if lock_delay is not None:
-            # Whole milliseconds, as the Go client sends it: Consul reads a LockDelay under
-            # 1000ns as seconds (session_endpoint.go fixupLockDelay), so "500ns" would be 500s.
-            delay_ms = normalize.duration(lock_delay, "lock_delay") // 1_000_000
+            # Whole milliseconds, as the Go client's durToMsec (api/api.go) sends it: Consul reads
+            # a LockDelay under 1000ns as seconds (session_endpoint.go fixupLockDelay), so
+            # "500ns" would be 500s. A positive delay under 1ms rounds up to 1ms, not to 0ms
+            # (which would turn the delay off); 0 stays 0, no delay.
+            delay_ns = normalize.duration(lock_delay, "lock_delay")
+            delay_ms = delay_ns // 1_000_000 or (1 if delay_ns > 0 else 0)
             body["LockDelay"] = f"{delay_ms}ms"
         if behavior is not None:
             if behavior not in _BEHAVIORS:

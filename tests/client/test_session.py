@@ -88,10 +88,15 @@ async def test_bad_create_arguments_are_refused_before_sending(
             await client.session.create(**kwargs)  # type: ignore[arg-type]
 
 
-async def test_sub_microsecond_lock_delay_is_not_read_as_seconds(consul: Consul) -> None:
-    """Consul reads a LockDelay under 1000ns as seconds (session_endpoint.go fixupLockDelay);
-    the client sends whole milliseconds like the Go client, so a tiny delay means none."""
-    created = await consul.session.create(lock_delay="500ns")
+async def test_sub_millisecond_lock_delay_rounds_up_to_one_millisecond(consul: Consul) -> None:
+    """Consul reads a LockDelay under 1000ns as seconds (session_endpoint.go fixupLockDelay),
+    so the client sends whole milliseconds; like the Go client's durToMsec (api/api.go) a
+    positive delay under 1ms becomes 1ms, never 0ms (which would turn the delay off)."""
+    for tiny in ("500ns", "1us", datetime.timedelta(microseconds=999)):
+        created = await consul.session.create(lock_delay=tiny)
+        info, _ = await consul.session.info(created)
+        assert info is not None and info["LockDelay"] == 1_000_000, tiny
+    created = await consul.session.create(lock_delay="0s")
     info, _ = await consul.session.info(created)
     assert info is not None and info["LockDelay"] == 0
     created = await consul.session.create(lock_delay="1500ms")
