@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from fakeserver import FakeServer, Handler
 
 import aioconsul
 from aioconsul import Consul
@@ -24,36 +25,7 @@ from aioconsul.api.agent import Agent, AgentChecks, AgentServices
 
 # -- The wire format -----------------------------------------------------------------------------
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 HASH = "4ecd29c7bc647ca8"
-
-
-class Recorder:
-    """One aiohttp.web app answering every request with ``handler``; keeps what it saw."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.seen: list[tuple[str, str, bytes]] = []  # (method, path and query, body)
-        self.runner: web.AppRunner | None = None
-        self.address = ""
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        self.seen.append((request.method, request.raw_path, await request.read()))
-        return await self.handler(request)
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self.runner = web.AppRunner(app, shutdown_timeout=0.1, access_log=None)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.address = f"127.0.0.1:{port}"
-
-    @property
-    def last(self) -> tuple[str, str, bytes]:
-        return self.seen[-1]
 
 
 async def empty_ok(request: web.Request) -> web.Response:
@@ -62,21 +34,18 @@ async def empty_ok(request: web.Request) -> web.Response:
 
 
 @pytest.fixture
-async def wire() -> AsyncIterator[Callable[..., Awaitable[tuple[Consul, Recorder]]]]:
-    opened: list[tuple[Consul, Recorder]] = []
+async def wire(serve: Callable[..., Awaitable[FakeServer]],
+               ) -> AsyncIterator[Callable[..., Awaitable[tuple[Consul, FakeServer]]]]:
+    opened: list[Consul] = []
 
-    async def start(handler: Handler = empty_ok, **options: Any) -> tuple[Consul, Recorder]:
-        recorder = Recorder(handler)
-        await recorder.start()
-        client = Consul(recorder.address, **options)
-        opened.append((client, recorder))
-        return client, recorder
+    async def start(handler: Handler = empty_ok, **options: Any) -> tuple[Consul, FakeServer]:
+        recorder = await serve(handler)
+        opened.append(Consul(recorder.address, **options))
+        return opened[-1], recorder
 
     yield start
-    for client, recorder in opened:
+    for client in opened:
         await client.close()
-        if recorder.runner is not None:
-            await recorder.runner.cleanup()
 
 
 WRITES = [
@@ -110,7 +79,7 @@ WRITES = [
 async def test_every_write_is_a_put_to_its_path(wire, call, target: str) -> None:
     client, recorder = await wire()
     assert await call(client) is None
-    assert recorder.seen == [("PUT", target, b"")]
+    assert recorder.calls == [("PUT", target, b"")]
 
 
 async def test_service_register_sends_the_definition_as_json(wire) -> None:
@@ -123,7 +92,7 @@ async def test_service_register_sends_the_definition_as_json(wire) -> None:
                  "DeregisterCriticalServiceAfter": datetime.timedelta(minutes=90)}],
         replace_existing_checks=True,
     )
-    method, target, body = recorder.last
+    method, target, body = recorder.calls[-1]
     assert (method, target) == ("PUT", "/v1/agent/service/register?replace-existing-checks=true")
     assert json.loads(body) == {
         "Name": "web", "ID": "web-1", "Port": 8080, "Address": "10.0.0.9", "Tags": ["v2"],
@@ -137,9 +106,9 @@ async def test_service_register_by_name_and_keyword_overrides_any_spelling(wire)
     client, recorder = await wire()
     await client.agent.services.register("web")
     await client.agent.services.register({"name": "web", "port": 1}, port=2)
-    assert [json.loads(body) for _, _, body in recorder.seen] == [
+    assert [json.loads(body) for _, _, body in recorder.calls] == [
         {"Name": "web"}, {"name": "web", "Port": 2}]
-    assert recorder.seen[0][1] == "/v1/agent/service/register"
+    assert recorder.calls[0][1] == "/v1/agent/service/register"
 
 
 async def test_check_register_sends_the_definition_as_json(wire) -> None:
@@ -152,9 +121,9 @@ async def test_check_register_sends_the_definition_as_json(wire) -> None:
         {"Name": "api", "HTTP": "http://h/health", "Interval": datetime.timedelta(seconds=15)},
         timeout="2s", deregister_critical_service_after="1m",
     )
-    assert [(method, target) for method, target, _ in recorder.seen] == [
+    assert [(method, target) for method, target, _ in recorder.calls] == [
         ("PUT", "/v1/agent/check/register")] * 2
-    assert [json.loads(body) for _, _, body in recorder.seen] == [
+    assert [json.loads(body) for _, _, body in recorder.calls] == [
         {"Name": "mem", "ID": "mem-1", "ServiceID": "web", "TTL": "1m", "Notes": "free memory",
          "Status": "passing"},
         {"Name": "api", "HTTP": "http://h/health", "Interval": "15s", "Timeout": "2s",
@@ -166,9 +135,9 @@ async def test_check_update_sends_status_and_output_as_json(wire) -> None:
     client, recorder = await wire()
     await client.agent.checks.update("mem", "warning", "85% used")
     await client.agent.checks.update({"CheckID": "mem"}, "passing")
-    assert [(method, target) for method, target, _ in recorder.seen] == [
+    assert [(method, target) for method, target, _ in recorder.calls] == [
         ("PUT", "/v1/agent/check/update/mem")] * 2
-    assert [json.loads(body) for _, _, body in recorder.seen] == [
+    assert [json.loads(body) for _, _, body in recorder.calls] == [
         {"Status": "warning", "Output": "85% used"}, {"Status": "passing", "Output": ""}]
 
 
@@ -177,7 +146,7 @@ async def test_update_token_puts_the_token_in_the_body_only(
     client, recorder = await wire()
     with caplog.at_level(logging.DEBUG, logger="aioconsul"):
         await client.agent.update_token("agent", "n3w-s3cr3t")
-    method, target, body = recorder.last
+    method, target, body = recorder.calls[-1]
     assert (method, target) == ("PUT", "/v1/agent/token/agent")
     assert json.loads(body) == {"Token": "n3w-s3cr3t"}
     assert "n3w-s3cr3t" not in caplog.text
@@ -206,13 +175,13 @@ async def test_service_get_blocks_on_the_content_hash(wire) -> None:
     await client.agent.services.get("web", watch=meta)
     await client.agent.services.get("web", watch=(meta, "30s"))
     await client.agent.services.get("web", watch=(first, datetime.timedelta(seconds=2)))
-    assert [target for _, target, _ in recorder.seen] == [
+    assert [target for _, target, _ in recorder.calls] == [
         "/v1/agent/service/web",
         f"/v1/agent/service/web?hash={HASH}",
         f"/v1/agent/service/web?hash={HASH}&wait=30000ms",
         f"/v1/agent/service/web?hash={HASH}&wait=2000ms",
     ]
-    assert {method for method, _, _ in recorder.seen} == {"GET"}
+    assert {method for method, _, _ in recorder.calls} == {"GET"}
 
 
 def _health(status: int, body: Any) -> Handler:
@@ -230,7 +199,7 @@ async def test_health_by_id_reports_warning_and_critical_as_data(
     data, _ = await client.agent.services.health(id="web")
     assert data == report
     # One request: a report is an answer, never retried as a rate limit or an outage would be.
-    assert [seen[:2] for seen in recorder.seen] == [("GET", "/v1/agent/health/service/id/web")]
+    assert [seen[:2] for seen in recorder.calls] == [("GET", "/v1/agent/health/service/id/web")]
 
 
 @pytest.mark.parametrize("status", [200, 429, 503])
@@ -240,7 +209,7 @@ async def test_health_by_name_reports_every_instance(wire, status: int) -> None:
     client, recorder = await wire(_health(status, reports))
     data, _ = await client.agent.services.health("web")
     assert data == reports
-    assert recorder.last[:2] == ("GET", "/v1/agent/health/service/name/web")
+    assert recorder.calls[-1][:2] == ("GET", "/v1/agent/health/service/name/web")
 
 
 async def test_health_of_an_unknown_service_is_none_or_empty(wire) -> None:
@@ -273,14 +242,14 @@ async def test_reads_and_their_parameters(wire) -> None:
     for read in (client.agent.self, client.agent.metrics, client.agent.host,
                  client.agent.version):
         await read()
-    assert [target for _, target, _ in recorder.seen] == [
+    assert [target for _, target, _ in recorder.calls] == [
         "/v1/agent/members?wan=1&filter=Status%20%3D%3D%201",
         "/v1/agent/members?segment=_all",
         "/v1/agent/services?filter=Service%20%3D%3D%20%22web%22",
         "/v1/agent/checks?filter=Status%20%3D%3D%20%22critical%22&ns=team-a",
         "/v1/agent/self", "/v1/agent/metrics", "/v1/agent/host", "/v1/agent/version",
     ]
-    assert {method for method, _, _ in recorder.seen} == {"GET"}
+    assert {method for method, _, _ in recorder.calls} == {"GET"}
 
 
 # -- Input errors, refused before anything is sent -----------------------------------------------

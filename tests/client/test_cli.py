@@ -14,11 +14,9 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from aioconsul import Consul
 from aioconsul.testing import DevAgent
@@ -65,22 +63,6 @@ async def test_the_demo_starts_the_embedded_agent_when_nothing_answers(unreachab
     assert status == 0, err
     assert f"No Consul agent at the default address {unreachable}" in out
     assert "Using the embedded dev agent at http://127.0.0.1:" in out
-
-
-@pytest.fixture
-async def web_server() -> AsyncIterator[str]:
-    """A web server that is not Consul: every path is a 404 page."""
-    async def not_found(request: web.Request) -> web.Response:
-        return web.Response(status=404, text="404: Not Found")
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", not_found)
-    runner = web.AppRunner(app, shutdown_timeout=0.1, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    await runner.cleanup()
 
 
 async def test_the_demo_does_not_take_another_web_server_for_an_agent(web_server: str) -> None:

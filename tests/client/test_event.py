@@ -9,6 +9,7 @@ import re
 import aiohttp
 import pytest
 from aiohttp import web
+from fakeserver import FakeServer
 
 from aioconsul import Consul
 from aioconsul.api.event import id_to_index
@@ -155,34 +156,24 @@ async def test_an_event_watch_yields_no_event_twice_across_a_fail_over() -> None
     most of them already delivered. The watch remembers the IDs it saw, so only the event the
     first agent never delivered comes next (issue 9, item 11)."""
     gossip = GossipedAgent()
-    app = web.Application()
-    app.router.add_get("/v1/event/list", gossip.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        async with DevAgent() as first, \
-                Consul([first.address, f"127.0.0.1:{port}"]) as client:
-            one = await client.event.fire("deploy", b"1")
-            two = await client.event.fire("deploy", b"2")
-            async with client.event.watch("deploy", wait="5s", backoff=FAST) as ev:
-                got = [(await asyncio.wait_for(anext(ev), 30))[0]["ID"] for _ in range(2)]
-                assert got == [one["ID"], two["ID"]]
-                three = await client.event.fire("deploy", b"3")
-                assert (await asyncio.wait_for(anext(ev), 30))[0]["ID"] == three["ID"]
-                # Gossip brought one and two to the second agent, not three (lost with the
-                # first agent), plus four, fired elsewhere in the cluster.
-                async with aiohttp.ClientSession() as http, http.get(
-                        f"{first.address}/v1/event/list?name=deploy") as answer:
-                    listed = await answer.json()
-                four = dict(listed[0], ID="0b6c5e2c-1d2e-4f3a-8b9c-0d1e2f3a4b5c",
-                            Payload=None, LTime=99)
-                gossip.events = [*listed[:2], four]
-                await first.stop()
-                event, _ = await asyncio.wait_for(anext(ev), 30)
-                assert event["ID"] == four["ID"]
-                assert gossip.reads >= 1
-    finally:
-        await runner.cleanup()
+    async with FakeServer(gossip.handle) as second, DevAgent() as first, \
+            Consul([first.address, second.address]) as client:
+        one = await client.event.fire("deploy", b"1")
+        two = await client.event.fire("deploy", b"2")
+        async with client.event.watch("deploy", wait="5s", backoff=FAST) as ev:
+            got = [(await asyncio.wait_for(anext(ev), 30))[0]["ID"] for _ in range(2)]
+            assert got == [one["ID"], two["ID"]]
+            three = await client.event.fire("deploy", b"3")
+            assert (await asyncio.wait_for(anext(ev), 30))[0]["ID"] == three["ID"]
+            # Gossip brought one and two to the second agent, not three (lost with the
+            # first agent), plus four, fired elsewhere in the cluster.
+            async with aiohttp.ClientSession() as http, http.get(
+                    f"{first.address}/v1/event/list?name=deploy") as answer:
+                listed = await answer.json()
+            four = dict(listed[0], ID="0b6c5e2c-1d2e-4f3a-8b9c-0d1e2f3a4b5c",
+                        Payload=None, LTime=99)
+            gossip.events = [*listed[:2], four]
+            await first.stop()
+            event, _ = await asyncio.wait_for(anext(ev), 30)
+            assert event["ID"] == four["ID"]
+            assert gossip.reads >= 1

@@ -7,10 +7,8 @@ Expected behaviour is Consul's, from website/content/api-docs/kv.mdx and agent/k
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
 
 import aioconsul
 from aioconsul import Consul
@@ -293,28 +291,6 @@ async def test_namespace_on_community_edition_is_a_bad_request(consul: Consul) -
 
 
 # -- an address that is not a Consul agent -------------------------------------------------------
-
-NGINX_404 = ("<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
-             "<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n"
-             "</body>\r\n</html>\r\n" + "<!-- a padding comment -->\r\n" * 20)
-
-
-@pytest.fixture
-async def web_server() -> AsyncIterator[str]:
-    """A plain web server (not Consul) answering every path with nginx's HTML 404 page."""
-
-    async def not_found(request: web.Request) -> web.Response:
-        return web.Response(status=404, text=NGINX_404, content_type="text/html")
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", not_found)
-    runner = web.AppRunner(app, shutdown_timeout=0.1, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    await runner.cleanup()
-
 
 @pytest.mark.parametrize("read", ["get", "raw", "keys", "items"])
 async def test_a_server_that_is_not_consul_never_reads_as_an_empty_store(

@@ -1,9 +1,10 @@
 """Retries and fail-over against the dev agent, behind fault-injecting aiohttp.web proxies.
 
-Every request a test sends goes through a :class:`Proxy` of its own to the real dev agent (or to
-the agent ``AIOCONSUL_TEST_ADDR`` names), which applies writes and answers as Consul does; the
-proxy injects the fault a test needs before or after forwarding (an error status, a reset
-connection, an agent that is down) and records what reached it.
+Every request a test sends goes through a proxy of its own (the ``agents`` fixture of
+conftest.py) to the real dev agent (or to the agent ``AIOCONSUL_TEST_ADDR`` names), which applies
+writes and answers as Consul does; the proxy injects the fault a test needs before or after
+forwarding (an error status, a reset connection, an agent that is down) and records what reached
+it.
 
 The rules: reads (and writes safe to repeat: a PUT that sets a state; never a CAS) are
 repeated on transport failures, 429, 500 and 503, except an answer that cannot change (a malformed
@@ -18,119 +19,14 @@ session on the agent's own node) always go to the first, home agent and never fa
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp import web
 
 import aioconsul
 from aioconsul import Backoff, Consul, Retry
 
 FAST = Retry(attempts=3, backoff=Backoff(initial=0.01, maximum=0.02, jitter=0.0))
-#: Headers of the agent's answer that the proxy passes on (hop-by-hop ones are its own).
-_PASSED = ("Content-Type", "X-Consul-Index", "X-Consul-Knownleader", "X-Consul-Lastcontact",
-           "X-Consul-Contenthash", "X-Consul-Effective-Consistency", "X-Consul-Default-Acl-Policy",
-           "X-Consul-Translate-Addresses")
-
-Fault = int | str
-
-
-class Proxy:
-    """One agent address: forwards every request to the dev agent at ``upstream``, except that
-    each request first takes the next step of ``faults``:
-
-    * an int status: answered with that status and ``No cluster leader`` (never forwarded);
-    * ``"reset"``: the connection is closed without an answer (never forwarded);
-    * ``"applied-then-500"``: forwarded (the agent applies it), then answered 500;
-    * ``"forward"``: forwarded as usual.
-
-    ``down`` resets every connection (an agent that is gone, but counted); ``hold`` makes the
-    requests whose path contains it wait for ``release`` before taking their step.
-    """
-
-    def __init__(self, upstream: str, faults: list[Fault]) -> None:
-        self.upstream = upstream
-        self.faults = faults
-        self.down = False
-        self.seen: list[tuple[str, str]] = []
-        self.hold: str | None = None
-        self.release = asyncio.Event()
-        self.runner: web.AppRunner | None = None
-        self.http: aiohttp.ClientSession | None = None
-        self.address = ""
-
-    def paths(self, method: str | None = None) -> list[str]:
-        return [path for verb, path in self.seen if method is None or verb == method]
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        self.seen.append((request.method, request.path_qs))
-        if self.hold is not None and self.hold in request.path:
-            await self.release.wait()
-        step: Fault = "reset" if self.down else self.faults.pop(0) if self.faults else "forward"
-        if step == "reset":
-            assert request.transport is not None
-            request.transport.close()
-            return web.Response()
-        if isinstance(step, int):
-            return web.Response(status=step, text="No cluster leader",
-                                headers={"X-Consul-Index": "3"})
-        assert self.http is not None
-        headers = {name: value for name, value in request.headers.items()
-                   if name in ("X-Consul-Token", "Content-Type", "Authorization")}
-        async with self.http.request(request.method, self.upstream + request.path_qs,
-                                     data=await request.read(), headers=headers) as answer:
-            body = await answer.read()
-            passed = {name: answer.headers[name] for name in _PASSED if name in answer.headers}
-            status = answer.status
-        if step == "applied-then-500":
-            return web.Response(status=500, text="rpc error making call: EOF")
-        return web.Response(status=status, body=body, headers=passed)
-
-    async def start(self) -> Proxy:
-        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        self.runner = web.AppRunner(app, shutdown_timeout=0.1, access_log=None)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.address = f"127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-        return self
-
-    async def stop(self) -> None:
-        self.release.set()
-        if self.runner is not None:
-            await self.runner.cleanup()
-            self.runner = None
-        if self.http is not None:
-            await self.http.close()
-            self.http = None
-
-
-@pytest.fixture
-async def agents(consul: Consul) -> AsyncIterator[Callable[..., Any]]:
-    """``await agents(*faults)``: a new proxy (one agent address) in front of the dev agent."""
-    started: list[Proxy] = []
-
-    async def start(*faults: Fault) -> Proxy:
-        proxy = await Proxy(consul.config.base_url, list(faults)).start()
-        started.append(proxy)
-        return proxy
-
-    yield start
-    for proxy in started:
-        await proxy.stop()
-
-
-def closed_port() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
-
-
 # -- retries on one agent ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("status", [500, 503, 429])
@@ -190,7 +86,7 @@ async def test_a_transient_500_is_still_retried_after_a_permanent_one(agents) ->
 
 
 @pytest.mark.parametrize("fault", [500, 503, 429, "reset", "applied-then-500"])
-async def test_a_plain_write_is_never_retried_once_sent(consul, agents, fault: Fault) -> None:
+async def test_a_plain_write_is_never_retried_once_sent(consul, agents, fault: int | str) -> None:
     """It may have been applied: repeating it could apply it twice."""
     agent = await agents(fault)
     async with Consul(agent.address, retry=FAST) as client:
@@ -223,7 +119,8 @@ async def test_a_cas_write_is_not_repeated_once_sent(consul, agents) -> None:
 
 # -- fail-over between agents --------------------------------------------------------------------
 
-async def test_a_write_that_never_connected_is_retried_on_the_next_agent(consul, agents) -> None:
+async def test_a_write_that_never_connected_is_retried_on_the_next_agent(
+        consul, agents, closed_port) -> None:
     agent = await agents()
     async with Consul([closed_port(), agent.address], retry=FAST) as client:
         assert await client.kv.set("k", b"v") is True
@@ -266,7 +163,7 @@ async def test_concurrent_reads_with_one_agent_down_all_succeed_and_leave_it(
 
 
 @pytest.mark.parametrize("fault", ["reset", 500])
-async def test_an_error_names_the_agent_the_request_went_to(agents, fault: Fault) -> None:
+async def test_an_error_names_the_agent_the_request_went_to(agents, fault: int | str) -> None:
     """A slow request to the first agent fails after another request moved the client to the
     second one: its error still names the first."""
     first = await agents("reset")
@@ -288,7 +185,7 @@ async def test_an_error_names_the_agent_the_request_went_to(agents, fault: Fault
     assert not second.seen
 
 
-async def test_every_agent_down_raises_a_connect_error_naming_one(agents) -> None:
+async def test_every_agent_down_raises_a_connect_error_naming_one(agents, closed_port) -> None:
     addresses = [closed_port(), closed_port()]
     async with Consul(addresses, retry=FAST) as client:
         with pytest.raises(aioconsul.ConnectError) as info:
@@ -417,7 +314,7 @@ async def test_a_locks_session_binds_to_the_home_agent_after_a_fail_over(consul,
                for path in other.paths("PUT"))
 
 
-async def test_agent_calls_never_fail_over_when_home_is_down(consul, agents) -> None:
+async def test_agent_calls_never_fail_over_when_home_is_down(consul, agents, closed_port) -> None:
     """Home down: an agent-local call raises, naming home's address; it is never sent to another
     agent. Cluster-wide calls still fail over."""
     home = closed_port()

@@ -10,7 +10,6 @@ import asyncio
 import base64
 import socket
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -19,60 +18,6 @@ from aiohttp import web
 
 import aioconsul
 from aioconsul import Consul
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class App:
-    """One aiohttp.web server with a catch-all handler, recording the requests it saw."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.seen: list[web.Request] = []
-        self.bodies: list[bytes] = []
-        self.handler = handler
-        self.runner: web.AppRunner | None = None
-        self.address = ""
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        self.seen.append(request)
-        self.bodies.append(await request.read())
-        return await self.handler(request)
-
-    async def start(self, *, ssl_context: ssl.SSLContext | None = None,
-                    unix_path: str | None = None) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self.runner = web.AppRunner(app, shutdown_timeout=0.1, access_log=None)
-        await self.runner.setup()
-        site: web.BaseSite
-        if unix_path is not None:
-            site = web.UnixSite(self.runner, unix_path)
-            await site.start()
-            self.address = f"unix://{unix_path}"
-            return
-        site = web.TCPSite(self.runner, "127.0.0.1", 0, ssl_context=ssl_context)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.address = f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Callable[..., Awaitable[App]]]:
-    apps: list[App] = []
-
-    async def start(handler: Handler, **kwargs: object) -> App:
-        app = App(handler)
-        await app.start(**kwargs)  # type: ignore[arg-type]
-        apps.append(app)
-        return app
-
-    yield start
-    for app in apps:
-        await app.stop()
 
 
 async def ok_true(request: web.Request) -> web.Response:

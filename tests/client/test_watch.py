@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from fakeserver import FakeServer
 
 import aioconsul
 from aioconsul import Consul
@@ -51,17 +52,8 @@ class Script:
 @contextlib.asynccontextmanager
 async def scripted(steps: list[tuple[int, int | None, str]]) -> AsyncIterator[tuple[Script, str]]:
     script = Script(steps)
-    app = web.Application()
-    app.router.add_get("/v1/kv/{key:.*}", script.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield script, f"127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with FakeServer(script.handle) as server:
+        yield script, server.address
 
 
 async def take(watch: Watch[Any], count: int, timeout: float = 5) -> list[Any]:
