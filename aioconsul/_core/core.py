@@ -83,10 +83,13 @@ class Core:
     ) -> tuple[Any, Meta]:
         """Send one request and return ``(data, meta)``; see :func:`response.parse`.
 
-        Reads, and writes marked ``idempotent`` (safe to apply twice: a CAS with an index, a PUT
-        that sets a state), are repeated on failure as the client's :class:`Retry` says; other
-        writes only when the connection could not be made, so a retried write never applies
-        twice.
+        Reads, and writes marked ``idempotent`` (safe to apply twice: a PUT that sets a state,
+        such as a registration), are repeated on failure as the client's :class:`Retry` says;
+        other writes only when the connection could not be made (ConnectError), so a retried
+        write never applies twice. A CAS write (KV ``cas=``, ``acquire=``, ``release=``,
+        delete-cas) is never marked idempotent: once sent it is never repeated, since Consul
+        may have applied it before answering 500, and a repeat would then answer ``False``
+        about its own write (Go's ``IsRetryableError`` says the same of writes).
 
         ``json`` is encoded as the body with ``Content-Type: application/json``. ``watch`` is an
         index Blocking, ``hash_watch`` a hash-based one (see :func:`request.build`).

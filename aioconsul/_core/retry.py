@@ -1,9 +1,15 @@
 """Retry policy: which failed requests are tried again, how often, and how long to wait.
 
-Pure data and arithmetic; the request core applies it. A request is *safe to repeat* when it is a
-read, or a write the endpoint marks idempotent (a CAS write with an index, or a PUT that sets a
-state rather than adding to it). A request that never reached the agent (the connection could not
-be made) is repeated whatever it is: it cannot have been applied.
+Pure data and arithmetic; the request core applies it. The rule in brief:
+
+* Reads, and writes the endpoint marks idempotent (a PUT that sets a state rather than adding to
+  it: a registration, a check update, a session renewal), are repeated after a transport failure
+  or a 429, 500 or 503 answer, except an answer that cannot change (a malformed ``filter=``, a
+  validation error: ``response.permanent_error``).
+* Every other write only when the connection could not be made (ConnectError): it never
+  reached the agent, so it cannot have been applied.
+* Never a CAS once sent (KV ``cas=``, ``acquire=``, ``release=``, delete-cas): Consul may have
+  applied it before answering 500, and the repeat would answer ``False`` about its own write.
 """
 
 from __future__ import annotations
@@ -45,9 +51,9 @@ class Retry:
     ``attempts`` is how many times a request may be repeated after its first try (0: never).
     Safe requests are repeated after a transport failure (refused, reset, timed out) or an
     answer with one of ``statuses`` (429 rate limited, 500 — e.g. "No cluster leader" — and 503);
-    any request is repeated when the connection could not be made. With several agent
-    addresses, a request that cannot reach one agent moves to the next at once, and the back-off
-    applies only once every address has failed.
+    any request is repeated when the connection could not be made; a CAS write, once sent, never
+    is. With several agent addresses, a request that cannot reach one agent moves to the next at
+    once, and the back-off applies only once every address has failed.
     """
 
     attempts: int = 3
