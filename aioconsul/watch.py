@@ -22,6 +22,7 @@ import contextlib
 import datetime
 import inspect
 import logging
+import sys
 import time
 import weakref
 from collections import deque
@@ -119,9 +120,26 @@ class Watch(Generic[Item]):
     request in flight at once.
     """
 
-    __slots__ = ("_args", "_backoff", "_bucket", "_closed", "_errors", "_failed", "_failures",
-                 "_hash", "_inflight", "_kwargs", "_last", "_meta", "_pause", "_read",
-                 "_started", "_wait")
+    __slots__ = (
+        "_args",
+        "_backoff",
+        "_bucket",
+        "_closed",
+        "_consumer",
+        "_errors",
+        "_failed",
+        "_failures",
+        "_hash",
+        "_inflight",
+        "_kwargs",
+        "_last",
+        "_meta",
+        "_pause",
+        "_read",
+        "_started",
+        "_unwound",
+        "_wait",
+    )
 
     @overload
     def __init__(
@@ -186,7 +204,9 @@ class Watch(Generic[Item]):
         self._pause = 0.0  # back-off still owed after a yielded error
         self._failed = False  # the last read failed: re-read at once before blocking again
         self._closed = False
-        self._inflight: asyncio.Future[Any] | None = None
+        self._inflight: asyncio.Future[Any] | None = None  # the child task (Python 3.10)
+        self._consumer: asyncio.Task[Any] | None = None  # the consumer, while in _child
+        self._unwound: asyncio.Future[None] | None = None  # set once aclose's cancel unwound
 
     @property
     def index(self) -> int:
@@ -246,7 +266,8 @@ class Watch(Generic[Item]):
     def _advance(self, meta: Meta) -> bool:
         """Move the blocking position on; True when it moved (index or content hash changed,
         or the index went backwards and was reset)."""
-        previous, previous_hash = self.index, self._meta and self._meta.get("ContentHash")
+        last = self._meta
+        previous = 0 if last is None else last["Index"]
         index = int(meta.get("Index", 0) or 0)
         if 0 < index < previous:
             # The index went backwards (a snapshot restore, the newest key of a prefix
@@ -255,36 +276,78 @@ class Watch(Generic[Item]):
             return True
         # A zero or missing index would not block: 1 is always safe to wait on (blocking.mdx).
         self._meta = meta if index >= 1 else Meta(meta, Index=1)
-        return self.index != previous or meta.get("ContentHash") != previous_hash
+        if max(index, 1) != previous:
+            return True
+        # Only a hash-blocking read's answer carries a ContentHash: an index read's Meta is
+        # not made to parse its other headers here (the watch loop reads only the index).
+        return self._hash and meta.get("ContentHash") != (last and last.get("ContentHash"))
 
     def _name(self) -> str:
         return str(getattr(self._read, "__qualname__", self._read))
 
     async def _read_once(self, watch: Any) -> tuple[Any, Meta]:
-        WATCHING.set(True)  # this runs in its own task, with its own copy of the context
-        return await self._read(*self._args, watch=watch, **self._kwargs)
+        token = WATCHING.set(True)  # the core: this read is a watch's (it backs off itself)
+        try:
+            return await self._read(*self._args, watch=watch, **self._kwargs)
+        finally:
+            WATCHING.reset(token)
 
     async def _child(self, awaitable: Awaitable[T]) -> T:
-        """Await ``awaitable`` as a child task that :meth:`aclose` can cancel."""
-        task = asyncio.ensure_future(awaitable)
-        self._inflight = task
+        """Await ``awaitable`` (the read, or a pause) so that :meth:`aclose` can interrupt it.
+
+        It runs in the consumer's own task: a task per wake-up would cost more than the rest of
+        the watch's own work. :meth:`aclose` from another task cancels the consumer while it
+        waits here, and this turns that one cancellation (``Task.uncancel``) into the end of the
+        iteration; a cancellation of the consumer by anyone else stays a cancellation.
+        Python 3.10 has no ``uncancel``: there the awaitable runs as a child task instead.
+        """
+        if sys.version_info < (3, 11):
+            return await self._child_task(awaitable)
+        consumer = asyncio.current_task()
+        if consumer is None:  # not in a task (another framework's coroutine runner)
+            return await self._child_task(awaitable)
+        self._consumer = consumer
         try:
-            return await task
+            return await awaitable
         except asyncio.CancelledError:
-            if self._closed and task.cancelled():
+            if self._unwound is not None and consumer.uncancel() == 0:
+                raise StopAsyncIteration from None  # our cancellation alone: closed
+            raise
+        finally:
+            self._consumer = None
+            unwound, self._unwound = self._unwound, None
+            if unwound is not None and not unwound.done():
+                unwound.set_result(None)
+
+    async def _child_task(self, awaitable: Awaitable[T]) -> T:
+        child = asyncio.ensure_future(awaitable)
+        self._inflight = child
+        try:
+            return await child
+        except asyncio.CancelledError:
+            if self._closed and child.cancelled():
                 raise StopAsyncIteration from None
             raise
         finally:
             self._inflight = None
 
     async def aclose(self) -> None:
-        """End the watch at once, cancelling the request in flight. Idempotent."""
+        """End the watch at once, cancelling the request in flight (and waiting until it has
+        let go of its connection). Idempotent."""
         self._closed = True
-        task, self._inflight = self._inflight, None
-        if task is not None and not task.done():
-            task.cancel()
+        consumer = self._consumer
+        if consumer is not None and self._unwound is None \
+                and consumer is not asyncio.current_task():
+            # The consumer waits in _child: cancel it there, then wait until it has unwound.
+            self._unwound = unwound = asyncio.get_running_loop().create_future()
+            consumer.cancel()
+            await unwound
+            return
+        child, self._inflight = self._inflight, None
+        if child is not None and not child.done():
+            child.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                await child
 
     async def __aenter__(self) -> Watch[Item]:
         return self

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -251,6 +252,55 @@ async def test_aclose_from_another_task_ends_the_watch_at_once(consul: Consul) -
     assert time.monotonic() - started < 1
     with pytest.raises(StopAsyncIteration):
         await watch.__anext__()
+
+
+async def test_aclose_from_another_task_leaves_the_consumer_running_not_cancelled(
+        consul: Consul, consul_agent: DevAgent) -> None:
+    """The read runs in the consumer's own task; aclose() interrupts it there, and the
+    consumer goes on after its loop as if the watch had ended, not as if it were cancelled
+    (on Python 3.11+ through Task.uncancel)."""
+    await consul.kv.set("k", b"v")
+    watch = consul.kv.watch("k", wait="5m")
+    after: list[str] = []
+
+    async def consume() -> str:
+        async for _ in watch:
+            pass
+        await asyncio.sleep(0)  # a cancellation left pending would be raised here
+        after.append("went on")
+        task = asyncio.current_task()
+        assert task is not None
+        return "cancelling" if sys.version_info >= (3, 11) and task.cancelling() else "clean"
+
+    consumer = asyncio.create_task(consume())
+    async with asyncio.timeout(10):
+        while consul_agent.blocking_queries < 1:
+            await asyncio.sleep(0.01)
+    await watch.aclose()  # returns once the consumer has let go of the read
+    assert await asyncio.wait_for(consumer, 5) == "clean"
+    assert after == ["went on"]
+
+
+async def test_a_consumer_cancelled_by_its_owner_stays_cancelled(
+        consul: Consul, consul_agent: DevAgent) -> None:
+    """Only aclose()'s own cancellation becomes the end of the loop: a cancellation from
+    elsewhere, even one that arrives together with aclose(), cancels the consumer."""
+    await consul.kv.set("k", b"v")
+    for close_too in (False, True):
+        watch = consul.kv.watch("k", wait="5m")
+        consumer = asyncio.create_task(anext(watch))
+        await consumer
+        consumer = asyncio.create_task(anext(watch))
+        async with asyncio.timeout(10):
+            while consul_agent.blocking_queries < 1:
+                await asyncio.sleep(0.01)
+        consumer.cancel()
+        if close_too:
+            await watch.aclose()
+        with pytest.raises(asyncio.CancelledError):
+            await consumer
+        assert consumer.cancelled()
+        await watch.aclose()
 
 
 async def test_cancelling_many_watches_leaves_no_task_or_connection(
