@@ -104,9 +104,6 @@ _OPTIONAL_HEADERS: tuple[tuple[str, str, Any], ...] = (
 )
 
 
-_BASE_KEYS = frozenset({"Index", "KnownLeader", "LastContact"})
-
-
 def _parse_base(headers: _AbcMapping[str, str]) -> dict[str, Any]:
     """The three fields every Meta has (see api/api.go parseQueryMeta)."""
     get = headers.get
@@ -140,9 +137,8 @@ class Meta(_AbcMapping[str, Any]):
     A Meta is accepted wherever an :data:`ObjectIndex` or a :data:`Blocking` is.
     """
 
-    __slots__ = ("_data", "_headers")
-    _data: dict[str, Any] | None
-    _headers: Any
+    __slots__ = ("_data",)
+    _data: dict[str, Any]
 
     def __init__(self, data: _AbcMapping[str, Any] | None = None, /, **fields: Any) -> None:
         merged: dict[str, Any] = {"Index": 0, "KnownLeader": False, "LastContact": 0}
@@ -150,68 +146,48 @@ class Meta(_AbcMapping[str, Any]):
             merged.update(data)
         merged.update(fields)
         object.__setattr__(self, "_data", merged)
-        object.__setattr__(self, "_headers", None)
 
     @classmethod
     def from_headers(cls, headers: CIMultiDictProxy[str] | _AbcMapping[str, str]) -> Meta:
-        """The metadata of one response. The headers are read once, on first use: a caller
-        that never looks at its Meta never pays for it."""
+        """The metadata of one response, read from its headers at once: a Meta keeps a few
+        fields, never the response's headers (a watch holds its last Meta for as long as it
+        blocks, and the headers are several times bigger)."""
         self = cls.__new__(cls)
-        object.__setattr__(self, "_data", None)
-        object.__setattr__(self, "_headers", headers)
+        data = _parse_base(headers)
+        _parse_optional(headers, data)
+        object.__setattr__(self, "_data", data)
         return self
 
-    def _fields(self) -> dict[str, Any]:
-        """Every field, the optional headers read now if they were not yet."""
-        headers = self._headers
-        if headers is not None:
-            data = self._data if self._data is not None else _parse_base(headers)
-            _parse_optional(headers, data)
-            object.__setattr__(self, "_data", data)
-            object.__setattr__(self, "_headers", None)
-            return data
-        assert self._data is not None
-        return self._data
-
     def __getitem__(self, key: str) -> Any:
-        data = self._data
-        if key in _BASE_KEYS:  # the fields a watch loop reads: no need for the rest
-            if data is None:
-                data = _parse_base(self._headers)
-                object.__setattr__(self, "_data", data)
-            return data[key]
-        return self._fields()[key]
+        return self._data[key]
 
     def get(self, key: str, default: Any = None) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            return default
+        return self._data.get(key, default)
 
     def __contains__(self, key: object) -> bool:
-        return key in _BASE_KEYS or key in self._fields()
+        return key in self._data
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._fields())
+        return iter(self._data)
 
     def __len__(self) -> int:
-        return len(self._fields())
+        return len(self._data)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Meta is read-only")
 
     def __repr__(self) -> str:
-        return f"Meta({self._fields()!r})"
+        return f"Meta({self._data!r})"
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, _AbcMapping):
-            return self._fields() == dict(other)
+            return self._data == dict(other)
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Meta, (self._fields(),))
+        return (Meta, (self._data,))
 
 
 #: An object with the metadata of the response that carried it.

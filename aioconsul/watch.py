@@ -236,12 +236,24 @@ class Watch(Generic[Item]):
             # After a failure the next read does not block: the agent may have restarted with
             # other data at the same index. The index itself is kept (see _advance).
             watch = None if self._meta is None or self._failed else (self._meta, self._wait)
+            # The read runs here, in the consumer's task, not in a task of its own (a task per
+            # wake-up would cost more than the rest of the watch's own work): see _child.
+            consumer = self._enter()
             try:
-                data, meta = await self._child(self._read_once(watch))
+                if consumer is None:
+                    data, meta = await self._child_task(
+                        self._read(*self._args, watch=watch, **self._kwargs))
+                else:
+                    WATCHING.add(consumer)  # the core: a watch's read (the watch backs off)
+                    data, meta = await self._read(*self._args, watch=watch, **self._kwargs)
                 if self._hash and data is None and "ContentHash" not in meta:
                     # Nothing to block on: Go's agentServiceWatch takes the 404 as an error.
                     raise NotFound(f"{self._name()}: not found (no content hash to block on)",
                                    status=404, meta=meta)
+            except asyncio.CancelledError:
+                if self._closed_here(consumer):
+                    raise StopAsyncIteration from None
+                raise
             except ConsulError as exc:
                 self._failures += 1
                 self._failed = True
@@ -254,6 +266,10 @@ class Watch(Generic[Item]):
                 if self._errors == "yield":
                     return cast(Item, exc)
                 continue
+            finally:
+                if consumer is not None:
+                    WATCHING.discard(consumer)
+                self._leave()
             self._failures = 0
             recheck, self._failed = self._failed, False
             moved = self._advance(meta) or recheck
@@ -285,50 +301,56 @@ class Watch(Generic[Item]):
     def _name(self) -> str:
         return str(getattr(self._read, "__qualname__", self._read))
 
-    async def _read_once(self, watch: Any) -> tuple[Any, Meta]:
-        token = WATCHING.set(True)  # the core: this read is a watch's (it backs off itself)
-        try:
-            return await self._read(*self._args, watch=watch, **self._kwargs)
-        finally:
-            WATCHING.reset(token)
+    def _enter(self) -> asyncio.Task[Any] | None:
+        """Note that the consumer now waits in the watch (for :meth:`aclose` to interrupt);
+        None where the wait must run as a child task instead (Python 3.10 has no
+        ``Task.uncancel``, and a coroutine may run outside any task)."""
+        if sys.version_info < (3, 11):
+            return None
+        self._consumer = consumer = asyncio.current_task()
+        return consumer
+
+    def _closed_here(self, consumer: asyncio.Task[Any] | None) -> bool:
+        """On a CancelledError while waiting: True when it is :meth:`aclose`'s cancellation
+        alone (then taken back with ``Task.uncancel``, and the iteration ends); a cancellation
+        of the consumer by anyone else stays a cancellation."""
+        if consumer is None:  # the child task's way: aclose cancelled the child
+            return self._closed
+        if sys.version_info >= (3, 11) and self._unwound is not None:
+            return consumer.uncancel() == 0
+        return False
+
+    def _leave(self) -> None:
+        self._consumer = None
+        unwound, self._unwound = self._unwound, None
+        if unwound is not None and not unwound.done():
+            unwound.set_result(None)
 
     async def _child(self, awaitable: Awaitable[T]) -> T:
-        """Await ``awaitable`` (the read, or a pause) so that :meth:`aclose` can interrupt it.
-
-        It runs in the consumer's own task: a task per wake-up would cost more than the rest of
-        the watch's own work. :meth:`aclose` from another task cancels the consumer while it
-        waits here, and this turns that one cancellation (``Task.uncancel``) into the end of the
-        iteration; a cancellation of the consumer by anyone else stays a cancellation.
-        Python 3.10 has no ``uncancel``: there the awaitable runs as a child task instead.
-        """
-        if sys.version_info < (3, 11):
-            return await self._child_task(awaitable)
-        consumer = asyncio.current_task()
-        if consumer is None:  # not in a task (another framework's coroutine runner)
-            return await self._child_task(awaitable)
-        self._consumer = consumer
+        """Await ``awaitable`` (a pause) so that :meth:`aclose` can interrupt it, as the read
+        in :meth:`__anext__` is: in the consumer's own task, which :meth:`aclose` (from another
+        task) cancels, the cancellation turned into the end of the iteration."""
+        consumer = self._enter()
         try:
+            if consumer is None:
+                return await self._child_task(awaitable)
             return await awaitable
         except asyncio.CancelledError:
-            if self._unwound is not None and consumer.uncancel() == 0:
-                raise StopAsyncIteration from None  # our cancellation alone: closed
-            raise
-        finally:
-            self._consumer = None
-            unwound, self._unwound = self._unwound, None
-            if unwound is not None and not unwound.done():
-                unwound.set_result(None)
-
-    async def _child_task(self, awaitable: Awaitable[T]) -> T:
-        child = asyncio.ensure_future(awaitable)
-        self._inflight = child
-        try:
-            return await child
-        except asyncio.CancelledError:
-            if self._closed and child.cancelled():
+            if self._closed_here(consumer):
                 raise StopAsyncIteration from None
             raise
         finally:
+            self._leave()
+
+    async def _child_task(self, awaitable: Awaitable[T]) -> T:
+        """Python 3.10's way: ``awaitable`` as a child task, which :meth:`aclose` cancels."""
+        child = asyncio.ensure_future(awaitable)
+        self._inflight = child
+        WATCHING.add(child)
+        try:
+            return await child
+        finally:
+            WATCHING.discard(child)
             self._inflight = None
 
     async def aclose(self) -> None:

@@ -113,7 +113,7 @@ class Core:
             log.debug("%s %s", method, request.target)
         transport = self.transport
         home = home or path.startswith(AGENT_LOCAL)
-        if not WATCHING.get():
+        if not WATCHING or asyncio.current_task() not in WATCHING:
             policy = self.config.retry
         else:  # the watch backs off and retries by itself; its reads only fail over
             policy = self._watch_policy if not home else NO_RETRY

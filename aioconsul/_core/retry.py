@@ -14,9 +14,10 @@ Pure data and arithmetic; the request core applies it. The rule in brief:
 
 from __future__ import annotations
 
+import asyncio
 import random
-from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["Backoff", "DEFAULT_RETRY", "NO_RETRY", "Retry", "WATCHING"]
 
@@ -74,6 +75,8 @@ DEFAULT_RETRY = Retry()
 #: No retries at all.
 NO_RETRY = Retry(attempts=0)
 
-#: Set inside the task of a watch's read: the request core then applies the watch's own policy
-#: (fail over to the other agents only), leaving back-off and re-reading to the watch.
-WATCHING: ContextVar[bool] = ContextVar("aioconsul_watching", default=False)
+#: The tasks that are running a watch's read right now: the request core applies the watch's own
+#: policy to their requests (fail over to the other agents only), leaving back-off and re-reading
+#: to the watch. A set of tasks rather than a context variable: setting a context variable makes
+#: a new context (seven objects), kept for as long as the read blocks, for every watch.
+WATCHING: set[asyncio.Future[Any]] = set()

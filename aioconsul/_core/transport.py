@@ -9,10 +9,10 @@ re-sending a PUT or DELETE once when a reused connection breaks; the client does
 session it does not own.)
 
 Connection pool: the connector is unlimited (``limit=0``). A blocking read holds its connection for
-up to its wait (as long as the servers allow), so any cap on the pool would let enough concurrent watches
-starve ordinary calls queued behind them; unlimited, every call gets a connection at once and idle
-ones are reused. The agent's own limit (``limits.http_max_conns_per_client``, 200 by default) is
-the one to raise when one process runs more concurrent blocking reads than that.
+up to its wait (as long as the servers allow), so any cap on the pool would let enough concurrent
+watches starve ordinary calls queued behind them; unlimited, every call gets a connection at once
+and idle ones are reused. The agent's own limit (``limits.http_max_conns_per_client``, 200 by
+default) is the one to raise when one process runs more concurrent blocking reads than that.
 """
 
 from __future__ import annotations

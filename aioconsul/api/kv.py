@@ -128,8 +128,11 @@ class KV(Endpoint):
         new value as it changes. See :class:`~aioconsul.watch.Watch` for the loop's rules.
         """
         normalize.kv_key(key)
-        return Watch(self.get, key, wait=wait, errors=errors, backoff=backoff, dc=dc,
-                     namespace=namespace, partition=partition, consistency=consistency)
+        # Only the options given: the read's defaults are None, and each wake-up passes them.
+        options: dict[str, Any] = {name: value for name, value in (
+            ("dc", dc), ("namespace", namespace), ("partition", partition),
+            ("consistency", consistency)) if value is not None}
+        return Watch(self.get, key, wait=wait, errors=errors, backoff=backoff, **options)
 
     async def raw(
         self,

@@ -284,9 +284,10 @@ async def test_aclose_from_another_task_leaves_the_consumer_running_not_cancelle
 async def test_a_consumer_cancelled_by_its_owner_stays_cancelled(
         consul: Consul, consul_agent: DevAgent) -> None:
     """Only aclose()'s own cancellation becomes the end of the loop: a cancellation from
-    elsewhere, even one that arrives together with aclose(), cancels the consumer."""
+    elsewhere, even one that arrives together with aclose(), cancels the consumer (that last
+    case on Python 3.11+, where Task.uncancel tells the two apart)."""
     await consul.kv.set("k", b"v")
-    for close_too in (False, True):
+    for close_too in (False, True) if sys.version_info >= (3, 11) else (False,):
         watch = consul.kv.watch("k", wait="5m")
         consumer = asyncio.create_task(anext(watch))
         await consumer
