@@ -6,6 +6,12 @@ holds, and signals loss through a fresh :class:`asyncio.Event` per acquisition. 
 the Consul steps (campaign, monitor read, release) and the Go client's error messages. Nothing
 here talks to Consul except through ``client.kv`` and ``client.session``, and nothing may outlive
 :meth:`_Recipe.release`.
+
+An acquisition that does not succeed must not leave anything held: a write it sent may have been
+applied although the request failed or was cancelled (a CAS write is never repeated once sent), so
+once it has sent one (:meth:`_Recipe._write`) the release steps follow, then the session the
+recipe made is destroyed. That cleanup, like a release, is shielded from cancellation and bounded
+in time (``keepalive._shielded``); cancelled at the bound, it sends nothing more.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,7 +36,7 @@ from ..errors import (
     TransportError,
 )
 from ..typing import Duration, ObjectID, Payload
-from .keepalive import SessionKeepAlive, _finish
+from .keepalive import SessionKeepAlive, _finish, _shielded
 
 if TYPE_CHECKING:
     from ..client import Consul
@@ -144,6 +150,7 @@ class _Recipe:
 
         self._mutex = asyncio.Lock()
         self._acquired = False
+        self._written = False
         self._session_id: str | None = None
         self._own: SessionKeepAlive | None = None
         self._watched: SessionKeepAlive | None = None
@@ -205,10 +212,15 @@ class _Recipe:
         raise NotImplementedError
 
     async def _let_go(self, session_id: str) -> None:
+        """Give up what ``session_id`` holds here; harmless when it holds nothing. Also run
+        after an acquisition that failed or was cancelled once it had sent a write."""
         raise NotImplementedError
 
-    async def _abandon(self, session_id: str) -> None:
-        """Undo what a failed acquisition left behind with a lent session."""
+    async def _write(self, request: Awaitable[bool]) -> bool:
+        """Send a write of the acquisition (``kv.lock``, ``kv.cas``): from now on it may have been
+        applied, so an acquisition that does not succeed ends with :meth:`_let_go`."""
+        self._written = True
+        return await request
 
     def _error(self, cls: type[LockError], message: str) -> LockError:
         return cls(message, key=self._key)
@@ -236,8 +248,18 @@ class _Recipe:
         Raises :class:`~aioconsul.LockHeld` if this object already holds it,
         :class:`~aioconsul.LockConflict` if the key is not a lock of this kind, and the
         :class:`~aioconsul.ConsulError` of a failed request. Cancel the calling task (or wrap
-        the call in ``asyncio.timeout``) to give up; the session made for the attempt is
-        destroyed whenever the attempt does not succeed.
+        the call in ``asyncio.timeout``) to give up.
+
+        An attempt that does not succeed — it failed, was cancelled or ran out of time — leaves
+        nothing held by its session: once it sent a write (which the agent may have applied
+        although the request failed or was cancelled), the release steps follow (for a Lock
+        ``?release=<session>``, refused harmlessly when the key is not ours), then the session
+        made for the attempt is destroyed; a lent session is never destroyed, only released
+        from. This cleanup runs to its end even if the task is cancelled again meanwhile, but
+        for at most :data:`~aioconsul.recipes.keepalive.CLEANUP_TIMEOUT` seconds; its errors
+        are logged and the attempt's own outcome is raised or returned. When the agent cannot be
+        reached the key may stay held until the session's TTL lapses (plus its lock-delay), or,
+        for a lent session without a TTL, until its owner destroys it.
         """
         async with self._mutex:
             if self._acquired:
@@ -253,6 +275,7 @@ class _Recipe:
                 session_id = own.id
             else:
                 session_id = lent if isinstance(lent, str) else lent.id
+            self._written = False
             done = False
             try:
                 await self._before_campaign(session_id)
@@ -265,14 +288,42 @@ class _Recipe:
             return done
 
     async def _clean_up(self, session_id: str, own: SessionKeepAlive | None) -> None:
+        """After an acquisition that did not succeed: release what it may have taken, destroy
+        the session made for it (the Go client closes the renew channel)."""
+        if own is None and not self._written:
+            return  # nothing sent, nothing made
         try:
-            if own is not None:
-                await own.stop()  # the Go client closes the renew channel: session destroyed
-            else:
-                await self._abandon(session_id)
-        except ConsulError as error:
+            await _shielded(self._give_up(session_id, own, let_go=self._written),
+                            f"{self._KIND} {self._key!r}: cleaning up after a failed acquisition")
+        except (ConsulError, LockError) as error:
             log.warning("%s %r: cleaning up after a failed acquisition: %s",
                         self._KIND, self._key, error)
+
+    async def _give_up(self, session_id: str, own: SessionKeepAlive | None, *,
+                       monitor: asyncio.Task[None] | None = None, let_go: bool = True) -> None:
+        """The release steps, then the session made by this object is destroyed, also when the
+        release failed (which frees the key, after a lock-delay). A failed destroy is only
+        logged; a failed release is raised. A cancellation (the bound of the cleanup) sends
+        nothing more: the session's renewal is stopped and the session left to its TTL."""
+        failure: Exception | None = None
+        try:
+            await _finish(monitor)
+            if let_go:
+                await self._let_go(session_id)
+        except Exception as error:
+            failure = error
+        except BaseException:
+            if own is not None:
+                await own._halt()
+            raise
+        if own is not None:
+            try:
+                await own.stop()
+            except ConsulError as error:
+                log.warning("%s %r: could not destroy session %s: %s", self._KIND,
+                            self._key, session_id, error)
+        if failure is not None:
+            raise failure
 
     def _hold(self, session_id: str, own: SessionKeepAlive | None) -> None:
         self._acquired = True
@@ -357,7 +408,10 @@ class _Recipe:
         it, harmlessly, when another session holds the key) and the session this object created
         is destroyed. :attr:`lost` is set afterwards. A failed release request raises its
         :class:`~aioconsul.ConsulError`, but the object no longer holds anything then and its
-        session is destroyed all the same (which releases the key, with a lock-delay).
+        session is destroyed all the same (which releases the key, with a lock-delay). The
+        release runs to its end although the task is cancelled meanwhile (the cancellation is
+        raised afterwards), for at most :data:`~aioconsul.recipes.keepalive.CLEANUP_TIMEOUT`
+        seconds (then :class:`~aioconsul.RequestTimeout`; the session's TTL is the backstop).
         """
         async with self._mutex:
             if not self._acquired:
@@ -368,18 +422,14 @@ class _Recipe:
             if watched is not None:
                 watched._remove_listener(self._on_session_lost)
             monitor, self._monitor = self._monitor, None
+            if monitor is asyncio.current_task():
+                monitor = None
+            assert session_id is not None
             try:
-                await _finish(monitor)
-                assert session_id is not None
-                await self._let_go(session_id)
+                await _shielded(self._give_up(session_id, own, monitor=monitor),
+                                f"{self._KIND} {self._key!r}: release")
             finally:
                 self._lost.set()
-                if own is not None:
-                    try:
-                        await own.stop()
-                    except ConsulError as error:
-                        log.warning("%s %r: could not destroy session %s: %s", self._KIND,
-                                    self._key, session_id, error)
 
     # -- async with -----------------------------------------------------------------------------
 

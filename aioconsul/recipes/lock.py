@@ -67,6 +67,14 @@ class Lock(_Recipe):
     destroys the session this object created. A lent ``session`` (an id, a session object, or a
     :class:`~aioconsul.recipes.keepalive.SessionKeepAlive`, whose loss then also counts) is
     never destroyed. Sessions favour liveness over safety: a lock can be lost at any moment.
+
+    An acquisition that fails or is cancelled after its ``?acquire=`` was sent may have taken
+    the key all the same (the agent can apply it and still answer 500, and a CAS write is never
+    repeated), so it releases the key (``?release=<session>``, refused harmlessly when the key is
+    not ours) before the error or cancellation propagates, then destroys the session it made; a
+    lent session is only released from. This cleanup is shielded from cancellation and bounded by
+    :data:`~aioconsul.recipes.keepalive.CLEANUP_TIMEOUT`; when the agent cannot be reached, the
+    session's TTL and lock-delay are what free the key in the end.
     """
 
     _KIND = "lock"
@@ -127,8 +135,8 @@ class Lock(_Recipe):
             if holder:
                 index = max(1, meta["Index"])
                 continue
-            if await kv.lock(self._key, self._value, session=session_id,
-                             flags=LOCK_FLAG_VALUE, **self._where):
+            if await self._write(kv.lock(self._key, self._value, session=session_id,
+                                         flags=LOCK_FLAG_VALUE, **self._where)):
                 return True
             # Refused: either someone was quicker (wait on the key), or the key is free and a
             # lock-delay is running (a timed wait, not a blocking read).

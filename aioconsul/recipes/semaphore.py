@@ -93,10 +93,14 @@ class Semaphore(_Recipe):
 
     Leaving the block (or :meth:`release`) removes our session from ``.lock`` (check-and-set,
     retried until it holds), deletes the contender key and destroys the session this object
-    created. Three differences from Go, all invisible to other contenders: the prefix is listed
+    created. Three differences from Go, none of which admits more holders: the prefix is listed
     with a trailing ``/`` (Go lists the bare prefix, which also matches sibling prefixes); a
     session already among the holders counts as holding a slot (Go would wait for another one);
-    and a failed acquisition with a lent session deletes its contender key.
+    and an acquisition that fails or is cancelled once it has written undoes it as a release
+    does — our session leaves ``.lock``'s holders (its check-and-set may have been applied
+    although the request failed) and the contender key is deleted — before the session it made
+    is destroyed; a lent session is never destroyed. That cleanup is shielded from cancellation
+    and bounded by :data:`~aioconsul.recipes.keepalive.CLEANUP_TIMEOUT`.
     """
 
     _KIND = "semaphore"
@@ -192,9 +196,9 @@ class Semaphore(_Recipe):
     # -- the steps ------------------------------------------------------------------------------
 
     async def _before_campaign(self, session_id: str) -> None:
-        made = await self._client.kv.lock(
+        made = await self._write(self._client.kv.lock(
             self._contender(session_id), self._value, session=session_id,
-            flags=SEMAPHORE_FLAG_VALUE, **self._where)
+            flags=SEMAPHORE_FLAG_VALUE, **self._where))
         if not made:
             raise self._error(LockError, "failed to make contender entry")
 
@@ -227,8 +231,8 @@ class Semaphore(_Recipe):
                 continue
             state.holders[session_id] = True
             modify_index = lock_pair.get("ModifyIndex", 0) if lock_pair is not None else 0
-            if await kv.cas(self._lock_key, state.encode(), index=modify_index,
-                            flags=SEMAPHORE_FLAG_VALUE, **self._where):
+            if await self._write(kv.cas(self._lock_key, state.encode(), index=modify_index,
+                                        flags=SEMAPHORE_FLAG_VALUE, **self._where)):
                 return True
             # Another contender updated .lock first: read again (the index moved past ours).
 
@@ -240,21 +244,34 @@ class Semaphore(_Recipe):
         return session_id in state.holders, max(1, meta["Index"])
 
     async def _let_go(self, session_id: str) -> None:
+        """Leave ``.lock``'s holders (check-and-set, retried until it holds), then delete the
+        contender key; also after a failed or cancelled acquisition, whose write to ``.lock`` may
+        have been applied. A ``.lock`` that is missing, not a semaphore's or undecodable cannot
+        list us: it is left alone."""
+        kv = self._client.kv
+        try:
+            await self._leave_holders(session_id)
+        except Exception:
+            await kv.delete(self._contender(session_id), **self._where)
+            raise
+        await kv.delete(self._contender(session_id), **self._where)
+
+    async def _leave_holders(self, session_id: str) -> None:
         kv = self._client.kv
         while True:
             pair, _ = await kv.get(self._lock_key, **self._where)
-            state = self._decode(pair)
+            if pair is None or _flags(pair) != SEMAPHORE_FLAG_VALUE:
+                return
+            try:
+                state = self._decode(pair)
+            except LockConflict:
+                return
             if session_id not in state.holders:
-                break
+                return
             del state.holders[session_id]
-            modify_index = pair.get("ModifyIndex", 0) if pair is not None else 0
-            if await kv.cas(self._lock_key, state.encode(), index=modify_index,
+            if await kv.cas(self._lock_key, state.encode(), index=pair["ModifyIndex"],
                             flags=SEMAPHORE_FLAG_VALUE, **self._where):
-                break
-        await kv.delete(self._contender(session_id), **self._where)
-
-    async def _abandon(self, session_id: str) -> None:
-        await self._client.kv.delete(self._contender(session_id), **self._where)
+                return
 
     async def destroy(self) -> None:
         """Delete the ``.lock`` key if the semaphore has no live holder (semaphore.go ``Destroy``).

@@ -62,7 +62,9 @@ class Proxy:
     * ``"forward"``: forwarded as usual.
 
     ``down`` resets every connection (an agent that is gone, but counted); ``hold`` makes the
-    requests whose path contains it wait for ``release`` before taking their step.
+    requests whose path and query contain it wait for ``release`` before taking their step.
+    ``seen`` lists ``(method, path and query)`` as requests arrive, ``answered`` as they are
+    answered.
     """
 
     def __init__(self, upstream: str, faults: list[Fault]) -> None:
@@ -70,6 +72,7 @@ class Proxy:
         self.faults = faults
         self.down = False
         self.seen: list[tuple[str, str]] = []
+        self.answered: list[tuple[str, str]] = []
         self.hold: str | None = None
         self.release = asyncio.Event()
         self.server = FakeServer(self.handle)
@@ -81,8 +84,13 @@ class Proxy:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.seen.append((request.method, request.path_qs))
-        if self.hold is not None and self.hold in request.path:
+        if self.hold is not None and self.hold in request.path_qs:
             await self.release.wait()
+        response = await self._step(request)
+        self.answered.append((request.method, request.path_qs))
+        return response
+
+    async def _step(self, request: web.Request) -> web.StreamResponse:
         step: Fault = "reset" if self.down else self.faults.pop(0) if self.faults else "forward"
         if step == "reset":
             assert request.transport is not None

@@ -174,6 +174,23 @@ async def test_a_conflicting_key_ends_the_election(consul: Consul) -> None:
     assert await _sessions(consul) == set()
 
 
+async def test_a_campaign_applied_then_answered_500_is_won_at_once_on_retry(
+        consul: Consul, agents: Any) -> None:
+    """The campaign's ``?acquire=`` is applied but answered 500: the attempt releases the key
+    before destroying its session, so the retry takes the key with its first acquire instead of
+    waiting out the destroyed session's lock-delay (15 s by default, api-docs/session.mdx)."""
+    proxy = await agents("forward", "forward", "applied-then-500")  # create, read, acquire
+
+    async def lead() -> list[str]:
+        return [path for path in proxy.paths("PUT") if "acquire=" in path]
+
+    async with Consul(proxy.address) as client:
+        election = client.election(KEY, retry_time="10ms", lock_retry_time="10ms")
+        acquires = await asyncio.wait_for(election.run(lead), 10)
+    assert len(acquires) == 2
+    assert await _holder(consul) is None and await _sessions(consul) == set()
+
+
 async def test_transient_errors_are_retried(unreachable: str) -> None:
     async with Consul(unreachable, retry=False) as client:
         task = asyncio.create_task(client.election(KEY, retry_time="20ms").run(_forever))

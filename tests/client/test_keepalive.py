@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from aioconsul import Consul, NotFound, TransportError
+from aioconsul import Consul, NotFound, RequestTimeout, TransportError
 from aioconsul.errors import ServerError
 from aioconsul.recipes import keepalive as keepalive_module
 from aioconsul.recipes.keepalive import SessionKeepAlive
@@ -146,6 +146,51 @@ async def test_destroys_the_session_when_cancelled(consul: Consul) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert (await consul.session.info(ids[0]))[0] is None
+
+
+async def test_the_destroy_survives_another_cancellation(consul: Consul, agents: Any) -> None:
+    """Leaving the block on a cancellation destroys the session even if the task is cancelled
+    again meanwhile (the destroy is shielded): the task ends once the agent has answered it."""
+    proxy = await agents()
+    proxy.hold = "/v1/session/destroy"
+    answered = proxy.answered
+    entered = asyncio.Event()
+    ids: list[str] = []
+
+    async def hold(client: Consul) -> None:
+        async with client.session.keepalive() as session:
+            ids.append(session.id)
+            entered.set()
+            await asyncio.sleep(60)
+
+    async with Consul(proxy.address) as client:
+        task = asyncio.create_task(hold(client))
+        await entered.wait()
+        task.cancel()
+        while not any("/session/destroy/" in path for path in proxy.paths("PUT")):
+            await asyncio.sleep(0.01)
+        task.cancel()
+        proxy.release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert ("PUT", f"/v1/session/destroy/{ids[0]}") in answered
+    assert (await consul.session.info(ids[0]))[0] is None
+
+
+async def test_stop_is_bounded_in_time(consul: Consul, agents: Any,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A destroy the agent does not answer is given up after CLEANUP_TIMEOUT: stop() raises
+    RequestTimeout, renewal has stopped, and the session is left to its TTL."""
+    monkeypatch.setattr(keepalive_module, "CLEANUP_TIMEOUT", 0.2)
+    proxy = await agents()
+    proxy.hold = "/v1/session/destroy"  # never answered during the test
+    async with Consul(proxy.address) as client:
+        session = await client.session.keepalive().start()
+        with pytest.raises(RequestTimeout, match="not done within 0.2s"):
+            await asyncio.wait_for(session.stop(), 5)
+        assert not session.running
+    assert (await consul.session.info(session.id))[0] is not None
+    await consul.session.destroy(session.id)
 
 
 async def test_stop_is_idempotent_and_start_only_once(consul: Consul) -> None:

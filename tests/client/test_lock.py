@@ -10,9 +10,10 @@ monitor reports the lock lost as soon as the key is no longer held by our sessio
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -26,8 +27,10 @@ from aioconsul import (
     LockLost,
     LockNotHeld,
     LockTimeout,
+    ServerError,
     TransportError,
 )
+from aioconsul.recipes import keepalive as keepalive_module
 from aioconsul.recipes.lock import LOCK_FLAG_VALUE, Lock
 from aioconsul.recipes.semaphore import SEMAPHORE_FLAG_VALUE
 from aioconsul.testing import DevAgent
@@ -48,6 +51,39 @@ async def no_leftover_tasks() -> AsyncIterator[None]:
 async def _sessions(client: Consul) -> set[str]:
     listed, _ = await client.session.items()
     return {session["ID"] for session in listed}
+
+
+async def _holder(client: Consul) -> str | None:
+    """The session holding KEY, read straight from the agent."""
+    entry, _ = await client.kv.get(KEY)
+    return entry.get("Session") if entry is not None else None
+
+
+async def _eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    async def poll() -> None:
+        while not await check():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), 5)
+
+
+async def _fail_acquire(lock: Lock, consul: Consul, how: str) -> None:
+    """Make ``lock.acquire()`` fail after the agent applied its ``?acquire=``: answered 500
+    (proxy step "applied-then-500"), or cancelled while the answer is held back ("applied-then-
+    hold")."""
+    if how == "applied-then-500":
+        with pytest.raises(ServerError):
+            await lock.acquire()
+        return
+    task = asyncio.create_task(lock.acquire())
+
+    async def applied() -> bool:
+        return await _holder(consul) is not None
+
+    await _eventually(applied)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
 
 
 def test_flag_value_is_gos() -> None:
@@ -360,6 +396,113 @@ async def test_leaving_a_lost_lock_does_not_raise_a_failed_release(
     async with Consul(consul_agent.address, retry=False) as client, client.lock(KEY) as lock:
         await consul_agent.stop()
         await asyncio.wait_for(lock.lost.wait(), 3)
+
+
+@pytest.mark.parametrize("how", ["applied-then-500", "applied-then-hold"])
+async def test_a_failed_acquire_releases_the_key_of_a_lent_session(
+        consul: Consul, agents: Any, session: str, how: str) -> None:
+    """The agent may apply ``?acquire=`` and still answer 500 (leadership lost while committing),
+    and a task may be cancelled after the agent applied it. The CAS write is never repeated
+    (kv.set), so the lock sends ``?release=`` before the error or the cancellation propagates:
+    afterwards the key is not held by the lent session, and that session is not destroyed."""
+    proxy = await agents("forward", how)  # the read of the key, then the acquire
+    async with Consul(proxy.address) as client:
+        lock = client.lock(KEY, session=session, value=b"v")
+        await _fail_acquire(lock, consul, how)
+        assert not lock.held and lock.session is None
+    assert await _holder(consul) is None
+    assert session in await _sessions(consul)
+    assert proxy.paths("PUT") == [f"/v1/kv/{KEY}?flags={LOCK_FLAG_VALUE}&{step}={session}"
+                                  for step in ("acquire", "release")]
+
+
+@pytest.mark.parametrize("how", ["applied-then-500", "applied-then-hold"])
+async def test_a_failed_acquire_releases_the_key_before_destroying_its_session(
+        consul: Consul, agents: Any, how: str) -> None:
+    """With a session of its own the lock releases the key, then destroys the session. Only
+    destroying it would free the key too, but with the session's lock-delay (15 s by default,
+    api-docs/session.mdx): nobody could take the key for that long."""
+    proxy = await agents("forward", "forward", how)  # session create, read, acquire
+    async with Consul(proxy.address) as client:
+        lock = client.lock(KEY)
+        await _fail_acquire(lock, consul, how)
+    assert await _holder(consul) is None
+    assert await _sessions(consul) == set()
+    other = await consul.session.create(lock_delay="0s")
+    assert await consul.kv.lock(KEY, session=other, flags=LOCK_FLAG_VALUE) is True
+    await consul.session.destroy(other)
+
+
+async def test_the_cleanup_of_a_cancelled_acquire_survives_another_cancellation(
+        consul: Consul, agents: Any, session: str) -> None:
+    """The release after a cancelled acquire runs to its end although the task is cancelled
+    again meanwhile (shielded): the task ends only once the agent has answered it."""
+    proxy = await agents("forward", "applied-then-hold")
+    answered = proxy.answered
+    async with Consul(proxy.address) as client:
+        task = asyncio.create_task(client.lock(KEY, session=session).acquire())
+
+        async def applied() -> bool:
+            return await _holder(consul) == session
+
+        await _eventually(applied)
+        proxy.hold = f"/v1/kv/{KEY}"  # the release waits at the proxy, not yet forwarded
+        task.cancel()
+
+        async def releasing() -> bool:
+            return any("release=" in path for path in proxy.paths("PUT"))
+
+        await _eventually(releasing)
+        task.cancel()
+        proxy.release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert any("release=" in path for method, path in answered if method == "PUT")
+    assert await _holder(consul) is None
+
+
+async def test_the_cleanup_of_a_failed_acquire_is_bounded_in_time(
+        consul: Consul, agents: Any, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """An agent that does not answer the release does not hold the failed acquire up for more
+    than CLEANUP_TIMEOUT: the acquire's own error is raised and the cleanup's logged; nothing is
+    sent after the bound, but the session is no longer renewed (no task is left), so its TTL and
+    lock-delay are what free the key in the end."""
+    monkeypatch.setattr(keepalive_module, "CLEANUP_TIMEOUT", 0.2)
+    proxy = await agents("forward", "forward", "applied-then-500")
+    proxy.hold = "release="  # never answered during the test
+    async with Consul(proxy.address) as client:
+        with caplog.at_level(logging.WARNING, "aioconsul.recipes"), pytest.raises(ServerError):
+            await asyncio.wait_for(client.lock(KEY).acquire(), 5)
+        assert _recipe_tasks() == []
+    assert "not done within 0.2s" in caplog.text
+    assert not any("/session/destroy/" in path for path in proxy.paths("PUT"))
+    (session,) = await _sessions(consul)
+    assert await _holder(consul) == session
+    await consul.session.destroy(session)
+
+
+async def test_a_lent_session_is_never_destroyed(consul: Consul, agents: Any) -> None:
+    """Neither a release nor an acquisition that fails (a conflict, a time-out, a 500 after the
+    agent applied it) destroys a lent session or stops renewing it; they only release the key."""
+    proxy = await agents()
+    async with Consul(proxy.address) as client, client.session.keepalive() as session:
+        async with client.lock(KEY, session=session):
+            pass
+        other = await consul.session.create(lock_delay="0s")
+        assert await consul.kv.lock(KEY, session=other, flags=LOCK_FLAG_VALUE)
+        assert await client.lock(KEY, session=session, lock_try_once=True,
+                                 lock_wait="50ms").acquire() is False
+        await consul.session.destroy(other)
+        await consul.kv.set("plain", b"data")
+        with pytest.raises(LockConflict):
+            await client.lock("plain", session=session).acquire()
+        proxy.faults[:] = ["forward", "applied-then-500"]
+        with pytest.raises(ServerError):
+            await client.lock(KEY, session=session).acquire()
+        assert session.running
+        assert session.id in await _sessions(consul)
+        assert proxy.paths("PUT").count("/v1/session/destroy/" + session.id) == 0
 
 
 @pytest.mark.parametrize(("kwargs", "error", "match"), [

@@ -17,7 +17,15 @@ from typing import Any
 
 import pytest
 
-from aioconsul import Consul, LockConflict, LockHeld, LockInUse, LockNotHeld, LockTimeout
+from aioconsul import (
+    Consul,
+    LockConflict,
+    LockHeld,
+    LockInUse,
+    LockNotHeld,
+    LockTimeout,
+    ServerError,
+)
 from aioconsul.recipes.lock import LOCK_FLAG_VALUE
 from aioconsul.recipes.semaphore import SEMAPHORE_FLAG_VALUE, Semaphore
 from aioconsul.testing import DevAgent
@@ -46,6 +54,11 @@ async def _holders(client: Consul) -> dict[str, Any]:
 async def _sessions(client: Consul) -> set[str]:
     listed, _ = await client.session.items()
     return {session["ID"] for session in listed}
+
+
+async def _until(check: Any) -> None:
+    while not await check():
+        await asyncio.sleep(0.01)
 
 
 def test_flag_value_is_gos() -> None:
@@ -198,6 +211,41 @@ async def test_a_lent_session_is_kept_and_its_contender_cleaned_up(consul: Consu
         assert slot.session == session["ID"]
     assert session["ID"] in await _sessions(consul)
     await consul.session.destroy(session)
+
+
+async def test_a_failed_acquire_leaves_the_holders_with_a_lent_session(
+        consul: Consul, agents: Any, session: str) -> None:
+    """The check-and-set that adds us to ``.lock`` may be applied and answered 500; it is never
+    repeated (the CAS retry rule), so the semaphore takes our session out of the holders again
+    and deletes its contender key before raising. The lent session is kept."""
+    proxy = await agents("forward", "forward", "applied-then-500")  # contender, list, .lock
+    async with Consul(proxy.address) as client:
+        with pytest.raises(ServerError):
+            await client.semaphore(PREFIX, 2, session=session).acquire()
+    assert await _holders(consul) == {"Limit": 2, "Holders": {}}
+    keys, _ = await consul.kv.keys(PREFIX + "/")
+    assert keys == [LOCK_KEY]
+    assert session in await _sessions(consul)
+
+
+async def test_a_cancelled_acquire_leaves_the_holders(consul: Consul, agents: Any) -> None:
+    """Cancelled while the ``.lock`` write that added us is in flight (the agent applied it):
+    our session leaves the holders (a release would do no less), then the session is destroyed.
+    Destroying it alone would leave a dead holder for the others to prune."""
+    proxy = await agents("forward", "forward", "forward", "applied-then-hold")
+    async with Consul(proxy.address) as client:
+        task = asyncio.create_task(client.semaphore(PREFIX, 2).acquire())
+
+        async def applied() -> bool:
+            entry, _ = await consul.kv.get(LOCK_KEY)
+            return entry is not None and bool(json.loads(entry["Value"])["Holders"])
+
+        await asyncio.wait_for(_until(applied), 5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert await _holders(consul) == {"Limit": 2, "Holders": {}}
+    assert await _sessions(consul) == set()
 
 
 async def test_acquire_twice_and_release_unheld(consul: Consul) -> None:
