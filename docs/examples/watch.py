@@ -43,16 +43,6 @@ async def main() -> None:
         # [end]
         assert [item["Key"] for item in items] == ["config/app"]
 
-        # [events]
-        # Each new event exactly once; entering takes the baseline.
-        async with client.event.watch("deploy", since_now=True) as events:
-            await client.event.fire("deploy", b"v3")
-            async for event, _ in events:
-                print("deploy", event["Payload"])
-                break
-        # [end]
-        assert event["Payload"] == b"v3"
-
 
 if __name__ == "__main__":
     asyncio.run(main())
