@@ -55,6 +55,7 @@ _NO_TIMEOUT = aiohttp.ClientTimeout(total=None)
 #: How many parsed URLs a transport keeps per agent (a small, bounded cache of the targets seen
 #: most).
 _URL_CACHE_SIZE = 512
+_OCTETS = "application/octet-stream"
 #: How many ClientTimeouts a transport keeps, keyed by their seconds. Most requests share a few
 #: (the client's timeout, the blocking timeout of each wait in use); a lock's remaining wait makes
 #: a new one per attempt, so the cache is emptied when it fills, like the URL cache.
@@ -151,6 +152,7 @@ class Transport:
         self._headers = headers
         # What each request passes as headers=: all of them for a lent session, none for ours.
         self._call_headers: dict[str, str] | None = headers
+        self._typed: dict[str, dict[str, str]] = {}  # the call headers with a Content-Type
         self._ssl: ssl.SSLContext | None = None
         self._extra: dict[str, Any] = {"allow_redirects": False}
         self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
@@ -214,6 +216,7 @@ class Transport:
                 headers=self._headers,
             )
             self._call_headers = None
+            self._typed = {}
             # aiohttp silently re-sends a PUT or DELETE once when a reused connection breaks,
             # even after the agent received it: an event would fire twice, a KV write could
             # overwrite a newer one. The request core decides what is safe to repeat instead.
@@ -272,8 +275,15 @@ class Transport:
         if not self._ready or session is None or asyncio.get_running_loop() is not self._loop:
             session = self._open()
         headers = self._call_headers
-        if request.content_type is not None:
-            headers = {**(headers or {}), "Content-Type": request.content_type}
+        content_type = request.content_type
+        # aiohttp labels a bytes body application/octet-stream by itself; other types are sent
+        # as a header, the merged headers made once per type.
+        if content_type is not None and content_type != _OCTETS:
+            typed = self._typed.get(content_type)
+            if typed is None:
+                typed = self._typed[content_type] = {**(headers or {}),
+                                                     "Content-Type": content_type}
+            headers = typed
         url = self._url(request.target, agent)
         deadlines = self._deadlines
         entry = None
