@@ -60,6 +60,8 @@ _OCTETS = "application/octet-stream"
 #: (the client's timeout, the blocking timeout of each wait in use); a lock's remaining wait makes
 #: a new one per attempt, so the cache is emptied when it fills, like the URL cache.
 _TIMEOUT_CACHE_SIZE = 64
+#: How many request timeouts get a deadline queue of their own (see _Deadlines).
+_DEADLINE_QUEUES = 16
 
 _OTHER_LOOP = (
     "this Consul client is bound to the event loop it was first used in, and this is another "
@@ -77,11 +79,12 @@ class _Deadlines:
     task is cancelled, and :meth:`Transport.send` turns that cancellation into RequestTimeout.
     """
 
-    __slots__ = ("_loop", "_queue", "_seconds", "_timer")
+    __slots__ = ("_live", "_loop", "_queue", "_seconds", "_timer")
 
     def __init__(self, seconds: float) -> None:
         self._seconds = seconds
         self._queue: deque[list[Any]] = deque()  # [deadline, task or None once done, expired]
+        self._live = 0  # entries of the queue whose request is still running
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -94,10 +97,21 @@ class _Deadlines:
         queue = self._queue
         while queue and queue[0][1] is None:
             queue.popleft()
+        if len(queue) > 64 and len(queue) > 2 * self._live:
+            # Done entries pile up behind a long request (a watch whose key never changes
+            # blocks for its whole wait): drop them, at a cost shared by the starts since.
+            self._queue = queue = deque(each for each in queue if each[1] is not None)
         queue.append(entry)
+        self._live += 1
         if self._timer is None:
             self._timer = loop.call_at(deadline, self._expire)
         return entry
+
+    def done(self, entry: list[Any]) -> None:
+        """The request of ``entry`` is over: the timer passes it by."""
+        if entry[1] is not None:
+            entry[1] = None
+            self._live -= 1
 
     def _expire(self) -> None:
         self._timer = None
@@ -114,6 +128,8 @@ class _Deadlines:
                     return
                 entry[2] = True
                 task.cancel()
+                entry[1] = None
+                self._live -= 1
             queue.popleft()
 
     def close(self) -> None:
@@ -121,6 +137,7 @@ class _Deadlines:
             self._timer.cancel()
             self._timer = None
         self._queue.clear()
+        self._live = 0
 
 
 class Transport:
@@ -156,7 +173,11 @@ class Transport:
         self._ssl: ssl.SSLContext | None = None
         self._extra: dict[str, Any] = {"allow_redirects": False}
         self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
-        self._deadlines = _Deadlines(config.timeout) if config.timeout else None
+        # One deadline queue per request timeout in use (the client's, and each blocking
+        # timeout its watches use), a few at most; past that, aiohttp's per-request timeout.
+        self._deadlines: dict[float, _Deadlines] = {}
+        if config.timeout:
+            self._deadlines[config.timeout] = _Deadlines(config.timeout)
         self._ready = False
         self._urls: tuple[dict[str, URL], ...] = tuple({} for _ in self._targets)
 
@@ -285,15 +306,19 @@ class Transport:
                                                      "Content-Type": content_type}
             headers = typed
         url = self._url(request.target, agent)
-        deadlines = self._deadlines
-        entry = None
-        if deadlines is not None and request.timeout == deadlines._seconds:
-            task = asyncio.current_task()
-            if task is not None:
-                entry = deadlines.start(task)
-                timeout = _NO_TIMEOUT
+        entry = task = deadlines = None
+        seconds = request.timeout
+        if seconds:
+            deadlines = self._deadlines.get(seconds)
+            if deadlines is None and len(self._deadlines) < _DEADLINE_QUEUES:
+                deadlines = self._deadlines[seconds] = _Deadlines(seconds)
+            if deadlines is not None:
+                task = asyncio.current_task()
+                if task is not None:
+                    entry = deadlines.start(task)
+                    timeout = _NO_TIMEOUT
         if entry is None:
-            timeout = self._timeout(request.timeout)
+            timeout = self._timeout(seconds)
         try:
             # Awaited directly rather than through "async with": read() releases the
             # connection once the body is in, and one coroutine layer less is measurable here.
@@ -310,8 +335,8 @@ class Transport:
         except asyncio.CancelledError:
             if entry is None or not entry[2]:
                 raise
-            if sys.version_info >= (3, 11):
-                entry[1].uncancel()
+            if sys.version_info >= (3, 11) and task is not None:
+                task.uncancel()
             raise self._timed_out(request, agent) from None
         except asyncio.TimeoutError:
             raise self._timed_out(request, agent) from None
@@ -323,8 +348,8 @@ class Transport:
                 operation=request.operation, address=self._addresses[agent],
             ) from exc
         finally:
-            if entry is not None:
-                entry[1] = None  # done: the timer passes it by
+            if entry is not None and deadlines is not None:
+                deadlines.done(entry)  # the timer passes it by
 
     def _timed_out(self, request: Request, agent: int) -> RequestTimeout:
         return RequestTimeout(
@@ -339,8 +364,8 @@ class Transport:
             return
         self._closed = True
         self._ready = False
-        if self._deadlines is not None:
-            self._deadlines.close()
+        for deadlines in self._deadlines.values():
+            deadlines.close()
         session, self._session = self._session, None
         guard, self._guard = self._guard, None
         if guard is not None:
