@@ -8,6 +8,7 @@ global state, so every accepted and every rejected form has a unit test.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -125,7 +126,9 @@ def duration(value: Any, name: str) -> int:
     return ns
 
 
+@functools.lru_cache(maxsize=256)
 def _parse_go_duration(text: str, name: str) -> int:
+    # Cached: the same few strings ("5m", "10s") come back with every watch and session.
     body = text[1:] if text[:1] in "+-" else text
     if body == "0":
         return 0
