@@ -28,6 +28,7 @@ from .recipes import recipe_method
 from .recipes.election import Election
 from .recipes.lock import Lock
 from .recipes.semaphore import Semaphore
+from .toolkit.registration import Registration
 from .typing import Consistency, Duration, Meta
 from .watch import Backoff, ErrorMode, QuietErrors, Watch
 
@@ -69,6 +70,10 @@ class Consul:
     ``session`` lends an aiohttp ClientSession that the client uses and never closes; otherwise
     the client creates its own on first use and closes it in :meth:`close` (or on leaving
     ``async with``).
+    ``trace_configs`` (a list of ``aiohttp.TraceConfig``) are given to the session the client
+    creates, so aiohttp's request tracing (OpenTelemetry's aiohttp instrumentation included)
+    sees every request; with a lent session they are refused (ValueError): give them to that
+    session instead.
 
     A client is bound to the event loop it is first used in: used from another loop (a second
     ``asyncio.run()``) it raises RuntimeError. Create one client per loop, inside the coroutine
@@ -91,6 +96,8 @@ class Consul:
     lock = recipe_method(Lock, "lock")
     semaphore = recipe_method(Semaphore, "semaphore")
     election = recipe_method(Election, "election")
+    # The service toolkit (aioconsul.toolkit): managed registration with the local agent.
+    register = recipe_method(Registration, "register")
 
     def __init__(
         self,
@@ -113,12 +120,17 @@ class Consul:
         retry: Retry | bool | None = None,
         wait: Duration | None = None,
         session: aiohttp.ClientSession | None = None,
+        trace_configs: Sequence[aiohttp.TraceConfig] | None = None,
     ) -> None:
+        if trace_configs and session is not None:
+            raise ValueError("trace_configs: the client does not own a lent session and cannot "
+                             "add tracing to it; pass them to your ClientSession instead")
         self.config: Config = resolve(
             address, token=token, token_file=token_file, consistency=consistency, dc=dc,
             namespace=namespace, partition=partition, auth=auth, verify=verify, ca_file=ca_file,
             ca_path=ca_path, cert_file=cert_file, key_file=key_file,
             tls_server_name=tls_server_name, timeout=timeout, retry=retry, wait=wait,
+            trace_configs=trace_configs,
         )
         self._core = core = Core(self.config, session)
         self.kv = KV(core)

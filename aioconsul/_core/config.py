@@ -95,6 +95,8 @@ class Config:
     #: The wait, in nanoseconds, of blocking reads that give none (Go's ``Config.WaitTime``);
     #: None leaves it to the agent (its ``default_query_time``, 5 minutes unless configured).
     wait: int | None = None
+    #: aiohttp ``TraceConfig`` objects for the ClientSession the client creates.
+    trace_configs: tuple[Any, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def scheme(self) -> str:
@@ -264,6 +266,7 @@ def resolve(
     timeout: float | None = DEFAULT_TIMEOUT,
     retry: Retry | bool | None = None,
     wait: Any = None,
+    trace_configs: Any = None,
     env: Mapping[str, str] | None = None,
 ) -> Config:
     """Build a :class:`Config`: every explicit argument beats its environment variable."""
@@ -354,6 +357,20 @@ def resolve(
         raise TypeError(f"retry: expected an aioconsul Retry, True or False, got "
                         f"{type(retry).__name__}")
 
+    traces: tuple[Any, ...] = ()
+    if trace_configs is not None:
+        if isinstance(trace_configs, (str, bytes, Mapping)) or not isinstance(
+                trace_configs, Sequence):
+            raise TypeError(f"trace_configs: expected a list of aiohttp.TraceConfig, got "
+                            f"{type(trace_configs).__name__}")
+        for item in trace_configs:
+            # Duck-typed (this module never imports aiohttp): what ClientSession calls on each.
+            if not (callable(getattr(item, "freeze", None))
+                    and callable(getattr(item, "trace_config_ctx", None))):
+                raise TypeError(f"trace_configs: expected aiohttp.TraceConfig objects, got "
+                                f"{type(item).__name__}")
+        traces = tuple(trace_configs)
+
     return Config(
         targets=tuple(targets),
         token=resolved_token,
@@ -372,4 +389,5 @@ def resolve(
         timeout=None if timeout is None else float(timeout),
         retry=resolved_retry,
         wait=wait_ns,
+        trace_configs=traces,
     )

@@ -234,7 +234,7 @@ class Transport:
             # The session carries the headers of every request (set once, not merged per call).
             self._session = aiohttp.ClientSession(
                 connector=connector, timeout=aiohttp.ClientTimeout(total=None),
-                headers=self._headers,
+                headers=self._headers, trace_configs=list(config.trace_configs) or None,
             )
             self._call_headers = None
             self._typed = {}

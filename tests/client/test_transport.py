@@ -360,3 +360,33 @@ async def test_the_timeout_cache_stays_bounded(serve) -> None:
             entry, _ = await client.kv.get("foo", watch=(5, f"{1000 + step}ms"))
             assert entry is not None
         assert 0 < len(client._core.transport._timeouts) < 100  # 200 timeouts were used
+
+
+async def test_trace_configs_see_every_request_of_the_clients_own_session(
+        consul_agent: aioconsul.testing.DevAgent) -> None:
+    """``Consul(trace_configs=[...])`` hands them to the ClientSession the client creates."""
+    started: list[str] = []
+
+    async def on_request_start(session: aiohttp.ClientSession, context: object,
+                               params: aiohttp.TraceRequestStartParams) -> None:
+        started.append(f"{params.method} {params.url.path}")
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    async with Consul(consul_agent.address, trace_configs=[trace]) as client:
+        await client.kv.set("traced", b"1")
+        await client.kv.get("traced")
+    assert started == ["PUT /v1/kv/traced", "GET /v1/kv/traced"]
+
+
+async def test_trace_configs_with_a_lent_session_are_refused() -> None:
+    """The client never changes a session it does not own: tracing goes on that session."""
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(ValueError, match="^trace_configs:"):
+            Consul(session=session, trace_configs=[aiohttp.TraceConfig()])
+
+
+@pytest.mark.parametrize("value", [aiohttp.TraceConfig(), ["not a trace config"]])
+def test_trace_configs_must_be_a_list_of_trace_configs(value: object) -> None:
+    with pytest.raises(TypeError, match="^trace_configs:"):
+        Consul(trace_configs=value)  # type: ignore[arg-type]
