@@ -11,6 +11,7 @@ from .client import Consul
 from .errors import (
     ACLNotFound,
     BadRequest,
+    CASConflict,
     Conflict,
     ConnectError,
     ConsulError,
@@ -36,12 +37,14 @@ from .errors import (
     TxnFailed,
     UnexpectedRedirect,
 )
+from .toolkit import Registration
 from .typing import Consistency, Meta
 
 __all__ = [
     "ACLNotFound",
     "Backoff",
     "BadRequest",
+    "CASConflict",
     "Conflict",
     "ConnectError",
     "Consistency",
@@ -62,6 +65,7 @@ __all__ = [
     "PermissionDenied",
     "ProtocolError",
     "RateLimited",
+    "Registration",
     "RequestTimeout",
     "RequestTooLarge",
     "ResponseError",

@@ -16,7 +16,8 @@
         ├── NotFound                    404
         ├── MethodNotAllowed            405
         ├── Conflict                    409
-        │   └── TxnFailed               409 from /v1/txn: rolled back; .errors says which ops, why
+        │   ├── TxnFailed               409 from /v1/txn: rolled back; .errors says which ops, why
+        │   └── CASConflict             kv.update gave up: the key changed under every attempt
         ├── RequestTooLarge             413
         ├── RateLimited                 429
         └── ServerError                 5xx
@@ -49,6 +50,7 @@ from .typing import Meta
 __all__ = [
     "ACLNotFound",
     "BadRequest",
+    "CASConflict",
     "Conflict",
     "ConnectError",
     "ConsulError",
@@ -199,6 +201,31 @@ class TxnFailed(Conflict):
         if not message:
             failed = "; ".join(f"op {e.OpIndex}: {e.What}" for e in self.errors)
             message = f"transaction rolled back: {failed}" if failed else "transaction rolled back"
+        super().__init__(message, operation=operation, address=address, status=status, meta=meta)
+
+
+class CASConflict(Conflict):
+    """:meth:`~aioconsul.api.kv.KV.update` gave up: every attempt's check-and-set met a key that
+    another writer had changed since it was read. ``key`` is the key, ``attempts`` how many
+    check-and-sets were refused; ``meta`` is the last refusal's (a 409 from ``/v1/txn``), which
+    is also the ``__cause__``. Nothing of the update was written."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        key: str = "",
+        attempts: int = 0,
+        operation: str = "",
+        address: str = "",
+        status: int | None = 409,
+        meta: Meta | None = None,
+    ) -> None:
+        self.key = key
+        self.attempts = attempts
+        if not message:
+            message = (f"key {key!r} changed under each of {attempts} check-and-set attempts "
+                       "(raise retries= or lower the contention)")
         super().__init__(message, operation=operation, address=address, status=status, meta=meta)
 
 

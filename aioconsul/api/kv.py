@@ -7,12 +7,15 @@ outside ``/v1/kv/``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, overload
+import inspect
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._core import normalize
 from .._core.core import Endpoint
 from .._core.request import quote_key
-from ..errors import ConsulError
+from ..errors import CASConflict, ConsulError, TxnFailed
 from ..typing import (
     Blocking,
     Collection,
@@ -29,11 +32,20 @@ from ..watch import Backoff, ErrorMode, QuietErrors, Watch
 if TYPE_CHECKING:
     from .txn import Transaction
 
-__all__ = ["KV", "MAX_VALUE_SIZE"]
+__all__ = ["DEFAULT_UPDATE_RETRIES", "KV", "MAX_VALUE_SIZE", "Codec", "nest"]
 
 #: Consul's default ``kv_max_value_size``: 512 KiB.
 MAX_VALUE_SIZE = 512 * 1024
+#: How many times :meth:`KV.update` reads again after a refused check-and-set, by default.
+DEFAULT_UPDATE_RETRIES = 16
 _OCTETS = "application/octet-stream"
+
+#: How :meth:`KV.tree` decodes each value: ``"bytes"`` (as stored), ``"text"`` (UTF-8),
+#: ``"json"`` (an empty value is None), or a callable taking the bytes.
+Codec = Literal["bytes", "text", "json"] | Callable[[bytes], Any]
+_CODECS = ("bytes", "text", "json")
+#: What ``fn`` of :meth:`KV.update` is: the current value (None if missing) to the new one.
+Updater = Callable[[bytes | None], Payload | Awaitable[Payload]]
 
 
 def _path(key: str) -> str:
@@ -46,6 +58,73 @@ def _value(value: Any, name: str = "value") -> bytes:
         raise ValueError(f"{name}: {len(data)} bytes is over Consul's limit of {MAX_VALUE_SIZE} "
                          f"bytes (kv_max_value_size)")
     return data
+
+
+def _codec(codec: Any) -> Callable[[bytes], Any]:
+    """The decoding function of a :data:`Codec` (checked before any request)."""
+    if isinstance(codec, str):
+        if codec == "bytes":
+            return bytes
+        if codec == "text":
+            return lambda data: data.decode("utf-8")
+        if codec == "json":
+            return lambda data: json.loads(data) if data else None
+        raise ValueError(f"codec: expected one of {', '.join(map(repr, _CODECS))} or a "
+                         f"callable, got {codec!r}")
+    if callable(codec):
+        return codec  # type: ignore[no-any-return]
+    raise TypeError(f"codec: expected one of {', '.join(map(repr, _CODECS))} or a callable, "
+                    f"got {type(codec).__name__}")
+
+
+def _folder(prefix: str) -> str:
+    return prefix if prefix == "" or prefix.endswith("/") else prefix + "/"
+
+
+def nest(entries: Iterable[Mapping[str, Any]], prefix: str = "", *,
+         codec: Codec = "bytes") -> dict[str, Any]:
+    """The nested dict of KV ``entries`` (as :meth:`KV.items` returns them) under ``prefix``.
+
+    Pure; the rules of :meth:`KV.tree`: the prefix (taken as a folder, ``"a"`` as ``"a/"``) is
+    stripped and each ``/`` opens a dict; a folder key (ending in ``/``, as ``consul kv put a/``
+    or the UI make) gives an empty dict, its value ignored; a key that is both a value and a
+    folder (``a/b`` and ``a/b/c``) is a ``ValueError`` naming both. Entries outside the folder
+    are skipped. A value the codec cannot decode is a ``ValueError`` naming its key.
+    """
+    decode = _codec(codec)
+    folder = _folder(prefix)
+    tree: dict[str, Any] = {}
+    leaves: dict[tuple[str, ...], str] = {}  # the path of each value -> its key
+
+    def clash(leaf: str, other: str) -> ValueError:
+        return ValueError(f"{leaf!r} and {other!r}: a key cannot be both a value and a folder "
+                          "in a tree (read this prefix with items())")
+
+    # Sorted, a value ("a/b") comes before anything in the folder of the same name ("a/b/c").
+    for entry in sorted(entries, key=lambda e: str(e.get("Key", ""))):
+        key = str(entry.get("Key", ""))
+        if not key.startswith(folder):
+            continue
+        *dirs, name = key[len(folder):].split("/")
+        node = tree
+        path: tuple[str, ...] = ()
+        for part in dirs:
+            path += (part,)
+            if path in leaves:
+                raise clash(leaves[path], key)
+            node = node.setdefault(part, {})
+        if name == "":
+            continue  # a folder key: its dict is made above, its value ignored
+        path += (name,)
+        if name in node:
+            raise clash(key, leaves.get(path, folder + "/".join(path) + "/"))
+        value = entry.get("Value")
+        try:
+            node[name] = decode(b"" if value is None else bytes(value))
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            raise ValueError(f"{key!r}: the value cannot be decoded ({exc})") from exc
+        leaves[path] = key
+    return tree
 
 
 class KV(Endpoint):
@@ -202,6 +281,35 @@ class KV(Endpoint):
             b64="Value",
         )
         return (data or []), meta
+
+    async def tree(
+        self,
+        prefix: str = "",
+        *,
+        codec: Codec = "bytes",
+        dc: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+        consistency: Consistency | str | None = None,
+    ) -> dict[str, Any]:
+        """Read the folder ``prefix`` into a nested dict, the prefix stripped (one
+        ``GET /v1/kv/<prefix>/?recurse``): ``a/b/c`` under ``"a/"`` gives ``{"b": {"c": value}}``.
+
+        ``prefix`` is a folder: ``"config/web"`` reads ``config/web/``, not ``config/webby``;
+        ``""`` reads the whole store. Values are the stored bytes, or decoded by ``codec``:
+        ``"text"`` (UTF-8), ``"json"`` (an empty value reads as None), or a callable taking the
+        bytes; a value it cannot decode is a ``ValueError`` naming the key. A folder key (ending
+        in ``/``: ``consul kv put a/`` and the UI make them) gives an empty dict and its value is
+        ignored, as consul-template's ``tree`` and Spring Cloud Consul skip them. A key that is
+        both a value and a folder (``a/b`` beside ``a/b/c``; Consul allows it) cannot be nested
+        and raises ``ValueError`` naming both keys rather than drop either. An empty folder is
+        ``{}``. See :func:`nest` for the same on entries already read.
+        """
+        _codec(codec)
+        folder = _folder(normalize.kv_key(prefix, "prefix", prefix=True))
+        entries, _ = await self.items(folder, dc=dc, namespace=namespace, partition=partition,
+                                      consistency=consistency)
+        return nest(entries, folder, codec=codec)
 
     async def set(
         self,
@@ -367,6 +475,84 @@ class KV(Endpoint):
             namespace=namespace, partition=partition,  # never repeated once sent: see cas()
         )
         return result is True
+
+    async def update(
+        self,
+        key: str | Object,
+        fn: Updater,
+        *,
+        retries: int = DEFAULT_UPDATE_RETRIES,
+        flags: int | None = None,
+        dc: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+        consistency: Consistency | str | None = None,
+    ) -> Object:
+        """Read-modify-write ``key`` with check-and-set: ``fn(current)`` gives the new value.
+
+        ``fn`` takes the current value (bytes, or None while the key does not exist) and returns
+        the new one (bytes or bytearray); it may be a coroutine function. The new value is
+        written with a check-and-set on the ModifyIndex read (0 for a missing key: created only
+        if still missing), in one transaction (``PUT /v1/txn``, ``cas`` then ``get``) whose
+        ``get`` returns the new entry as written, so there is no race with a later writer.
+        Returns that entry (``Value`` as bytes, its ``ModifyIndex``). ``flags`` sets the entry's
+        Flags; without it the current Flags are kept.
+
+        When another writer changed the key in between (the check-and-set is refused), the key
+        is read again and ``fn`` called again with the fresh value, up to ``retries`` times;
+        then :class:`~aioconsul.errors.CASConflict`. So ``fn`` may run several times and should
+        only compute. An exception from ``fn`` propagates and nothing is written. Any other error
+        propagates at once and the write is never repeated once sent (the CAS retry rule, see
+        :meth:`cas`): after a 5xx or a timeout the update may have been applied; read the key.
+        A transaction refused although the key did not change (a permission, say) raises its
+        :class:`~aioconsul.TxnFailed`.
+        """
+        key = normalize.kv_key(key)
+        if not callable(fn):
+            raise TypeError(f"fn: expected a callable taking the current value, "
+                            f"got {type(fn).__name__}")
+        if isinstance(retries, bool) or not isinstance(retries, int):
+            raise TypeError(f"retries: expected an int, got {type(retries).__name__}")
+        if retries < 0:
+            raise ValueError(f"retries: must not be negative, got {retries}")
+        if flags is not None:
+            flags = normalize.uint64(flags, "flags")
+        where: dict[str, Any] = {"dc": dc, "namespace": namespace, "partition": partition}
+        if consistency is not None:
+            normalize.consistency(consistency)
+        from .txn import Transaction, Txn  # txn.py builds on this module
+
+        txn = Txn(self._core)
+        refused: TxnFailed | None = None
+        stale_index: int | None = None
+        attempts = 0
+        while True:
+            entry, _ = await self.get(key, consistency=consistency, **where)
+            index = int(entry["ModifyIndex"]) if entry is not None else 0
+            if refused is not None and index == stale_index:
+                raise refused  # refused although nobody changed the key: not a conflict
+            if attempts > retries:
+                assert refused is not None
+                raise CASConflict(key=key, attempts=attempts, meta=refused.meta,
+                                  operation=refused.operation,
+                                  address=refused.address) from refused
+            current = bytes(entry["Value"] or b"") if entry is not None else None
+            new = fn(current)
+            if inspect.isawaitable(new):
+                new = await new
+            value = _value(new, "fn's result")
+            keep = flags if flags is not None else int(entry.get("Flags") or 0) if entry else 0
+            ops = Transaction().cas(key, value, index=index, flags=keep).get(key)
+            attempts += 1
+            try:
+                results, _ = await txn.apply(ops, **where)
+            except TxnFailed as exc:
+                # Refused: most likely another writer won. The next read tells: a key whose
+                # index did not move was refused for another reason, raised then.
+                refused, stale_index = exc, index
+                continue
+            written: Object = results[-1]["KV"]
+            return written
 
     def txn(
         self,

@@ -85,6 +85,9 @@ class _Recipe:
     _MSG_HELD: ClassVar[str]
     _MSG_NOT_HELD: ClassVar[str]
     _BEHAVIOR: ClassVar[str | None]
+    #: The index the next monitor starts blocking past: a campaign that read the key just now
+    #: sets it (0: the monitor's first read does not block).
+    _monitor_from: int = 0
 
     def __init__(
         self,
@@ -345,7 +348,7 @@ class _Recipe:
 
     async def _run_monitor(self, session_id: str) -> None:
         """lock.go monitorLock: consistent blocking reads until the hold is gone."""
-        index = 0
+        index, self._monitor_from = self._monitor_from, 0
         while True:
             retries = self._monitor_retries
             while True:

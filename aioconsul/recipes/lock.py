@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .._core import normalize
 from ..errors import LockConflict, LockHeld, LockInUse
-from ..typing import Duration, ObjectID, Payload
+from ..typing import Duration, Object, ObjectID, Payload
 from ._base import DEFAULT_MONITOR_RETRY_TIME, _flags, _Recipe, _seconds
 
 if TYPE_CHECKING:
@@ -109,6 +109,31 @@ class Lock(_Recipe):
             cancel_on_loss=cancel_on_loss, namespace=namespace, partition=partition,
         )
         self._retry_time = _seconds(lock_retry_time, "lock_retry_time")
+        self._token: int | None = None
+        self._lock_index: int | None = None
+
+    @property
+    def fencing_token(self) -> int | None:
+        """A fencing token for this hold: the key's ``ModifyIndex`` as read, with a consistent
+        read, right after the acquisition, while our session held it; None while not
+        :attr:`held` (before, once lost or released).
+
+        Every acquisition is a Raft write, so a later holder's token is always higher, also
+        after the key was deleted and made again (Consul's indexes only grow). Pass it with
+        each write to the protected resource; the resource keeps the highest token it accepted
+        and refuses a lower one, so a holder that lost the lock without knowing (a pause, a
+        partition) cannot overwrite its successor's work.
+        """
+        return self._token if self.held else None
+
+    @property
+    def lock_index(self) -> int | None:
+        """The key's ``LockIndex`` as read right after the acquisition (None while not
+        :attr:`held`). It counts acquisitions, but restarts when the key is deleted and is
+        reset to 0 by a plain write to the key (Consul's ``kvsSetTxn``), so
+        :attr:`fencing_token` is the one to compare; with :attr:`key` and :attr:`session` it
+        forms Consul's "sequencer" tuple."""
+        return self._lock_index if self.held else None
 
     async def __aenter__(self) -> Lock:
         await super().__aenter__()
@@ -130,14 +155,21 @@ class Lock(_Recipe):
             if pair is not None and _flags(pair) != LOCK_FLAG_VALUE:
                 raise self._error(LockConflict, "Existing key does not match lock use")
             holder = pair.get("Session") if pair is not None else None
-            if holder == session_id:
-                return True  # already ours: a restart that kept the session
+            if pair is not None and holder == session_id:
+                # Already ours (a restart that kept the session): this read gives the token.
+                return self._took(pair, meta["Index"])
             if holder:
                 index = max(1, meta["Index"])
                 continue
             if await self._write(kv.lock(self._key, self._value, session=session_id,
                                          flags=LOCK_FLAG_VALUE, **self._where)):
-                return True
+                # The PUT answers only True: read the entry it made, for the fencing token.
+                # Consistent, so a follower cannot show the key from before the write.
+                pair, meta = await kv.get(self._key, consistency="consistent", **self._where)
+                if pair is not None and pair.get("Session") == session_id:
+                    return self._took(pair, meta["Index"])
+                index = 0  # lost at once (its session ended, the key deleted): start over
+                continue
             # Refused: either someone was quicker (wait on the key), or the key is free and a
             # lock-delay is running (a timed wait, not a blocking read).
             pair, meta = await kv.get(self._key, **self._where)
@@ -152,6 +184,13 @@ class Lock(_Recipe):
                     return False
                 pause = min(pause, left * 1e-9)
             await asyncio.sleep(pause)
+
+    def _took(self, pair: Object, index: int) -> bool:
+        """Acquired: keep the entry's indexes; the monitor blocks past this read's index."""
+        self._token = int(pair["ModifyIndex"])
+        self._lock_index = int(pair.get("LockIndex") or 0)
+        self._monitor_from = max(1, index)
+        return True
 
     async def _check(self, session_id: str, index: int) -> tuple[bool, int]:
         pair, meta = await self._client.kv.get(

@@ -1,4 +1,4 @@
-"""The KV store: set, get, check-and-set, keys, items, delete, and a blocking get.
+"""The KV store: set, get, check-and-set, update, keys, items, tree, delete, blocking.
 
 Runs as is against the embedded dev agent. The ``# [name]`` / ``# [end]`` comments mark
 the snippets that docs/kv.rst shows; the asserts after them check what the snippets
@@ -6,6 +6,7 @@ printed.
 """
 
 import asyncio
+import json
 
 from aioconsul import Consul
 from aioconsul.testing import DevAgent
@@ -77,6 +78,30 @@ async def main() -> None:
         ]
         nothing, _ = await client.kv.items("no-such-prefix/")
         assert nothing == []
+
+        # [update]
+        # Read-modify-write with check-and-set, retried on a conflict: no increment
+        # is lost to a concurrent writer. fn gets None while the key is missing.
+        def increment(value: bytes | None) -> bytes:
+            return str(int(value or b"0") + 1).encode()
+
+        await asyncio.gather(*(client.kv.update("stats/hits", increment)
+                               for _ in range(5)))
+        entry = await client.kv.update("stats/hits", increment)
+        print(entry["Value"], entry["ModifyIndex"])  # b'6' and the write's own index
+        # [end]
+        assert entry["Value"] == b"6"
+        stored, _ = await client.kv.get("stats/hits")
+        assert entry["ModifyIndex"] == stored["ModifyIndex"]
+
+        # [tree]
+        # A folder as a nested dict, the prefix stripped; codec= decodes the values.
+        await client.kv.set("config/web/port", b"8080")
+        await client.kv.set("config/web/db/hosts", json.dumps(["a", "b"]).encode())
+        config = await client.kv.tree("config/web/", codec="json")
+        print(config)  # {'db': {'hosts': ['a', 'b']}, 'port': 8080}
+        # [end]
+        assert config == {"db": {"hosts": ["a", "b"]}, "port": 8080}
 
         # [delete]
         await client.kv.delete("app/db/1")

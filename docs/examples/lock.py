@@ -43,6 +43,28 @@ async def main() -> None:
         # [end]
         assert lock.lost.is_set()
 
+        # [fencing]
+        # The resource the lock protects keeps the highest token it accepted and
+        # refuses a lower one: a holder that lost the lock without knowing it (a
+        # long pause, a partition) can no longer overwrite its successor's work.
+        highest = 0
+
+        def store(token: int, data: bytes) -> bool:
+            nonlocal highest
+            if token < highest:
+                return False  # a stale holder
+            highest = token
+            return True
+
+        async with client.lock("service/leader") as first:
+            old_token = first.fencing_token
+        async with client.lock("service/leader") as second:
+            print(store(second.fencing_token, b"new"))  # True
+        print(store(old_token, b"stale"), first.fencing_token)  # False None
+        # [end]
+        assert old_token is not None and second.fencing_token is None
+        assert highest > old_token
+
         # [explicit]
         # Explicit calls, as in Go: acquire() -> True (False with try-once), release().
         lock = client.lock("batch/nightly", lock_delay="0s")

@@ -7,12 +7,16 @@ Expected behaviour is Consul's, from website/content/api-docs/kv.mdx and agent/k
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
+from aiohttp import web
+from fakeserver import FakeServer
 
 import aioconsul
 from aioconsul import Consul
 from aioconsul.api.kv import MAX_VALUE_SIZE
+from aioconsul.errors import CASConflict, TxnOpError
 
 
 async def test_seed_example(consul: Consul) -> None:
@@ -319,3 +323,245 @@ async def test_a_missing_key_on_consul_is_still_none(consul: Consul) -> None:
     assert (await consul.kv.raw("config/missing"))[0] is None
     assert (await consul.kv.keys("config/missing/"))[0] == []
     assert (await consul.kv.items("config/missing/"))[0] == []
+
+
+# -- update: read-modify-write with check-and-set -------------------------------------------------
+
+
+def _increment(value: bytes | None) -> bytes:
+    return b"1" if value is None else str(int(value) + 1).encode()
+
+
+async def test_update_creates_a_missing_key_with_cas_zero(consul: Consul) -> None:
+    seen: list[bytes | None] = []
+
+    def fn(value: bytes | None) -> bytes:
+        seen.append(value)
+        return b"first"
+
+    entry = await consul.kv.update("counter", fn)
+    assert seen == [None]
+    assert entry["Key"] == "counter" and entry["Value"] == b"first"
+    assert entry["CreateIndex"] == entry["ModifyIndex"]
+
+
+async def test_update_returns_the_entry_it_wrote(consul: Consul) -> None:
+    """Consul's PUT answers only true; the cas and a get in one transaction give the new entry
+    as written (agent/txn_endpoint.go), so its ModifyIndex is the write's own."""
+    await consul.kv.set("counter", b"41", flags=7)
+    entry = await consul.kv.update("counter", _increment)
+    stored, _ = await consul.kv.get("counter")
+    assert stored is not None
+    assert entry["Value"] == stored["Value"] == b"42"
+    assert entry["ModifyIndex"] == stored["ModifyIndex"]
+    assert entry["Flags"] == stored["Flags"] == 7  # kept without flags=
+
+
+async def test_update_sets_flags_when_given(consul: Consul) -> None:
+    await consul.kv.set("counter", b"1", flags=7)
+    entry = await consul.kv.update("counter", _increment, flags=9)
+    assert (entry["Value"], entry["Flags"]) == (b"2", 9)
+
+
+async def test_update_takes_a_coroutine_function(consul: Consul) -> None:
+    async def fn(value: bytes | None) -> bytes:
+        await asyncio.sleep(0)
+        return (value or b"") + b"!"
+
+    await consul.kv.set("greeting", b"hi")
+    assert (await consul.kv.update("greeting", fn))["Value"] == b"hi!"
+
+
+async def test_update_under_ten_concurrent_writers_loses_no_increment(consul: Consul) -> None:
+    calls = 0
+
+    async def fn(value: bytes | None) -> bytes:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0)  # let the other writers read the same value
+        return _increment(value)
+
+    async def writer() -> None:
+        for _ in range(10):
+            await consul.kv.update("counter", fn, retries=1000)
+
+    await asyncio.gather(*(writer() for _ in range(10)))
+    assert (await consul.kv.raw("counter"))[0] == b"100"
+    assert calls > 100  # there were conflicts, and each was retried with a fresh read
+
+
+async def test_update_gives_up_after_its_retries(consul: Consul) -> None:
+    calls = 0
+
+    async def meddle(value: bytes | None) -> bytes:
+        nonlocal calls
+        calls += 1
+        await consul.kv.set("counter", str(calls).encode())  # another writer, every time
+        return b"never"
+
+    await consul.kv.set("counter", b"0")
+    with pytest.raises(CASConflict) as info:
+        await consul.kv.update("counter", meddle, retries=2)
+    assert calls == 3 and info.value.attempts == 3 and info.value.key == "counter"
+    assert isinstance(info.value, aioconsul.Conflict) and info.value.status == 409
+    assert isinstance(info.value.__cause__, aioconsul.TxnFailed)
+    assert (await consul.kv.raw("counter"))[0] == b"3"
+
+
+async def test_update_with_fn_raising_propagates_and_writes_nothing(consul: Consul) -> None:
+    def fn(value: bytes | None) -> bytes:
+        raise RuntimeError("no")
+
+    await consul.kv.set("counter", b"1")
+    before, _ = await consul.kv.get("counter")
+    with pytest.raises(RuntimeError, match="no"):
+        await consul.kv.update("counter", fn)
+    with pytest.raises(RuntimeError, match="no"):
+        await consul.kv.update("missing", fn)
+    after, _ = await consul.kv.get("counter")
+    assert before is not None and after is not None
+    assert after["ModifyIndex"] == before["ModifyIndex"]
+    assert (await consul.kv.get("missing"))[0] is None
+
+
+async def test_update_refuses_a_result_that_is_not_bytes(consul: Consul) -> None:
+    with pytest.raises(TypeError, match="^fn's result: expected bytes"):
+        await consul.kv.update("counter", lambda value: "text")  # type: ignore[arg-type,return-value]
+    assert (await consul.kv.get("counter"))[0] is None
+
+
+async def test_update_never_repeats_a_write_answered_500(consul: Consul, agents: Any) -> None:
+    """The CAS retry rule: the transaction was applied but answered 500; sending it again would
+    meet its own ModifyIndex and count as a conflict. It raises, and the key was written once."""
+    await consul.kv.set("counter", b"1")
+    proxy = await agents("forward", "applied-then-500")  # the read, then the transaction
+    calls = 0
+
+    def fn(value: bytes | None) -> bytes:
+        nonlocal calls
+        calls += 1
+        return _increment(value)
+
+    async with Consul(proxy.address) as client:
+        with pytest.raises(aioconsul.ServerError):
+            await client.kv.update("counter", fn)
+    assert calls == 1 and proxy.paths("PUT") == ["/v1/txn"]
+    assert (await consul.kv.raw("counter"))[0] == b"2"
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"key": ""}, ValueError, "^key: "),
+    ({"fn": b"not callable"}, TypeError, "^fn: "),
+    ({"retries": -1}, ValueError, "^retries: "),
+    ({"retries": "3"}, TypeError, "^retries: "),
+    ({"retries": True}, TypeError, "^retries: "),
+    ({"flags": -1}, ValueError, "^flags: "),
+    ({"consistency": "eventual"}, ValueError, "^consistency: "),
+])
+async def test_update_refuses_bad_arguments_before_any_request(
+        unreachable: str, kwargs: dict[str, Any], error: type[Exception], match: str) -> None:
+    arguments: dict[str, Any] = {"key": "counter", "fn": _increment, **kwargs}
+    async with Consul(unreachable) as client:
+        with pytest.raises(error, match=match):
+            await client.kv.update(**arguments)
+
+
+# -- tree: a prefix as a nested dict -------------------------------------------------------------
+
+
+async def test_tree_nests_the_folder_with_the_prefix_stripped(consul: Consul) -> None:
+    for key, value in (("a/b/c", b"1"), ("a/b/d", b"2"), ("a/e", b"3"), ("ab", b"x")):
+        await consul.kv.set(key, value)
+    expected = {"b": {"c": b"1", "d": b"2"}, "e": b"3"}
+    assert await consul.kv.tree("a/") == expected
+    assert await consul.kv.tree("a") == expected  # a folder: "ab" is not in it
+    assert await consul.kv.tree("") == {"a": expected, "ab": b"x"}
+    assert await consul.kv.tree("nothing/") == {}
+
+
+@pytest.mark.parametrize(("codec", "expected"), [
+    ("bytes", {"port": b"8080", "opts": b'{"debug": true}', "empty": b""}),
+    ("text", {"port": "8080", "opts": '{"debug": true}', "empty": ""}),
+    ("json", {"port": 8080, "opts": {"debug": True}, "empty": None}),
+    (len, {"port": 4, "opts": 15, "empty": 0}),
+])
+async def test_tree_decodes_values_with_its_codec(
+        consul: Consul, codec: Any, expected: dict[str, Any]) -> None:
+    await consul.kv.set("cfg/port", b"8080")
+    await consul.kv.set("cfg/opts", b'{"debug": true}')
+    await consul.kv.set("cfg/empty", b"")
+    assert await consul.kv.tree("cfg/", codec=codec) == expected
+
+
+async def test_tree_makes_folder_keys_empty_dicts(consul: Consul) -> None:
+    """``consul kv put cfg/`` and the UI store folder keys ending in "/": like consul-template's
+    tree and Spring Cloud Consul, their value is ignored; they give a (possibly empty) dict."""
+    await consul.kv.set("cfg/", b"ignored")
+    await consul.kv.set("cfg/db/", b"ignored too")
+    await consul.kv.set("cfg/web/", b"")
+    await consul.kv.set("cfg/web/port", b"80")
+    assert await consul.kv.tree("cfg/") == {"db": {}, "web": {"port": b"80"}}
+
+
+async def test_tree_refuses_a_key_that_is_both_a_value_and_a_folder(consul: Consul) -> None:
+    """Consul stores "a/b" beside "a/b/c"; a nested dict cannot hold both, and dropping one
+    would hide a value, so the read raises naming both keys."""
+    await consul.kv.set("cfg/db", b"a value")
+    await consul.kv.set("cfg/db/host", b"h")
+    with pytest.raises(ValueError, match="'cfg/db' and 'cfg/db/host': a key cannot be both"):
+        await consul.kv.tree("cfg/")
+    await consul.kv.delete("cfg/db/host")
+    await consul.kv.set("cfg/db/", b"")
+    with pytest.raises(ValueError, match="'cfg/db' and 'cfg/db/'"):
+        await consul.kv.tree("cfg/")
+
+
+async def test_tree_names_the_key_whose_value_cannot_be_decoded(consul: Consul) -> None:
+    await consul.kv.set("cfg/bad", b"\xff{")
+    with pytest.raises(ValueError, match="^'cfg/bad': the value cannot be decoded"):
+        await consul.kv.tree("cfg/", codec="json")
+    with pytest.raises(ValueError, match="^'cfg/bad': the value cannot be decoded"):
+        await consul.kv.tree("cfg/", codec="text")
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"codec": "yaml"}, ValueError, "^codec: "),
+    ({"codec": 3}, TypeError, "^codec: "),
+    ({"prefix": "/abs"}, ValueError, "^prefix: "),
+])
+async def test_tree_refuses_bad_arguments_before_any_request(
+        unreachable: str, kwargs: dict[str, Any], error: type[Exception], match: str) -> None:
+    async with Consul(unreachable) as client:
+        with pytest.raises(error, match=match):
+            await client.kv.tree(**kwargs)
+
+
+async def test_update_raises_a_refusal_that_is_not_a_conflict() -> None:
+    """A transaction refused while the key kept its index (here an ACL denial, which
+    agent/consul/txn_endpoint.go reports as an operation's error) is no conflict: its TxnFailed
+    is raised after one fresh read, and fn is not called again."""
+    entry = {"Key": "counter", "Value": "MQ==", "Flags": 0, "LockIndex": 0, "CreateIndex": 5,
+             "ModifyIndex": 5}
+    denied = {"Results": None, "Errors": [{"OpIndex": 0, "What": "Permission denied"}]}
+
+    async def agent(request: web.Request) -> web.Response:
+        headers = {"X-Consul-Index": "5", "X-Consul-Knownleader": "true"}
+        if request.method == "GET":
+            return web.json_response([entry], headers=headers)
+        return web.json_response(denied, status=409, headers=headers)
+
+    calls = 0
+
+    def fn(value: bytes | None) -> bytes:
+        nonlocal calls
+        calls += 1
+        return _increment(value)
+
+    async with FakeServer(agent) as server, Consul(server.address) as client:
+        with pytest.raises(aioconsul.TxnFailed) as info:
+            await client.kv.update("counter", fn)
+        assert not isinstance(info.value, CASConflict)
+        assert info.value.errors == [TxnOpError(0, "Permission denied")]
+        assert calls == 1
+        assert [(method, path.split("?")[0]) for method, path, _ in server.calls] == [
+            ("GET", "/v1/kv/counter"), ("PUT", "/v1/txn"), ("GET", "/v1/kv/counter")]

@@ -527,3 +527,76 @@ def test_bad_arguments_are_refused_before_any_request(
 def test_client_lock_builds_a_lock(unreachable: str) -> None:
     lock = Consul(unreachable).lock(KEY)
     assert isinstance(lock, Lock) and lock.key == KEY and not lock.held
+
+
+# -- fencing tokens ------------------------------------------------------------------------------
+
+
+async def test_the_fencing_token_is_the_key_modify_index_at_acquisition(consul: Consul) -> None:
+    lock = consul.lock(KEY, lock_delay="0s")
+    assert lock.fencing_token is None and lock.lock_index is None
+    assert await lock.acquire()
+    entry, _ = await consul.kv.get(KEY)
+    assert entry is not None
+    assert lock.fencing_token == entry["ModifyIndex"]
+    assert lock.lock_index == entry["LockIndex"] == 1
+    await lock.release()
+    assert lock.fencing_token is None and lock.lock_index is None
+
+
+async def test_successive_holders_get_increasing_fencing_tokens(consul: Consul) -> None:
+    """A protected resource keeps the highest token it accepted: each later holder's token is
+    higher, also after a plain write reset the key's LockIndex to 0 (state.kvsSetTxn stores the
+    request's LockIndex) and after the key was deleted (LockIndex starts again at 1), which is
+    why the token is the ModifyIndex, a Raft index that only grows."""
+    tokens: list[int] = []
+    lock_indexes: list[int] = []
+    for step in range(4):
+        async with consul.lock(KEY, lock_delay="0s") as lock:
+            assert lock.fencing_token is not None and lock.lock_index is not None
+            tokens.append(lock.fencing_token)
+            lock_indexes.append(lock.lock_index)
+            if step == 1:
+                await consul.kv.set(KEY, b"", flags=LOCK_FLAG_VALUE)  # resets LockIndex
+        if step == 2:
+            await lock.destroy()  # deletes the key
+    assert tokens == sorted(set(tokens))
+    assert lock_indexes == [1, 2, 1, 1]  # not a fencing token on its own
+
+
+async def test_the_fencing_token_is_none_once_the_lock_is_lost(consul: Consul) -> None:
+    async with consul.lock(KEY) as lock:
+        assert lock.fencing_token is not None
+        assert lock.session is not None
+        await consul.session.destroy(lock.session)
+        await asyncio.wait_for(lock.lost.wait(), 5)
+        assert lock.fencing_token is None
+
+
+async def test_a_reentered_lock_takes_its_token_from_the_key(consul: Consul) -> None:
+    """Re-entry with the session that holds the key writes nothing: the token is the entry's
+    ModifyIndex as read."""
+    session = await consul.session.create(lock_delay="0s")
+    assert await consul.kv.lock(KEY, b"v", session=session, flags=LOCK_FLAG_VALUE)
+    entry, _ = await consul.kv.get(KEY)
+    assert entry is not None
+    lock = consul.lock(KEY, session=session, value=b"v")
+    assert await lock.acquire()
+    assert lock.fencing_token == entry["ModifyIndex"]
+    await lock.release()
+    await consul.session.destroy(session)
+
+
+async def test_the_monitor_blocks_from_the_acquisition_read(consul: Consul, agents: Any) -> None:
+    """The read that gives the token is also where the monitor starts: its first read is
+    already a blocking one, so the token costs no extra request."""
+    proxy = await agents()
+    async with Consul(proxy.address) as client, client.lock(KEY) as lock:
+        async def blocking() -> bool:
+            return any("index=" in path for path in proxy.paths("GET"))
+
+        await _eventually(blocking)
+        reads = [path for path in proxy.paths("GET") if path.startswith(f"/v1/kv/{KEY}")]
+        assert len(reads) == 3  # campaign read, acquisition read, the monitor's blocking read
+        assert "index=" in reads[2] and "consistent" in reads[1]
+        assert lock.held
