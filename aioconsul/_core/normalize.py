@@ -307,6 +307,16 @@ def kv_key(value: Any, name: str = "key", *, prefix: bool = False) -> str:
     return value
 
 
+def definition(value: Any, name: str, what: str) -> dict[str, Any]:
+    """A JSON object given as a mapping with str keys (a service or check definition), copied."""
+    if isinstance(value, str) or not isinstance(value, Mapping):
+        raise TypeError(f"{name}: expected {what} (a mapping), got {type(value).__name__}")
+    for key in value:
+        if not isinstance(key, str):
+            raise TypeError(f"{name}: field names must be str, got {key!r}")
+    return dict(value)
+
+
 def expression(value: Any, name: str = "filter") -> str:
     """A filter expression (Consul's ``?filter=`` language), as text; evaluated by the agent."""
     if not isinstance(value, str):

@@ -82,15 +82,6 @@ def _status(value: Any, name: str) -> str:
     return str(value)
 
 
-def _definition(value: Any, name: str, what: str) -> dict[str, Any]:
-    if isinstance(value, str) or not isinstance(value, Mapping):
-        raise TypeError(f"{name}: expected {what} (a mapping), got {type(value).__name__}")
-    for key in value:
-        if not isinstance(key, str):
-            raise TypeError(f"{name}: field names must be str, got {key!r}")
-    return dict(value)
-
-
 def _check_definition(value: Any, name: str = "check") -> dict[str, Any]:
     """A copy of a check definition with its duration fields as Go duration strings.
 
@@ -98,7 +89,7 @@ def _check_definition(value: Any, name: str = "check") -> dict[str, Any]:
     ``interval`` and ``deregister_critical_service_after`` are all read as durations. A
     ``Status`` must be ``passing``, ``warning`` or ``critical``. Other fields pass through.
     """
-    check = _definition(value, name, "a check definition")
+    check = normalize.definition(value, name, "a check definition")
     for key, item in check.items():
         folded = _fold(key)
         if item is None:
@@ -125,7 +116,7 @@ def _service_definition(value: Any, name: str = "service", *, sidecar: bool = Fa
     ``Weights``, ``TaggedAddresses``, ``Kind``...) passes through untouched. A service needs a
     ``Name``; a sidecar takes its name from the service it serves.
     """
-    service = _definition(value, name, "a service definition")
+    service = normalize.definition(value, name, "a service definition")
     for key, item in service.items():
         folded = _fold(key)
         if item is None:

@@ -70,15 +70,6 @@ def _get(obj: Mapping[str, Any], field: str) -> Any:
     return None
 
 
-def _mapping(value: Any, name: str) -> dict[str, Any]:
-    if isinstance(value, str) or not isinstance(value, Mapping):
-        raise TypeError(f"{name}: expected a mapping, got {type(value).__name__}")
-    for key in value:
-        if not isinstance(key, str):
-            raise TypeError(f"{name}: field names must be str, got {key!r}")
-    return dict(value)
-
-
 def _optional_text(value: Any, name: str) -> str | None:
     if value is None:
         return None
@@ -203,7 +194,7 @@ class Registration:
         if isinstance(service, str):
             definition: dict[str, Any] = {"Name": _optional_text(service, "service")}
         else:
-            definition = _mapping(service, "service")
+            definition = normalize.definition(service, "service", "a service definition")
         name = _get(definition, "Name")
         if name is None:
             raise ValueError("service: a service definition needs a 'Name'")
@@ -261,17 +252,18 @@ class Registration:
             checks.append({"CheckID": self.check_id, "Name": f"Service '{name}' TTL check",
                            "TTL": ttl_text})
         if check is not None:
-            user = _mapping(check, "check")
+            user = normalize.definition(check, "check", "a check definition")
             if _get(user, "TTL") is not None:
                 raise ValueError("check: give a TTL with ttl=, not in check (its heartbeat is "
                                  "this registration's)")
             checks.append(user)
         if one:
-            checks.append(_mapping(one, "service.Check"))
+            checks.append(normalize.definition(one, "service.Check", "a check definition"))
         if many:
             if isinstance(many, (str, Mapping)) or not isinstance(many, Iterable):
                 raise TypeError("service.Checks: expected a list of check definitions")
-            checks += [_mapping(item, f"service.Checks[{i}]") for i, item in enumerate(many)]
+            checks += [normalize.definition(item, f"service.Checks[{i}]", "a check definition")
+                       for i, item in enumerate(many)]
         for item in checks:
             if after is not None and _get(item, "DeregisterCriticalServiceAfter") is None:
                 item["DeregisterCriticalServiceAfter"] = after
