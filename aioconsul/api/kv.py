@@ -7,6 +7,8 @@ outside ``/v1/kv/``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -32,12 +34,19 @@ from ..watch import Backoff, ErrorMode, QuietErrors, Watch
 if TYPE_CHECKING:
     from .txn import Transaction
 
-__all__ = ["DEFAULT_UPDATE_RETRIES", "KV", "MAX_VALUE_SIZE", "Codec", "nest"]
+__all__ = ["DEFAULT_UPDATE_RETRIES", "IMPORT_BATCH", "KV", "MAX_VALUE_SIZE", "Codec", "nest"]
 
 #: Consul's default ``kv_max_value_size``: 512 KiB.
 MAX_VALUE_SIZE = 512 * 1024
 #: How many times :meth:`KV.update` reads again after a refused check-and-set, by default.
 DEFAULT_UPDATE_RETRIES = 16
+#: How many entries :meth:`KV.import_` writes in one transaction, by default: 64, the limit of
+#: Consul before 1.13 (``maxTxnOps``, 128 since), so an import works against any agent.
+IMPORT_BATCH = 64
+#: Consul's transaction body limit by default: ``max(txn_max_req_len, kv_max_value_size)``.
+TXN_MAX_REQ_LEN = 512 * 1024
+#: What :meth:`KV.import_` puts in one transaction's body at most, leaving room for the JSON.
+_TXN_BODY_BUDGET = TXN_MAX_REQ_LEN - 4096
 _OCTETS = "application/octet-stream"
 
 #: How :meth:`KV.tree` decodes each value: ``"bytes"`` (as stored), ``"text"`` (UTF-8),
@@ -125,6 +134,58 @@ def nest(entries: Iterable[Mapping[str, Any]], prefix: str = "", *,
             raise ValueError(f"{key!r}: the value cannot be decoded ({exc})") from exc
         leaves[path] = key
     return tree
+
+
+def _import_ops(entries: Any) -> list[dict[str, Any]]:
+    """The ``set`` operations of :meth:`KV.import_`'s entries, each checked (pure)."""
+    if isinstance(entries, (str, bytes, bytearray, Mapping)) or not isinstance(entries, Iterable):
+        raise TypeError(f"entries: expected a list of entries such as consul kv export writes, "
+                        f"got {type(entries).__name__}")
+    ops: list[dict[str, Any]] = []
+    for i, entry in enumerate(entries):
+        where = f"entries[{i}]"
+        if not isinstance(entry, Mapping):
+            raise TypeError(f"{where}: expected a mapping with key, flags and value, "
+                            f"got {type(entry).__name__}")
+        if "key" not in entry:
+            raise ValueError(f"{where}.key: missing (an entry has key, flags and value)")
+        key = entry["key"]
+        if not isinstance(key, str):
+            raise TypeError(f"{where}.key: expected a str, got {type(key).__name__}")
+        normalize.kv_key(key, f"{where}.key")
+        flags = entry.get("flags")
+        if isinstance(flags, str):  # a JSON number in consul kv export's format
+            raise TypeError(f"{where}.flags: expected an int, got str")
+        flags = 0 if flags is None else normalize.uint64(flags, f"{where}.flags")
+        if "value" not in entry:
+            raise ValueError(f"{where}.value: missing (base64 text of the value's bytes)")
+        text = entry["value"]
+        if text is None:
+            text = ""
+        if not isinstance(text, str):
+            raise TypeError(f"{where}.value: expected base64 text (a str), "
+                            f"got {type(text).__name__}")
+        try:
+            data = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"{where}.value: not base64 text ({exc})") from None
+        body: dict[str, Any] = {"Verb": "set", "Key": key,
+                                "Value": _value(data, f"{where}.value"), "Flags": flags}
+        for field in ("namespace", "partition"):
+            given = entry.get(field)
+            if given is None or given == "":
+                continue
+            if not isinstance(given, str):
+                raise TypeError(f"{where}.{field}: expected a str, got {type(given).__name__}")
+            body[field.capitalize()] = given
+        ops.append({"KV": body})
+    return ops
+
+
+def _op_size(body: Mapping[str, Any]) -> int:
+    """About how many bytes one ``set`` operation takes in a transaction's JSON body."""
+    return (len(json.dumps(body["Key"])) + 4 * ((len(body["Value"]) + 2) // 3)
+            + len(body.get("Namespace", "")) + len(body.get("Partition", "")) + 128)
 
 
 class KV(Endpoint):
@@ -572,3 +633,95 @@ class KV(Endpoint):
 
         return Transaction(Txn(self._core), dc=dc, consistency=consistency,
                            namespace=namespace, partition=partition)
+
+    async def export(
+        self,
+        prefix: str = "",
+        *,
+        dc: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+        consistency: Consistency | str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every entry under ``prefix`` in ``consul kv export``'s JSON shape (one recurse read).
+
+        Each entry is ``{"key": ..., "flags": ..., "value": <base64 of the bytes>}`` in that
+        order, with ``namespace`` and ``partition`` after them only when set, as Consul's
+        ``command/kv/impexp`` ``Entry`` marshals them (``omitempty``). ``prefix`` is a plain
+        prefix, as in ``consul kv export``: ``"a"`` also takes ``"ab"``. ``json.dumps(entries,
+        indent="\\t")`` gives what ``consul kv export`` prints, bar Go's escaping of ``<>&``
+        (``python -m aioconsul kv export`` prints it exactly).
+        """
+        entries, _ = await self.items(prefix, dc=dc, namespace=namespace, partition=partition,
+                                      consistency=consistency)
+        exported: list[dict[str, Any]] = []
+        for entry in entries:
+            item: dict[str, Any] = {
+                "key": entry["Key"], "flags": int(entry.get("Flags") or 0),
+                "value": base64.b64encode(bytes(entry.get("Value") or b"")).decode("ascii")}
+            for field in ("Namespace", "Partition"):
+                if entry.get(field):
+                    item[field.lower()] = entry[field]
+            exported.append(item)
+        return exported
+
+    async def import_(
+        self,
+        entries: Iterable[Mapping[str, Any]],
+        *,
+        batch: int = IMPORT_BATCH,
+        dc: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+    ) -> int:
+        """Write entries in ``consul kv export``'s shape (as :meth:`export` returns them).
+
+        Each entry is a mapping with ``key`` (a str), ``value`` (base64 text of the bytes;
+        None or ``""`` is empty) and optionally ``flags`` (a uint64, 0 when missing),
+        ``namespace`` and ``partition``; other fields are ignored, as ``consul kv import``
+        ignores them. Every entry is checked before anything is sent: a bad one is a
+        ``TypeError``/``ValueError`` naming it (``entries[3].value: ...``) and nothing is
+        written.
+
+        The entries are written in order by ``set`` operations in transactions of at most
+        ``batch`` operations (64 by default: the limit of Consul before 1.13, which later
+        agents also take; at most :data:`~aioconsul.api.txn.MAX_OPS`) and within Consul's
+        transaction body limit (``txn_max_req_len``, 512 KiB); an entry too large to fit a
+        transaction alone is written by a plain ``PUT``. Each transaction is atomic, the import
+        as a whole is not: after an error, the entries of the transactions before it are
+        written. Returns the number of entries written. ``namespace``/``partition`` apply to
+        entries that name none.
+        """
+        from .txn import MAX_OPS, Txn  # txn.py builds on this module
+
+        if isinstance(batch, bool) or not isinstance(batch, int):
+            raise TypeError(f"batch: expected an int, got {type(batch).__name__}")
+        if not 1 <= batch <= MAX_OPS:
+            raise ValueError(f"batch: expected 1 to {MAX_OPS} operations, got {batch}")
+        ops = _import_ops(entries)
+        where: dict[str, Any] = {"dc": dc, "namespace": namespace, "partition": partition}
+        txn = Txn(self._core)
+        pending: list[dict[str, Any]] = []
+        size = 0
+
+        async def flush() -> None:
+            nonlocal pending, size
+            if pending:
+                await txn.apply(pending, **where)
+            pending, size = [], 0
+
+        for op in ops:
+            body = op["KV"]
+            cost = _op_size(body)
+            if cost > _TXN_BODY_BUDGET:  # alone over the body limit: a plain PUT takes it
+                await flush()
+                await self.set(body["Key"], body["Value"], flags=body["Flags"], dc=dc,
+                               namespace=body.get("Namespace", namespace),
+                               partition=body.get("Partition", partition))
+                continue
+            if len(pending) >= batch or size + cost > _TXN_BODY_BUDGET:
+                await flush()
+            pending.append(op)
+            size += cost
+        await flush()
+        return len(ops)

@@ -15,8 +15,10 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import web
 
 from aioconsul import Consul
 from aioconsul.testing import DevAgent
@@ -76,6 +78,8 @@ async def test_the_demo_does_not_take_another_web_server_for_an_agent(web_server
 
 @pytest.mark.parametrize("command", [("-m", "aioconsul", "--help"),
                                      ("-m", "aioconsul", "demo", "--help"),
+                                     ("-m", "aioconsul", "kv", "--help"),
+                                     ("-m", "aioconsul", "kv", "import", "--help"),
                                      ("-m", "aioconsul.testing", "--help")])
 def test_help_is_plain_text(command: tuple[str, ...]) -> None:
     """No reST markup (``literal``, :role:, `quotes`) in what a terminal shows."""
@@ -116,3 +120,93 @@ def test_output_into_a_closed_pipe_ends_without_a_traceback(command: tuple[str, 
         result.stderr
     assert result.stderr == ""
     assert result.returncode in (0, 1)
+
+
+# -- kv: the KV store from the shell, as consul kv -------------------------------------------------
+
+async def _kv(address: str, *args: str, stdin: bytes = b"",
+              **env: str) -> tuple[int, bytes, str]:
+    """``python -m aioconsul kv ARGS`` with CONSUL_HTTP_ADDR=address (and ``env``)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "aioconsul", "kv", *args,
+        env={**_env(), "CONSUL_HTTP_ADDR": address, **env}, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(stdin), 60)
+    assert process.returncode is not None
+    return process.returncode, out, err.decode()
+
+
+async def test_kv_put_get_ls_delete(consul: Consul, consul_agent: DevAgent) -> None:
+    address = consul_agent.address
+    assert await _kv(address, "put", "app/name", "wéb") == (
+        0, b"Success! Data written to: app/name\n", "")
+    assert (await consul.kv.raw("app/name"))[0] == "wéb".encode()
+    await consul.kv.set("app/bin", b"\x00\xff")
+    await consul.kv.set("app/sub/x", b"")
+    assert await _kv(address, "get", "app/name") == (0, "wéb\n".encode(), "")
+    assert await _kv(address, "get", "/app/bin") == (0, b"\x00\xff\n", "")  # "/" dropped
+    assert await _kv(address, "ls", "app/") == (0, b"app/bin\napp/name\napp/sub/\n", "")
+    assert await _kv(address, "delete", "app/name") == (0, b"Success! Deleted key: app/name\n", "")
+    assert (await consul.kv.get("app/name"))[0] is None
+
+
+async def test_kv_get_of_a_missing_key_exits_1(consul_agent: DevAgent) -> None:
+    """command/kv/get/kv_get.go: ``Error! No key exists at: KEY``, exit status 1."""
+    assert await _kv(consul_agent.address, "get", "missing/key") == (
+        1, b"", "Error! No key exists at: missing/key\n")
+
+
+async def test_kv_export_then_import_into_a_fresh_agent(
+        consul: Consul, consul_agent: DevAgent, tmp_path: Path) -> None:
+    """The same JSON as ``consul kv export`` (json.MarshalIndent with a tab, Go's escaping of
+    ``<>&``), read back by ``kv import FILE`` and ``kv import -``."""
+    await consul.kv.set("cfg/bin", b"\x00\x01\xff", flags=9)
+    await consul.kv.set("cfg/<html>&", "é".encode())
+    await consul.kv.set("other", b"x")
+    status, out, err = await _kv(consul_agent.address, "export", "cfg/")
+    assert status == 0, err
+    assert out.decode() == (
+        '[\n\t{\n\t\t"key": "cfg/\\u003chtml\\u003e\\u0026",\n\t\t"flags": 0,\n'
+        '\t\t"value": "w6k="\n\t},\n\t{\n\t\t"key": "cfg/bin",\n\t\t"flags": 9,\n'
+        '\t\t"value": "AAH/"\n\t}\n]\n')
+    dump = tmp_path / "kv.json"
+    dump.write_bytes(out)
+    for source, stdin in ((str(dump), b""), ("-", out)):
+        async with DevAgent() as fresh, Consul(fresh.address) as client:
+            status, imported, err = await _kv(fresh.address, "import", source, stdin=stdin)
+            assert (status, err) == (0, "")
+            assert imported == b"Imported: cfg/<html>&\nImported: cfg/bin\n"
+            entries, _ = await client.kv.items()
+            assert [(e["Key"], e["Value"], e["Flags"]) for e in entries] == [
+                ("cfg/<html>&", "é".encode(), 0), ("cfg/bin", b"\x00\x01\xff", 9)]
+            assert await _kv(fresh.address, "export", "cfg/") == (0, out, "")
+
+
+async def test_kv_import_refuses_bad_data_before_writing(
+        consul: Consul, consul_agent: DevAgent) -> None:
+    good = b'[{"key": "a", "flags": 0, "value": ""}, '
+    assert await _kv(consul_agent.address, "import", "-",
+                     stdin=good + b'{"key": "b", "value": "%%"}]') == (
+        1, b"", "Error! entries[1].value: not base64 text (Only base64 data is allowed)\n")
+    status, out, err = await _kv(consul_agent.address, "import", "-", stdin=b"[{")
+    assert status == 1 and out == b"" and err.startswith("Cannot unmarshal data: ")
+    assert (await consul.kv.keys())[0] == []
+
+
+async def test_kv_sends_consul_http_token(serve: Any) -> None:
+    seen: list[str | None] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("X-Consul-Token"))
+        return web.Response(status=404, headers={"X-Consul-Index": "7"})
+
+    server = await serve(handler)
+    assert await _kv(server.address, "get", "k", CONSUL_HTTP_TOKEN="s3cret") == (
+        1, b"", "Error! No key exists at: k\n")
+    assert seen == ["s3cret"]
+
+
+async def test_kv_reports_an_unreachable_agent(unreachable: str) -> None:
+    status, out, err = await _kv(unreachable, "ls")
+    assert status == 1 and out == b"" and err.startswith("Error! ")
+    assert "Traceback" not in err

@@ -7,6 +7,8 @@ Expected behaviour is Consul's, from website/content/api-docs/kv.mdx and agent/k
 from __future__ import annotations
 
 import asyncio
+import base64
+import re
 from typing import Any
 
 import pytest
@@ -565,3 +567,111 @@ async def test_update_raises_a_refusal_that_is_not_a_conflict() -> None:
         assert calls == 1
         assert [(method, path.split("?")[0]) for method, path, _ in server.calls] == [
             ("GET", "/v1/kv/counter"), ("PUT", "/v1/txn"), ("GET", "/v1/kv/counter")]
+
+
+# -- export / import in consul kv export's format ------------------------------------------------
+
+async def test_export_is_consul_kv_exports_format(consul: Consul) -> None:
+    """command/kv/impexp: ``Entry{key, flags, value}``, value base64 of the bytes, in key order;
+    a plain prefix (``app`` also takes ``apple``), as ``consul kv export``."""
+    await consul.kv.set("app/b", b"\x00\xff binary", flags=7)
+    await consul.kv.set("app/a", b"")
+    await consul.kv.set("apple", b"x")
+    await consul.kv.set("other", b"y")
+    exported = await consul.kv.export("app")
+    assert exported == [
+        {"key": "app/a", "flags": 0, "value": ""},
+        {"key": "app/b", "flags": 7, "value": "AP8gYmluYXJ5"},
+        {"key": "apple", "flags": 0, "value": "eA=="},
+    ]
+    assert [list(entry) for entry in exported] == [["key", "flags", "value"]] * 3
+    assert await consul.kv.export("nothing/") == []
+
+
+async def test_export_then_import_round_trips_values_and_flags(consul: Consul) -> None:
+    values = {"cfg/bin": (b"\x00\x01\xfe\xff", 2**64 - 1), "cfg/empty": (b"", 0),
+              "cfg/text": ("héllo".encode(), 42), "cfg/dir/": (b"", 0)}
+    for key, (value, flags) in values.items():
+        await consul.kv.set(key, value, flags=flags)
+    exported = await consul.kv.export("cfg/")
+    await consul.kv.delete_tree("cfg/")
+    assert await consul.kv.import_(exported) == 4
+    entries, _ = await consul.kv.items("cfg/")
+    assert {e["Key"]: (e["Value"] or b"", e["Flags"]) for e in entries} == values
+    assert await consul.kv.export("cfg/") == exported
+
+
+async def test_import_splits_into_transactions_of_at_most_64(
+        consul: Consul, agents: Any) -> None:
+    """One ``PUT /v1/txn`` per 64 entries (Consul before 1.13 refuses more: ``maxTxnOps``);
+    the entries of one transaction share its Raft index."""
+    proxy = await agents()
+    entries = [{"key": f"many/{i:03}", "flags": i, "value": "dg=="} for i in range(130)]
+    async with Consul(proxy.address) as client:
+        assert await client.kv.import_(entries) == 130
+        assert proxy.paths("PUT") == ["/v1/txn"] * 3
+        proxy.seen.clear()
+        again = [dict(entry, value="dw==") for entry in entries[:10]]
+        assert await client.kv.import_(again, batch=4) == 10
+        assert proxy.paths("PUT") == ["/v1/txn"] * 3
+    items, _ = await consul.kv.items("many/")
+    assert [(e["Key"], e["Flags"], e["Value"]) for e in items] == [
+        (f"many/{i:03}", i, b"w" if i < 10 else b"v") for i in range(130)]
+    index = [e["ModifyIndex"] for e in items]
+    assert len(set(index[10:64])) == len(set(index[64:128])) == len(set(index[128:])) == 1
+    assert len(set(index[10:])) == 3 and len(set(index[:10])) == 3  # 4 + 4 + 2
+
+
+async def test_import_keeps_large_values_under_the_txn_body_limit(
+        consul: Consul, agents: Any) -> None:
+    """txn_endpoint.go refuses a body over max(txn_max_req_len, kv_max_value_size), 512 KiB:
+    large values go in several transactions, one too large for any alone by a plain PUT."""
+    proxy = await agents()
+    big = base64.b64encode(b"a" * (150 * 1024)).decode()  # 200 KiB in base64
+    largest = base64.b64encode(b"b" * MAX_VALUE_SIZE).decode()
+    entries = [{"key": f"big/{i}", "value": big} for i in range(3)]
+    entries.append({"key": "big/max", "value": largest, "flags": 1})
+    async with Consul(proxy.address) as client:
+        assert await client.kv.import_(entries) == 4
+    assert proxy.paths("PUT") == ["/v1/txn", "/v1/txn", "/v1/kv/big/max?flags=1"]
+    entry, _ = await consul.kv.get("big/max")
+    assert entry is not None and entry["Value"] == b"b" * MAX_VALUE_SIZE
+
+
+@pytest.mark.parametrize(("bad", "error", "message"), [
+    ("not a mapping", TypeError, "entries[70]: expected a mapping"),
+    ({"value": ""}, ValueError, "entries[70].key: missing"),
+    ({"key": 5, "value": ""}, TypeError, "entries[70].key: expected a str"),
+    ({"key": "/abs", "value": ""}, ValueError, "entries[70].key"),
+    ({"key": "k"}, ValueError, "entries[70].value: missing"),
+    ({"key": "k", "value": "not base64!"}, ValueError, "entries[70].value: not base64"),
+    ({"key": "k", "value": b"AA=="}, TypeError, "entries[70].value: expected base64 text"),
+    ({"key": "k", "value": "", "flags": -1}, ValueError, "entries[70].flags"),
+    ({"key": "k", "value": "", "flags": "3"}, TypeError, "entries[70].flags"),
+    ({"key": "k", "value": "", "flags": True}, TypeError, "entries[70].flags"),
+    ({"key": "k", "value": base64.b64encode(b"x" * (MAX_VALUE_SIZE + 1)).decode()},
+     ValueError, "entries[70].value: 524289 bytes"),
+    ({"key": "k", "value": "", "namespace": 3}, TypeError, "entries[70].namespace"),
+])
+async def test_import_refuses_a_bad_entry_before_any_request(
+        consul: Consul, agents: Any, bad: Any, error: type[Exception], message: str) -> None:
+    proxy = await agents()
+    entries: list[Any] = [{"key": f"ok/{i}", "value": ""} for i in range(70)] + [bad]
+    async with Consul(proxy.address) as client:
+        with pytest.raises(error, match=re.escape(message)):
+            await client.kv.import_(entries)
+    assert proxy.seen == []
+    assert (await consul.kv.keys("ok/"))[0] == []
+
+
+@pytest.mark.parametrize(("entries", "batch", "error", "message"), [
+    ({"key": "k", "value": ""}, 64, TypeError, "entries: expected a list"),
+    ("[]", 64, TypeError, "entries: expected a list"),
+    ([], 0, ValueError, "batch: expected 1 to 128"),
+    ([], 129, ValueError, "batch: expected 1 to 128"),
+    ([], "8", TypeError, "batch: expected an int"),
+])
+async def test_import_refuses_bad_arguments(
+        consul: Consul, entries: Any, batch: Any, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        await consul.kv.import_(entries, batch=batch)
