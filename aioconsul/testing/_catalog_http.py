@@ -40,11 +40,12 @@ from ._defs import (
 from ._filter import FieldSchema, FieldSpec, Filter, FilterError, compile_filter
 from ._gocompat import GoSyntaxError, go_json_floats
 from ._local import ORIGIN
-from ._server import HTTPError, _Context, _QueryOptions, _Reply, _Result, _Route
 from ._state import Channel, RPCError
+from .http.query import QueryOptions, Result, blocking, ent_meta, forward, parse, set_meta
+from .http.reply import Context, HTTPError, Reply, Route
 
 if TYPE_CHECKING:
-    from ._server import ConsulAPI
+    from .backend import Backend
 
 __all__ = [
     "CHECK_SCHEMA",
@@ -188,12 +189,12 @@ CHECK_SERVICE_NODE_SCHEMA: Final = FieldSchema(
 )
 
 
-def json_floats(ctx: _Context, obj: Any) -> _Reply:
+def json_floats(ctx: Context, obj: Any) -> Reply:
     """``ctx.json`` for documents with floats (coordinates, metrics): Go's float64 text."""
-    return _Reply(200, go_json_floats(obj, pretty=ctx.pretty), "application/json")
+    return Reply(200, go_json_floats(obj, pretty=ctx.pretty), "application/json")
 
 
-def build_filter(ctx: _Context, schema: FieldSchema) -> Filter:
+def build_filter(ctx: Context, schema: FieldSchema) -> Filter:
     """bexpr.CreateFilter on ``?filter=``; a bad expression is the RPC's error (HTTP 500)."""
     try:
         return compile_filter(ctx.query.get("filter"), fields=schema)
@@ -202,7 +203,7 @@ def build_filter(ctx: _Context, schema: FieldSchema) -> Filter:
 
 
 async def decode_body(
-    ctx: _Context,
+    ctx: Context,
     decode: Callable[[bytes], Record],
     reword: Callable[[GoSyntaxError], str] = str,
 ) -> Record:
@@ -223,7 +224,7 @@ def parse_bool(text: str) -> bool | None:
     return None
 
 
-def _meta_filters(ctx: _Context) -> dict[str, str] | None:
+def _meta_filters(ctx: Context) -> dict[str, str] | None:
     """HTTPHandlers.parseMetaFilter: repeated ``node-meta=key:value`` (a later key wins)."""
     pairs = [value for key, value in ctx.query.pairs if key == "node-meta"]
     if not pairs:
@@ -235,93 +236,93 @@ def _meta_filters(ctx: _Context) -> dict[str, str] | None:
     return out
 
 
-def _near(api: ConsulAPI, ctx: _Context) -> str:
+def _near(api: Backend, ctx: Context) -> str:
     """HTTPHandlers.parseSource: ``?near=`` (``_agent`` is this agent's node)."""
     near = ctx.query.get("near")
     return api.node_name if near == "_agent" else near
 
 
-def _tags(ctx: _Context) -> list[str] | None:
+def _tags(ctx: Context) -> list[str] | None:
     if "tag" not in ctx.query:
         return None
     return [value for key, value in ctx.query.pairs if key == "tag"]
 
 
 async def _rpc(
-    api: ConsulAPI,
-    ctx: _Context,
-    opts: _QueryOptions,
-    prepare: Callable[[], Callable[[], _Result[Any]]],
+    api: Backend,
+    ctx: Context,
+    opts: QueryOptions,
+    prepare: Callable[[], Callable[[], Result[Any]]],
     *,
     deferred_meta: bool = True,
-) -> _Result[Any]:
+) -> Result[Any]:
     """Forward, prepare (filters), block; the response metadata as Consul sets it."""
     index, known_leader = 0, False
     try:
-        api._forward(opts.datacenter)
+        forward(api, opts.datacenter)
         query = prepare()
-        result = await api._blocking(opts, query)
+        result = await blocking(api, opts, query)
         index, known_leader = result.index, True
     finally:
         if deferred_meta or known_leader:
-            api._set_meta(ctx, index, known_leader=known_leader)
+            set_meta(ctx, index, known_leader=known_leader)
     return result
 
 
-def tail(ctx: _Context, prefix: str) -> str:
+def tail(ctx: Context, prefix: str) -> str:
     """The path after a route's ``prefix`` (the ``:id`` of a subtree route)."""
     return ctx.path[len(prefix) :]
 
 
-def _sort_near(api: ConsulAPI, near: str, items: list[Any], node_of: Callable[[Any], str]) -> None:
+def _sort_near(api: Backend, near: str, items: list[Any], node_of: Callable[[Any], str]) -> None:
     api.catalog.sort_by_distance(near, items, node_of)
 
 
 # -- catalog -----------------------------------------------------------------------------------
 
 
-async def catalog_register(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def catalog_register(api: Backend, ctx: Context) -> Reply:
     """CatalogRegister + Catalog.Register."""
-    api._ent_meta(ctx)
+    ent_meta(ctx)
     req = await decode_body(ctx, register_request, reword_enterprise_field)
     req["Datacenter"] = req.get("Datacenter") or api.datacenter
-    api._forward(req["Datacenter"])
+    forward(api, req["Datacenter"])
     api.catalog.register(req)
     return ctx.json(True)
 
 
-async def catalog_deregister(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def catalog_deregister(api: Backend, ctx: Context) -> Reply:
     """CatalogDeregister + Catalog.Deregister (with ACLs off, no lookup precedes it)."""
-    api._ent_meta(ctx)
+    ent_meta(ctx)
     req = await decode_body(ctx, deregister_request, reword_enterprise_field)
-    api._forward(req.get("Datacenter") or api.datacenter)
+    forward(api, req.get("Datacenter") or api.datacenter)
     api.catalog.deregister(
         req.get("Node", ""), service_id=req.get("ServiceID", ""), check_id=req.get("CheckID", "")
     )
     return ctx.json(True)
 
 
-async def catalog_datacenters(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def catalog_datacenters(api: Backend, ctx: Context) -> Reply:
     """CatalogDatacenters: the only datacenter there is."""
     return ctx.json([api.datacenter])
 
 
-async def catalog_nodes(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def catalog_nodes(api: Backend, ctx: Context) -> Reply:
     """CatalogNodes + Catalog.ListNodes."""
     near = _near(api, ctx)
     partition_only(ctx)
     meta = _meta_filters(ctx)
-    opts = api._parse(ctx)
+    opts = parse(api, ctx)
     catalog = api.catalog
 
-    def prepare() -> Callable[[], _Result[list[Record]]]:
+    def prepare() -> Callable[[], Result[list[Record]]]:
         bexpr = build_filter(ctx, NODE_SCHEMA)
 
-        def query() -> _Result[list[Record]]:
+        def query() -> Result[list[Record]]:
             index, nodes = catalog.nodes(meta)
             out = [j for j in map(node_json, nodes) if bexpr.matches(j)]
             _sort_near(api, near, out, lambda n: n["Node"])
-            return _Result(index, out, (NODES,))
+            return Result(index, out, (NODES,))
 
         return query
 
@@ -329,17 +330,17 @@ async def catalog_nodes(api: ConsulAPI, ctx: _Context) -> _Reply:
     return ctx.json(result.value)
 
 
-async def catalog_services(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def catalog_services(api: Backend, ctx: Context) -> Reply:
     """CatalogServices + Catalog.ListServices: service name -> the union of its tags."""
-    api._ent_meta(ctx)
+    ent_meta(ctx)
     meta = _meta_filters(ctx)
-    opts = api._parse(ctx)
+    opts = parse(api, ctx)
     catalog = api.catalog
 
-    def prepare() -> Callable[[], _Result[dict[str, list[str]]]]:
+    def prepare() -> Callable[[], Result[dict[str, list[str]]]]:
         bexpr = build_filter(ctx, SERVICE_NODE_SCHEMA)
 
-        def query() -> _Result[dict[str, list[str]]]:
+        def query() -> Result[dict[str, list[str]]]:
             index, rows = catalog.services(meta)
             services: dict[str, list[str]] = {}
             for svc in rows:
@@ -349,7 +350,7 @@ async def catalog_services(api: ConsulAPI, ctx: _Context) -> _Reply:
                 tags = services.setdefault(svc["Service"], [])
                 tags.extend(t for t in svc["Tags"] or () if t not in tags)
             channels = (SERVICES, NODES) if meta else (SERVICES,)
-            return _Result(index, dict(sorted(services.items())), channels)
+            return Result(index, dict(sorted(services.items())), channels)
 
         return query
 
@@ -357,23 +358,23 @@ async def catalog_services(api: ConsulAPI, ctx: _Context) -> _Reply:
     return ctx.json(result.value)
 
 
-async def _catalog_service_nodes(api: ConsulAPI, ctx: _Context, prefix: str) -> _Reply:
+async def _catalog_service_nodes(api: Backend, ctx: Context, prefix: str) -> Reply:
     """catalogServiceNodes (``/v1/catalog/service/`` and ``/v1/catalog/connect/``)."""
     connect = prefix == "/v1/catalog/connect/"
-    api._ent_meta(ctx)
+    ent_meta(ctx)
     near = _near(api, ctx)
     meta = _meta_filters(ctx)
-    opts = api._parse(ctx)
+    opts = parse(api, ctx)
     tags = _tags(ctx)
     name = tail(ctx, prefix)
     if not name:
         raise HTTPError(400, "Missing service name")
     catalog = api.catalog
 
-    def prepare() -> Callable[[], _Result[list[Record]]]:
+    def prepare() -> Callable[[], Result[list[Record]]]:
         bexpr = build_filter(ctx, SERVICE_NODE_SCHEMA)
 
-        def query() -> _Result[list[Record]]:
+        def query() -> Result[list[Record]]:
             index, pairs = catalog.service_nodes(name, tags=tags, connect=connect)
             if meta:
                 pairs = [(s, n) for s, n in pairs if _satisfies(n["Meta"], meta)]
@@ -385,7 +386,7 @@ async def _catalog_service_nodes(api: ConsulAPI, ctx: _Context, prefix: str) -> 
                         item["ServiceTags"] = []
                     out.append(item)
             _sort_near(api, near, out, lambda s: s["Node"])
-            return _Result(index, out, (SERVICES, NODES))
+            return Result(index, out, (SERVICES, NODES))
 
         return query
 
@@ -393,12 +394,12 @@ async def _catalog_service_nodes(api: ConsulAPI, ctx: _Context, prefix: str) -> 
     return ctx.json(result.value)
 
 
-async def catalog_service_nodes(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def catalog_service_nodes(api: Backend, ctx: Context) -> Reply:
     """GET /v1/catalog/service/:service."""
     return await _catalog_service_nodes(api, ctx, "/v1/catalog/service/")
 
 
-async def catalog_connect_nodes(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def catalog_connect_nodes(api: Backend, ctx: Context) -> Reply:
     """GET /v1/catalog/connect/:service: proxies for the service and its native instances."""
     return await _catalog_service_nodes(api, ctx, "/v1/catalog/connect/")
 
@@ -410,22 +411,22 @@ def _node_service_out(svc: Record) -> Record:
     return out
 
 
-async def catalog_node_services(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def catalog_node_services(api: Backend, ctx: Context) -> Reply:
     """CatalogNodeServices + Catalog.NodeServices: {Node, Services: id -> service} or null."""
-    api._ent_meta(ctx)
-    opts = api._parse(ctx)
+    ent_meta(ctx)
+    opts = parse(api, ctx)
     name = tail(ctx, "/v1/catalog/node/")
     if not name:
         raise HTTPError(400, "Missing node name")
     catalog = api.catalog
 
-    def prepare() -> Callable[[], _Result[Record | None]]:
+    def prepare() -> Callable[[], Result[Record | None]]:
         bexpr = build_filter(ctx, NODE_SERVICE_SCHEMA)
 
-        def query() -> _Result[Record | None]:
+        def query() -> Result[Record | None]:
             index, node, services = catalog.node_services(name)
             if node is None:
-                return _Result(index, None, (NODES, SERVICES))
+                return Result(index, None, (NODES, SERVICES))
             shown = [node_service_json(s) for s in services]
             value = {
                 "Node": node_json(node),
@@ -435,7 +436,7 @@ async def catalog_node_services(api: ConsulAPI, ctx: _Context) -> _Reply:
                     if bexpr.matches(j)
                 },
             }
-            return _Result(index, value, (NODES, SERVICES))
+            return Result(index, value, (NODES, SERVICES))
 
         return query
 
@@ -443,28 +444,28 @@ async def catalog_node_services(api: ConsulAPI, ctx: _Context) -> _Reply:
     return ctx.json(result.value)
 
 
-async def catalog_node_service_list(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def catalog_node_service_list(api: Backend, ctx: Context) -> Reply:
     """CatalogNodeServiceList + Catalog.NodeServiceList: {Node, Services: [service]}."""
-    api._ent_meta(ctx)
-    opts = api._parse(ctx)
+    ent_meta(ctx)
+    opts = parse(api, ctx)
     name = tail(ctx, "/v1/catalog/node-services/")
     if not name:
         raise HTTPError(400, "Missing node name")
     catalog = api.catalog
     expression = ctx.query.get("filter")
 
-    def prepare() -> Callable[[], _Result[Record]]:
+    def prepare() -> Callable[[], Result[Record]]:
         bexpr = build_filter(ctx, NODE_SERVICE_SCHEMA)
 
-        def query() -> _Result[Record]:
+        def query() -> Result[Record]:
             index, node, services = catalog.node_services(name)
             if node is None:
-                return _Result(index, {"Node": None, "Services": None}, (NODES, SERVICES))
+                return Result(index, {"Node": None, "Services": None}, (NODES, SERVICES))
             shown = [_node_service_out(s) for s in services]
             listed: list[Record] | None = [s for s in shown if bexpr.matches(s)]
             if not services and not expression:
                 listed = None  # a nil slice, which bexpr's Execute would have made empty
-            return _Result(index, {"Node": node_json(node), "Services": listed}, (NODES, SERVICES))
+            return Result(index, {"Node": node_json(node), "Services": listed}, (NODES, SERVICES))
 
         return query
 
@@ -472,17 +473,17 @@ async def catalog_node_service_list(api: ConsulAPI, ctx: _Context) -> _Reply:
     return ctx.json(result.value)
 
 
-async def catalog_gateway_services(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def catalog_gateway_services(api: Backend, ctx: Context) -> Reply:
     """CatalogGatewayServices: the gateway-services table, filled by config entries only."""
-    api._ent_meta(ctx)
-    opts = api._parse(ctx)
+    ent_meta(ctx)
+    opts = parse(api, ctx)
     if not tail(ctx, "/v1/catalog/gateway-services/"):
         raise HTTPError(400, "Missing gateway name")
 
-    def prepare() -> Callable[[], _Result[None]]:
+    def prepare() -> Callable[[], Result[None]]:
         # No config entries exist on this agent: no gateway has services, and the table index
         # never moves (state.GatewayServices returns a nil list: JSON null).
-        return lambda: _Result(0, None, ())
+        return lambda: Result(0, None, ())
 
     result = await _rpc(api, ctx, opts, prepare)
     return ctx.json(result.value)
@@ -499,22 +500,22 @@ def check_out(check: Record) -> Record:
     return out
 
 
-async def health_node_checks(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def health_node_checks(api: Backend, ctx: Context) -> Reply:
     """HealthNodeChecks + Health.NodeChecks."""
-    api._ent_meta(ctx)
-    opts = api._parse(ctx)
+    ent_meta(ctx)
+    opts = parse(api, ctx)
     node = tail(ctx, "/v1/health/node/")
     if not node:
         raise HTTPError(400, "Missing node name")
     catalog = api.catalog
 
-    def prepare() -> Callable[[], _Result[list[Record]]]:
+    def prepare() -> Callable[[], Result[list[Record]]]:
         bexpr = build_filter(ctx, CHECK_SCHEMA)
 
-        def query() -> _Result[list[Record]]:
+        def query() -> Result[list[Record]]:
             index, checks = catalog.node_checks(node)
             out = [c for c in map(check_out, checks) if bexpr.matches(c)]
-            return _Result(index, out, (CHECKS,))
+            return Result(index, out, (CHECKS,))
 
         return query
 
@@ -523,30 +524,30 @@ async def health_node_checks(api: ConsulAPI, ctx: _Context) -> _Reply:
 
 
 async def _health_checks(
-    api: ConsulAPI,
-    ctx: _Context,
+    api: Backend,
+    ctx: Context,
     prefix: str,
     missing: str,
     lookup: Callable[[str, dict[str, str] | None], tuple[int, list[Record]]],
     meta_channels: tuple[Channel, ...],
-) -> _Reply:
+) -> Reply:
     """The check lists by service and by state: node-meta filtered, ``?near=`` sorted."""
-    api._ent_meta(ctx)
+    ent_meta(ctx)
     near = _near(api, ctx)
     meta = _meta_filters(ctx)
-    opts = api._parse(ctx)
+    opts = parse(api, ctx)
     name = tail(ctx, prefix)
     if not name:
         raise HTTPError(400, missing)
 
-    def prepare() -> Callable[[], _Result[list[Record]]]:
+    def prepare() -> Callable[[], Result[list[Record]]]:
         bexpr = build_filter(ctx, CHECK_SCHEMA)
 
-        def query() -> _Result[list[Record]]:
+        def query() -> Result[list[Record]]:
             index, checks = lookup(name, meta)
             out = [c for c in map(check_out, checks) if bexpr.matches(c)]
             _sort_near(api, near, out, lambda c: c["Node"])
-            return _Result(index, out, meta_channels if meta else (CHECKS,))
+            return Result(index, out, meta_channels if meta else (CHECKS,))
 
         return query
 
@@ -554,7 +555,7 @@ async def _health_checks(
     return ctx.json(result.value)
 
 
-async def health_service_checks(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def health_service_checks(api: Backend, ctx: Context) -> Reply:
     """HealthServiceChecks + Health.ServiceChecks."""
     return await _health_checks(
         api,
@@ -566,7 +567,7 @@ async def health_service_checks(api: ConsulAPI, ctx: _Context) -> _Reply:
     )
 
 
-async def health_checks_in_state(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def health_checks_in_state(api: Backend, ctx: Context) -> Reply:
     """HealthChecksInState + Health.ChecksInState (``any`` for all; no other word is refused)."""
     return await _health_checks(
         api,
@@ -583,12 +584,12 @@ def _satisfies(meta: dict[str, str] | None, wanted: dict[str, str]) -> bool:
     return all(k in meta and meta[k] == v for k, v in wanted.items())
 
 
-async def _health_service_nodes(api: ConsulAPI, ctx: _Context, kind: str) -> _Reply:
+async def _health_service_nodes(api: Backend, ctx: Context, kind: str) -> Reply:
     """healthServiceNodes for ``service``, ``connect`` and ``ingress``."""
-    api._ent_meta(ctx)
+    ent_meta(ctx)
     near = _near(api, ctx)
     meta = _meta_filters(ctx)
-    opts = api._parse(ctx)
+    opts = parse(api, ctx)
     peer = ctx.query.get("peer")
     if ctx.query.get("sameness-group") and peer:
         raise HTTPError(400, "peer-name and sameness-group are mutually exclusive")
@@ -605,13 +606,13 @@ async def _health_service_nodes(api: ConsulAPI, ctx: _Context, kind: str) -> _Re
         passing = parsed
     catalog = api.catalog
 
-    def prepare() -> Callable[[], _Result[list[Record]]]:
+    def prepare() -> Callable[[], Result[list[Record]]]:
         bexpr = build_filter(ctx, CHECK_SERVICE_NODE_SCHEMA)
 
-        def query() -> _Result[list[Record]]:
+        def query() -> Result[list[Record]]:
             if kind == "ingress" or peer:
                 # No ingress gateway has services without config entries; no peer exists.
-                return _Result(0, [], (SERVICES, NODES, CHECKS))
+                return Result(0, [], (SERVICES, NODES, CHECKS))
             index, rows = catalog.check_service_nodes(name, tags=tags, connect=kind == "connect")
             if meta:
                 rows = [r for r in rows if _satisfies(r[0]["Meta"], meta)]
@@ -628,7 +629,7 @@ async def _health_service_nodes(api: ConsulAPI, ctx: _Context, kind: str) -> _Re
                     continue
                 out.append(item)
             _sort_near(api, near, out, lambda i: i["Node"]["Node"])
-            return _Result(index, out, (SERVICES, NODES, CHECKS))
+            return Result(index, out, (SERVICES, NODES, CHECKS))
 
         return query
 
@@ -636,17 +637,17 @@ async def _health_service_nodes(api: ConsulAPI, ctx: _Context, kind: str) -> _Re
     return ctx.json(result.value)
 
 
-async def health_service_nodes(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def health_service_nodes(api: Backend, ctx: Context) -> Reply:
     """GET /v1/health/service/:service."""
     return await _health_service_nodes(api, ctx, "service")
 
 
-async def health_connect_nodes(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def health_connect_nodes(api: Backend, ctx: Context) -> Reply:
     """GET /v1/health/connect/:service."""
     return await _health_service_nodes(api, ctx, "connect")
 
 
-async def health_ingress_nodes(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def health_ingress_nodes(api: Backend, ctx: Context) -> Reply:
     """GET /v1/health/ingress/:service."""
     return await _health_service_nodes(api, ctx, "ingress")
 
@@ -654,7 +655,7 @@ async def health_ingress_nodes(api: ConsulAPI, ctx: _Context) -> _Reply:
 # -- coordinates -----------------------------------------------------------------------------
 
 
-def _segment_filter(ctx: _Context, coords: list[Record]) -> list[Record]:
+def _segment_filter(ctx: Context, coords: list[Record]) -> list[Record]:
     """filterCoordinates: ``?segment=`` keeps one segment."""
     if "segment" not in ctx.query:
         return coords
@@ -662,7 +663,7 @@ def _segment_filter(ctx: _Context, coords: list[Record]) -> list[Record]:
     return [c for c in coords if c["Segment"] == segment]
 
 
-def partition_only(ctx: _Context) -> None:
+def partition_only(ctx: Context) -> None:
     """parseEntMetaPartition (CE): only ``partition`` is looked at."""
     if ctx.request.headers.get("X-Consul-Partition"):
         raise HTTPError(
@@ -675,7 +676,7 @@ def partition_only(ctx: _Context) -> None:
         )
 
 
-async def coordinate_datacenters(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def coordinate_datacenters(api: Backend, ctx: Context) -> Reply:
     """CoordinateDatacenters: the WAN coordinates of this datacenter's one server."""
     node = {"Node": api.node_name, "Segment": "", "Coord": dict(ORIGIN)}
     return json_floats(
@@ -683,16 +684,16 @@ async def coordinate_datacenters(api: ConsulAPI, ctx: _Context) -> _Reply:
     )
 
 
-async def coordinate_nodes(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def coordinate_nodes(api: Backend, ctx: Context) -> Reply:
     """CoordinateNodes + Coordinate.ListNodes."""
-    opts = api._parse(ctx)
+    opts = parse(api, ctx)
     partition_only(ctx)
     catalog = api.catalog
 
-    def prepare() -> Callable[[], _Result[list[Record]]]:
-        def query() -> _Result[list[Record]]:
+    def prepare() -> Callable[[], Result[list[Record]]]:
+        def query() -> Result[list[Record]]:
             index, coords = catalog.coordinates()
-            return _Result(index, [dict(c) for c in coords], (COORDINATES,))
+            return Result(index, [dict(c) for c in coords], (COORDINATES,))
 
         return query
 
@@ -700,34 +701,34 @@ async def coordinate_nodes(api: ConsulAPI, ctx: _Context) -> _Reply:
     return json_floats(ctx, _segment_filter(ctx, result.value))
 
 
-async def coordinate_node(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def coordinate_node(api: Backend, ctx: Context) -> Reply:
     """CoordinateNode + Coordinate.Node: 404 with an empty body when there is none."""
     node = tail(ctx, "/v1/coordinate/node/")
-    opts = api._parse(ctx)
+    opts = parse(api, ctx)
     partition_only(ctx)
     catalog = api.catalog
 
-    def prepare() -> Callable[[], _Result[list[Record]]]:
-        def query() -> _Result[list[Record]]:
+    def prepare() -> Callable[[], Result[list[Record]]]:
+        def query() -> Result[list[Record]]:
             index, coords = catalog.coordinate(node)
             out = [{"Node": node, "Segment": s, "Coord": c} for s, c in coords.items()]
-            return _Result(index, out, (COORDINATES,))
+            return Result(index, out, (COORDINATES,))
 
         return query
 
     result = await _rpc(api, ctx, opts, prepare)
     coords = _segment_filter(ctx, result.value)
     if not coords:
-        return _Reply(404)
+        return Reply(404)
     return json_floats(ctx, coords)
 
 
-async def coordinate_update_endpoint(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def coordinate_update_endpoint(api: Backend, ctx: Context) -> Reply:
     """CoordinateUpdate + Coordinate.Update: queued, applied by the next batch (100 ms)."""
     args = await decode_body(ctx, coordinate_update)
     datacenter = ctx.query.get("dc") or api.datacenter
-    api._ent_meta(ctx)
-    api._forward(datacenter)
+    ent_meta(ctx)
+    forward(api, datacenter)
     coord = args.get("Coord")
     # A missing Coord makes Consul dereference a nil pointer (the request dies); an update
     # whose vector has another dimensionality is refused as incompatible.
@@ -746,28 +747,28 @@ async def coordinate_update_endpoint(api: ConsulAPI, ctx: _Context) -> _Reply:
         },
     }
     api.local.queue_coordinate(update)
-    return _Reply()
+    return Reply()
 
 
-ROUTES: Final[tuple[_Route, ...]] = (
-    _Route.of("/v1/catalog/register", ("PUT",), catalog_register),
-    _Route.of("/v1/catalog/deregister", ("PUT",), catalog_deregister),
-    _Route.of("/v1/catalog/datacenters", ("GET",), catalog_datacenters),
-    _Route.of("/v1/catalog/nodes", ("GET",), catalog_nodes),
-    _Route.of("/v1/catalog/services", ("GET",), catalog_services),
-    _Route.of("/v1/catalog/service/", ("GET",), catalog_service_nodes),
-    _Route.of("/v1/catalog/connect/", ("GET",), catalog_connect_nodes),
-    _Route.of("/v1/catalog/node/", ("GET",), catalog_node_services),
-    _Route.of("/v1/catalog/node-services/", ("GET",), catalog_node_service_list),
-    _Route.of("/v1/catalog/gateway-services/", ("GET",), catalog_gateway_services),
-    _Route.of("/v1/health/node/", ("GET",), health_node_checks),
-    _Route.of("/v1/health/checks/", ("GET",), health_service_checks),
-    _Route.of("/v1/health/state/", ("GET",), health_checks_in_state),
-    _Route.of("/v1/health/service/", ("GET",), health_service_nodes),
-    _Route.of("/v1/health/connect/", ("GET",), health_connect_nodes),
-    _Route.of("/v1/health/ingress/", ("GET",), health_ingress_nodes),
-    _Route.of("/v1/coordinate/datacenters", ("GET",), coordinate_datacenters),
-    _Route.of("/v1/coordinate/nodes", ("GET",), coordinate_nodes),
-    _Route.of("/v1/coordinate/node/", ("GET",), coordinate_node),
-    _Route.of("/v1/coordinate/update", ("PUT",), coordinate_update_endpoint),
+ROUTES: Final[tuple[Route, ...]] = (
+    Route.of("/v1/catalog/register", ("PUT",), catalog_register),
+    Route.of("/v1/catalog/deregister", ("PUT",), catalog_deregister),
+    Route.of("/v1/catalog/datacenters", ("GET",), catalog_datacenters),
+    Route.of("/v1/catalog/nodes", ("GET",), catalog_nodes),
+    Route.of("/v1/catalog/services", ("GET",), catalog_services),
+    Route.of("/v1/catalog/service/", ("GET",), catalog_service_nodes),
+    Route.of("/v1/catalog/connect/", ("GET",), catalog_connect_nodes),
+    Route.of("/v1/catalog/node/", ("GET",), catalog_node_services),
+    Route.of("/v1/catalog/node-services/", ("GET",), catalog_node_service_list),
+    Route.of("/v1/catalog/gateway-services/", ("GET",), catalog_gateway_services),
+    Route.of("/v1/health/node/", ("GET",), health_node_checks),
+    Route.of("/v1/health/checks/", ("GET",), health_service_checks),
+    Route.of("/v1/health/state/", ("GET",), health_checks_in_state),
+    Route.of("/v1/health/service/", ("GET",), health_service_nodes),
+    Route.of("/v1/health/connect/", ("GET",), health_connect_nodes),
+    Route.of("/v1/health/ingress/", ("GET",), health_ingress_nodes),
+    Route.of("/v1/coordinate/datacenters", ("GET",), coordinate_datacenters),
+    Route.of("/v1/coordinate/nodes", ("GET",), coordinate_nodes),
+    Route.of("/v1/coordinate/node/", ("GET",), coordinate_node),
+    Route.of("/v1/coordinate/update", ("PUT",), coordinate_update_endpoint),
 )

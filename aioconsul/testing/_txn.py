@@ -54,12 +54,14 @@ from ._gojson import (
     Uint,
     unmarshal,
 )
-from ._server import HTTPError, _entry_json, _Reply
 from ._state import DirEntry, RPCError, Store
+from .http.query import forward, parse
+from .http.reply import Context, HTTPError, Reply
+from .structs.kvs import entry_json
 
 if TYPE_CHECKING:
     from ._catalog import Catalog
-    from ._server import ConsulAPI, _Context
+    from .backend import Backend
 
 __all__ = [
     "KV_MAX_VALUE_SIZE",
@@ -727,7 +729,7 @@ def _dispatch(
     for i, op in enumerate(ops):
         try:
             if op.kind == "KV":
-                results.extend({"KV": _entry_json(e)} for e in _kv(store, index, op))
+                results.extend({"KV": entry_json(e)} for e in _kv(store, index, op))
             elif catalog is not None:  # pre_check refused catalog ops without a catalog
                 results.extend(catalog.apply(index, op))
         except _OpFailed as exc:
@@ -762,7 +764,7 @@ def write(
 # -- the HTTP handler ----------------------------------------------------------------------------
 
 
-async def _read_body(ctx: _Context, limit: int) -> bytes:
+async def _read_body(ctx: Context, limit: int) -> bytes:
     """The body under http.MaxBytesReader(limit): a longer one is a 413."""
     length = ctx.request.content_length
     if length is not None and length > limit:
@@ -788,7 +790,7 @@ def _errors_json(errors: list[TxnError]) -> list[dict[str, Any]] | None:
     return [error.json() for error in errors] or None
 
 
-async def txn_endpoint(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def txn_endpoint(api: Backend, ctx: Context) -> Reply:
     """HTTPHandlers.Txn: convert the operations, then Txn.Read or Txn.Apply; 409 on failure."""
     body = await _read_body(ctx, max(TXN_MAX_REQ_LEN, KV_MAX_VALUE_SIZE))
     try:
@@ -798,13 +800,13 @@ async def txn_endpoint(api: ConsulAPI, ctx: _Context) -> _Reply:
         transport = ctx.request.transport
         if transport is not None:
             transport.abort()
-        return _Reply(500)
+        return Reply(500)
     store = api.store
     catalog = CatalogTxn(api.catalog)
     if not any(op.is_write for op in ops):
         # Fast path: Txn.Read supports consistency modes, not blocking; no X-Consul-Index.
-        opts = api._parse(ctx)
-        api._forward(opts.datacenter)
+        opts = parse(api, ctx)
+        forward(api, opts.datacenter)
         errors = pre_check(store, ops, catalog)
         results: list[Result] | None = None
         known_leader = False  # preCheck failures return before SetQueryMeta
@@ -826,7 +828,7 @@ async def txn_endpoint(api: ConsulAPI, ctx: _Context) -> _Reply:
             "ResultsFilteredByACLs": False,
         }
     else:
-        api._forward(ctx.query.get("dc") or api.datacenter)  # parseDC only; Txn.Apply
+        forward(api, ctx.query.get("dc") or api.datacenter)  # parseDC only; Txn.Apply
         errors = pre_check(store, ops, catalog)
         results = None
         if not errors:
