@@ -14,8 +14,9 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+from .._filter import FieldSchema, Filter, FilterError, compile_filter
 from .._gocompat import (
     SECOND,
     GoSyntaxError,
@@ -29,6 +30,16 @@ from ..backend import DEFAULT_QUERY_TIME, MAX_QUERY_TIME, Backend
 from .reply import Context, HTTPError
 
 __all__ = [
+    "build_filter",
+    "decode_body",
+    "parse_bool",
+    "parse_meta_filter",
+    "parse_near",
+    "parse_tags",
+    "partition_only",
+    "rpc",
+    "sort_near",
+    "tail",
     "QueryOptions",
     "Result",
     "blocking",
@@ -184,3 +195,105 @@ async def blocking(api: Backend, opts: QueryOptions, query: Callable[[], Result[
         if api.watch.closed:
             return result
         result = query()
+
+
+# -- shared by the catalog, health, coordinate and agent endpoints --------------------------
+
+Record = dict[str, Any]
+
+
+def build_filter(ctx: Context, schema: FieldSchema) -> Filter:
+    """bexpr.CreateFilter on ``?filter=``; a bad expression is the RPC's error (HTTP 500)."""
+    try:
+        return compile_filter(ctx.query.get("filter"), fields=schema)
+    except FilterError as exc:
+        raise RPCError(str(exc)) from None
+
+
+async def decode_body(
+    ctx: Context,
+    decode: Callable[[bytes], Record],
+    reword: Callable[[GoSyntaxError], str] = str,
+) -> Record:
+    """The request body through ``decode``; a malformed one is HTTP 400 (decodeBody)."""
+    body = await ctx.request.read()
+    try:
+        return decode(body)
+    except GoSyntaxError as exc:
+        raise HTTPError(400, f"Request decode failed: {reword(exc)}") from None
+
+
+def parse_bool(text: str) -> bool | None:
+    """strconv.ParseBool; None when Go would return an error."""
+    if text in ("1", "t", "T", "TRUE", "true", "True"):
+        return True
+    if text in ("0", "f", "F", "FALSE", "false", "False"):
+        return False
+    return None
+
+
+def parse_meta_filter(ctx: Context) -> dict[str, str] | None:
+    """HTTPHandlers.parseMetaFilter: repeated ``node-meta=key:value`` (a later key wins)."""
+    pairs = [value for key, value in ctx.query.pairs if key == "node-meta"]
+    if not pairs:
+        return None
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, _, value = pair.partition(":")
+        out[key] = value
+    return out
+
+
+def parse_near(api: Backend, ctx: Context) -> str:
+    """HTTPHandlers.parseSource: ``?near=`` (``_agent`` is this agent's node)."""
+    near = ctx.query.get("near")
+    return api.node_name if near == "_agent" else near
+
+
+def parse_tags(ctx: Context) -> list[str] | None:
+    if "tag" not in ctx.query:
+        return None
+    return [value for key, value in ctx.query.pairs if key == "tag"]
+
+
+async def rpc(
+    api: Backend,
+    ctx: Context,
+    opts: QueryOptions,
+    prepare: Callable[[], Callable[[], Result[Any]]],
+    *,
+    deferred_meta: bool = True,
+) -> Result[Any]:
+    """Forward, prepare (filters), block; the response metadata as Consul sets it."""
+    index, known_leader = 0, False
+    try:
+        forward(api, opts.datacenter)
+        query = prepare()
+        result = await blocking(api, opts, query)
+        index, known_leader = result.index, True
+    finally:
+        if deferred_meta or known_leader:
+            set_meta(ctx, index, known_leader=known_leader)
+    return result
+
+
+def tail(ctx: Context, prefix: str) -> str:
+    """The path after a route's ``prefix`` (the ``:id`` of a subtree route)."""
+    return ctx.path[len(prefix) :]
+
+
+def sort_near(api: Backend, near: str, items: list[Any], node_of: Callable[[Any], str]) -> None:
+    api.catalog.sort_by_distance(near, items, node_of)
+
+
+def partition_only(ctx: Context) -> None:
+    """parseEntMetaPartition (CE): only ``partition`` is looked at."""
+    if ctx.request.headers.get("X-Consul-Partition"):
+        raise HTTPError(
+            400, 'Invalid header: "X-Consul-Partition" - Partitions are a Consul Enterprise feature'
+        )
+    if ctx.query.get("partition"):
+        raise HTTPError(
+            400,
+            'Invalid query parameter: "partition" - Partitions are a Consul Enterprise feature',
+        )

@@ -15,12 +15,22 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 from multidict import CIMultiDict
 
-from .._gocompat import GoSyntaxError, go_json, unescape_path
+from .._gocompat import GoSyntaxError, go_json, go_json_floats, unescape_path
 
 if TYPE_CHECKING:
     from ..backend import Backend
 
-__all__ = ["JSON", "TEXT", "Context", "HTTPError", "Handler", "Query", "Reply", "Route"]
+__all__ = [
+    "JSON",
+    "TEXT",
+    "Context",
+    "HTTPError",
+    "Handler",
+    "Query",
+    "Reply",
+    "Route",
+    "json_floats",
+]
 
 JSON: Final = "application/json"
 TEXT: Final = "text/plain; charset=utf-8"  # what Go sniffs for a plain-text body
@@ -110,3 +120,8 @@ class Route:
     @property
     def allow(self) -> str:
         return ",".join(("OPTIONS", *self.methods))
+
+
+def json_floats(ctx: Context, obj: Any) -> Reply:
+    """``ctx.json`` for documents with floats (coordinates, metrics): Go's float64 text."""
+    return Reply(200, go_json_floats(obj, pretty=ctx.pretty), "application/json")

@@ -1,4 +1,4 @@
-"""HTTP endpoints of the agent group (``/v1/agent/...``) beyond ``/v1/agent/self``.
+"""HTTP endpoints of the agent group (``/v1/agent/...``).
 
 Each handler follows ``agent/agent_endpoint.go`` (and the vetting helpers of ``agent/acl.go``,
 which answer 404 for an unknown service or check ID even with ACLs disabled): parameter order,
@@ -11,7 +11,7 @@ cluster: ``join`` and ``force-leave`` are accepted and change nothing (a real ag
 the address), ``leave`` answers 200 and marks the member left (a real agent then shuts down).
 
 This module never keeps state (that is ``_local.py``) and never parses a body itself
-(``_defs.py`` does).
+(``_defs.py`` does). It never imports another endpoint module.
 """
 
 from __future__ import annotations
@@ -26,37 +26,35 @@ import socket
 import time
 from typing import Any, Final
 
-from ._catalog import (
+from .._catalog import (
     multierror,
     proxy_api_json,
     validate_meta,
     validate_node_service,
 )
-from ._catalog_http import (
-    CHECK_SCHEMA,
-    NODE_SERVICE_FIELDS,
-    PROXY_FIELDS,
-    build_filter,
-    check_out,
-    decode_body,
-    json_floats,
-    parse_bool,
-    partition_only,
-    tail,
-)
-from ._defs import (
+from .._defs import (
     check_definition,
     check_is_empty,
     check_update,
     node_service_from_definition,
     service_definition,
 )
-from ._filter import FieldSchema
-from ._gocompat import MINUTE, SECOND, format_duration, strconv_quote
-from ._local import LOCAL, SIDECAR_SUFFIX, check_kind, validate_check_type
-from .backend import BUILD_DATE, CONSUL_VERSION, REVISION, Backend
-from .http.query import QueryOptions, ent_meta, parse_wait
-from .http.reply import Context, HTTPError, Reply, Route
+from .._filter import FieldSchema
+from .._gocompat import MINUTE, SECOND, format_duration, go_json_floats, strconv_quote
+from .._local import LOCAL, SIDECAR_SUFFIX, check_kind, validate_check_type
+from ..backend import BUILD_DATE, CONSUL_VERSION, REVISION, Backend
+from ..http.query import (
+    QueryOptions,
+    build_filter,
+    decode_body,
+    ent_meta,
+    parse_bool,
+    parse_wait,
+    partition_only,
+    tail,
+)
+from ..http.reply import JSON, Context, HTTPError, Reply, Route, json_floats
+from ..structs.catalog import CHECK_SCHEMA, NODE_SERVICE_FIELDS, PROXY_FIELDS, check_out
 
 __all__ = ["ROUTES", "agent_service_json"]
 
@@ -223,6 +221,12 @@ def _payload(ctx: Context, status: int, reason: str, obj: Any, *, text: bool) ->
     return reply
 
 
+async def agent_self(api: Backend, ctx: Context) -> Reply:
+    # go_json_floats: the coordinate's Height is written 0.00001, as encoding/json does.
+    return Reply(200, go_json_floats(api.self_info(), pretty=ctx.pretty), JSON)
+
+
+
 # -- membership and agent ----------------------------------------------------------------------
 
 
@@ -241,7 +245,7 @@ async def agent_members(api: Backend, ctx: Context) -> Reply:
         raise HTTPError(400, "Cannot provide a segment with wan=true")
     partition_only(ctx)
     if not wan and segment not in ("", "_all"):
-        from ._state import RPCError
+        from .._state import RPCError
 
         raise RPCError("network segments are not supported in this version of Consul")
     members = _members(api, wan=wan)
@@ -469,7 +473,7 @@ async def agent_services(api: Backend, ctx: Context) -> Reply:
 
 def _content_hash(reply: Record) -> str:
     """Stands in for hashstructure.Hash: an opaque 64-bit hash of the reply, in hex."""
-    from ._gocompat import go_json
+    from .._gocompat import go_json
 
     digest = hashlib.blake2b(go_json(reply), digest_size=8).digest()
     return format(int.from_bytes(digest, "big"), "x")
@@ -821,6 +825,7 @@ async def agent_check_update(api: Backend, ctx: Context) -> Reply:
 
 
 ROUTES: Final[tuple[Route, ...]] = (
+    Route.of("/v1/agent/self", ("GET",), agent_self),
     Route.of("/v1/agent/token/", ("PUT",), agent_token),
     Route.of("/v1/agent/host", ("GET",), agent_host),
     Route.of("/v1/agent/version", ("GET",), agent_version),
