@@ -25,6 +25,7 @@ from ..typing import (
     Payload,
 )
 from ..watch import Backoff, ErrorMode, QuietErrors, Watch
+from . import _limits
 
 if TYPE_CHECKING:
     from .txn import Transaction
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["KV", "MAX_VALUE_SIZE"]
 
 #: Consul's default ``kv_max_value_size``: 512 KiB.
-MAX_VALUE_SIZE = 512 * 1024
+MAX_VALUE_SIZE = _limits.MAX_VALUE_SIZE
 _OCTETS = "application/octet-stream"
 
 
