@@ -1,19 +1,10 @@
 """HTTP endpoints of the coordinate group (``/v1/coordinate/...``).
 
-Each handler follows its counterpart in ``agent/catalog_endpoint.go``,
-``agent/health_endpoint.go`` and ``agent/coordinate_endpoint.go`` (parameter parsing, order of
-the checks, error texts), and the RPC it calls in ``agent/consul/catalog_endpoint.go``,
-``health_endpoint.go`` and ``coordinate_endpoint.go`` (datacenter forwarding, then the
-``?filter=`` expression, then the blocking query, node-meta filtering, ``filter`` and the
-``?near=`` sort by network distance, ``rtt.go``). Where Consul sets the response metadata in a
-deferred ``setMeta``, errors raised by the RPC still carry ``X-Consul-Index: 1`` and
-``X-Consul-KnownLeader: false``.
+Each handler follows ``agent/coordinate_endpoint.go`` and ``agent/consul/coordinate_endpoint.go``
+(segments, the WAN view of the one datacenter, ``PUT /v1/coordinate/update`` validation).
+Coordinates are Go float64s on the wire (``json_floats``).
 
-A malformed ``?filter=`` is Consul's HTTP 500 with go-bexpr's text (hashicorp/consul#7338: the
-error comes back from the servers' RPC layer untyped); every endpoint here answers that way.
-
-This module never keeps state: the tables are in ``_catalog.py``, the agent's own services and
-checks in ``_local.py``.
+State is read from ``_catalog.py``; this module never imports another endpoint module.
 """
 
 from __future__ import annotations
