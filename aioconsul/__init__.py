@@ -4,9 +4,8 @@ The public surface only: :class:`Consul`, :class:`~aioconsul.typing.Meta`,
 :class:`~aioconsul.typing.Consistency` and the error tree of :mod:`aioconsul.errors`.
 """
 
-__version__ = "0.1.0.dev0"
-
 from ._core.retry import Backoff, Retry
+from ._version import __version__
 from .client import Consul
 from .errors import (
     ACLNotFound,

@@ -30,7 +30,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from .. import __version__
+from .._version import __version__
 from ..errors import ConnectError, RequestTimeout, TransportError
 from .config import Config, Target
 from .request import Request

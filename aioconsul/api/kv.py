@@ -12,7 +12,7 @@ import binascii
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import Any, Literal, overload
 
 from .._core import normalize
 from .._core.core import Endpoint
@@ -30,14 +30,13 @@ from ..typing import (
     Payload,
 )
 from ..watch import Backoff, ErrorMode, QuietErrors, Watch
-
-if TYPE_CHECKING:
-    from .txn import Transaction
+from . import _limits
+from .txn import MAX_OPS, Transaction, Txn
 
 __all__ = ["DEFAULT_UPDATE_RETRIES", "IMPORT_BATCH", "KV", "MAX_VALUE_SIZE", "Codec", "nest"]
 
 #: Consul's default ``kv_max_value_size``: 512 KiB.
-MAX_VALUE_SIZE = 512 * 1024
+MAX_VALUE_SIZE = _limits.MAX_VALUE_SIZE
 #: How many times :meth:`KV.update` reads again after a refused check-and-set, by default.
 DEFAULT_UPDATE_RETRIES = 16
 #: How many entries :meth:`KV.import_` writes in one transaction, by default: 64, the limit of
@@ -581,7 +580,6 @@ class KV(Endpoint):
         where: dict[str, Any] = {"dc": dc, "namespace": namespace, "partition": partition}
         if consistency is not None:
             normalize.consistency(consistency)
-        from .txn import Transaction, Txn  # txn.py builds on this module
 
         txn = Txn(self._core)
         refused: TxnFailed | None = None
@@ -629,7 +627,6 @@ class KV(Endpoint):
         when the block ends; or ``results, meta = await txn.apply()``. See
         :class:`~aioconsul.api.txn.Transaction`.
         """
-        from .txn import Transaction, Txn  # txn.py builds on this module
 
         return Transaction(Txn(self._core), dc=dc, consistency=consistency,
                            namespace=namespace, partition=partition)
@@ -692,7 +689,6 @@ class KV(Endpoint):
         written. Returns the number of entries written. ``namespace``/``partition`` apply to
         entries that name none.
         """
-        from .txn import MAX_OPS, Txn  # txn.py builds on this module
 
         if isinstance(batch, bool) or not isinstance(batch, int):
             raise TypeError(f"batch: expected an int, got {type(batch).__name__}")

@@ -23,7 +23,7 @@ from .._core import normalize
 from .._core.core import Endpoint
 from ..errors import ProtocolError
 from ..typing import Collection, Consistency, Meta, Object, ObjectID, ObjectIndex, Payload
-from .kv import MAX_VALUE_SIZE
+from ._limits import MAX_VALUE_SIZE
 
 __all__ = ["MAX_OPS", "Transaction", "Txn", "decode_results", "encode_ops", "is_read_only"]
 

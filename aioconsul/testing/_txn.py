@@ -54,12 +54,12 @@ from ._gojson import (
     Uint,
     unmarshal,
 )
-from ._server import HTTPError, _entry_json, _Reply
 from ._state import DirEntry, RPCError, Store
+from .http.reply import HTTPError
+from .structs.kvs import entry_json
 
 if TYPE_CHECKING:
     from ._catalog import Catalog
-    from ._server import ConsulAPI, _Context
 
 __all__ = [
     "KV_MAX_VALUE_SIZE",
@@ -72,14 +72,13 @@ __all__ = [
     "convert_ops",
     "pre_check",
     "read",
-    "txn_endpoint",
     "write",
 ]
 
 MAX_TXN_OPS: Final = 128  # agent/txn_endpoint.go maxTxnOps
 TXN_MAX_REQ_LEN: Final = 512 * 1024  # txn_max_req_len default (raft's suggested entry size)
 KV_MAX_VALUE_SIZE: Final = 512 * 1024  # kv_max_value_size default
-_LIMIT_DOCS: Final = "https://www.consul.io/docs/agent/config/config-files#txn_max_req_len"
+LIMIT_DOCS: Final = "https://www.consul.io/docs/agent/config/config-files#txn_max_req_len"
 
 _KV_WRITES: Final = frozenset(
     ("set", "delete", "delete-cas", "delete-tree", "cas", "lock", "unlock")
@@ -727,7 +726,7 @@ def _dispatch(
     for i, op in enumerate(ops):
         try:
             if op.kind == "KV":
-                results.extend({"KV": _entry_json(e)} for e in _kv(store, index, op))
+                results.extend({"KV": entry_json(e)} for e in _kv(store, index, op))
             elif catalog is not None:  # pre_check refused catalog ops without a catalog
                 results.extend(catalog.apply(index, op))
         except _OpFailed as exc:
@@ -759,77 +758,4 @@ def write(
     return outcome[0], []
 
 
-# -- the HTTP handler ----------------------------------------------------------------------------
 
-
-async def _read_body(ctx: _Context, limit: int) -> bytes:
-    """The body under http.MaxBytesReader(limit): a longer one is a 413."""
-    length = ctx.request.content_length
-    if length is not None and length > limit:
-        raise HTTPError(
-            413,
-            f"Request body({length} bytes) too large, max size: {limit} bytes. See {_LIMIT_DOCS}.",
-        )
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await ctx.request.content.read(64 * 1024)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > limit:
-            raise HTTPError(
-                413, f"Request body too large, max size: {limit} bytes. See {_LIMIT_DOCS}."
-            )
-        chunks.append(chunk)
-
-
-def _errors_json(errors: list[TxnError]) -> list[dict[str, Any]] | None:
-    return [error.json() for error in errors] or None
-
-
-async def txn_endpoint(api: ConsulAPI, ctx: _Context) -> _Reply:
-    """HTTPHandlers.Txn: convert the operations, then Txn.Read or Txn.Apply; 409 on failure."""
-    body = await _read_body(ctx, max(TXN_MAX_REQ_LEN, KV_MAX_VALUE_SIZE))
-    try:
-        ops = convert_ops(body, datacenter=api.datacenter)
-    except GoPanic:
-        # net/http recovers a handler's panic and closes the connection: no answer at all.
-        transport = ctx.request.transport
-        if transport is not None:
-            transport.abort()
-        return _Reply(500)
-    store = api.store
-    catalog = CatalogTxn(api.catalog)
-    if not any(op.is_write for op in ops):
-        # Fast path: Txn.Read supports consistency modes, not blocking; no X-Consul-Index.
-        opts = api._parse(ctx)
-        api._forward(opts.datacenter)
-        errors = pre_check(store, ops, catalog)
-        results: list[Result] | None = None
-        known_leader = False  # preCheck failures return before SetQueryMeta
-        if not errors:
-            results, errors = read(store, ops, catalog)
-            known_leader = True
-        ctx.headers["X-Consul-LastContact"] = "0"
-        ctx.headers["X-Consul-KnownLeader"] = "true" if known_leader else "false"
-        # structs.TxnReadResponse embeds QueryMeta, whose fields have no json tags.
-        reply: dict[str, Any] = {
-            "Results": results,
-            "Errors": _errors_json(errors),
-            "Index": 0,
-            "LastContact": 0,
-            "KnownLeader": known_leader,
-            "ConsistencyLevel": "",
-            "NotModified": False,
-            "Backend": 0,
-            "ResultsFilteredByACLs": False,
-        }
-    else:
-        api._forward(ctx.query.get("dc") or api.datacenter)  # parseDC only; Txn.Apply
-        errors = pre_check(store, ops, catalog)
-        results = None
-        if not errors:
-            results, errors = write(store, ops, catalog)
-        reply = {"Results": results, "Errors": _errors_json(errors)}
-    return ctx.json(reply, 409 if errors else 200)

@@ -1,4 +1,4 @@
-"""HTTP endpoints of the agent group (``/v1/agent/...``) beyond ``/v1/agent/self``.
+"""HTTP endpoints of the agent group (``/v1/agent/...``).
 
 Each handler follows ``agent/agent_endpoint.go`` (and the vetting helpers of ``agent/acl.go``,
 which answer 404 for an unknown service or check ID even with ACLs disabled): parameter order,
@@ -11,7 +11,7 @@ cluster: ``join`` and ``force-leave`` are accepted and change nothing (a real ag
 the address), ``leave`` answers 200 and marks the member left (a real agent then shuts down).
 
 This module never keeps state (that is ``_local.py``) and never parses a body itself
-(``_defs.py`` does).
+(``_defs.py`` does). It never imports another endpoint module.
 """
 
 from __future__ import annotations
@@ -24,49 +24,37 @@ import random
 import shutil
 import socket
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from ._catalog import (
+from .._catalog import (
     multierror,
     proxy_api_json,
     validate_meta,
     validate_node_service,
 )
-from ._catalog_http import (
-    CHECK_SCHEMA,
-    NODE_SERVICE_FIELDS,
-    PROXY_FIELDS,
-    build_filter,
-    check_out,
-    decode_body,
-    json_floats,
-    parse_bool,
-    partition_only,
-    tail,
-)
-from ._defs import (
+from .._defs import (
     check_definition,
     check_is_empty,
     check_update,
     node_service_from_definition,
     service_definition,
 )
-from ._filter import FieldSchema
-from ._gocompat import MINUTE, SECOND, format_duration, strconv_quote
-from ._local import LOCAL, SIDECAR_SUFFIX, check_kind, validate_check_type
-from ._server import (
-    _BUILD_DATE,
-    _REVISION,
-    CONSUL_VERSION,
-    HTTPError,
-    _Context,
-    _QueryOptions,
-    _Reply,
-    _Route,
+from .._filter import FieldSchema
+from .._gocompat import MINUTE, SECOND, format_duration, go_json_floats, strconv_quote
+from .._local import LOCAL, SIDECAR_SUFFIX, check_kind, validate_check_type
+from ..backend import BUILD_DATE, CONSUL_VERSION, REVISION, Backend
+from ..http.query import (
+    QueryOptions,
+    build_filter,
+    decode_body,
+    ent_meta,
+    parse_bool,
+    parse_wait,
+    partition_only,
+    tail,
 )
-
-if TYPE_CHECKING:
-    from ._server import ConsulAPI
+from ..http.reply import JSON, Context, HTTPError, Reply, Route, json_floats
+from ..structs.catalog import CHECK_SCHEMA, NODE_SERVICE_FIELDS, PROXY_FIELDS, check_out
 
 __all__ = ["ROUTES", "agent_service_json"]
 
@@ -214,7 +202,7 @@ def _status_code(status: str) -> int:
     return {"warning": 429, "passing": 200}.get(status, 503)
 
 
-def _wants_text(ctx: _Context) -> bool:
+def _wants_text(ctx: Context) -> bool:
     """returnTextPlain."""
     if ctx.request.headers.get("Accept", "").startswith("text/plain"):
         return True
@@ -223,27 +211,33 @@ def _wants_text(ctx: _Context) -> bool:
     return False
 
 
-def _payload(ctx: _Context, status: int, reason: str, obj: Any, *, text: bool) -> _Reply:
+def _payload(ctx: Context, status: int, reason: str, obj: Any, *, text: bool) -> Reply:
     """A CodeWithPayloadError reply: the status, X-Consul-Reason and the object."""
     headers = [("X-Consul-Reason", reason)]
     if text:
-        return _Reply(status, str(obj).encode(), _TEXT_PLAIN, headers)
+        return Reply(status, str(obj).encode(), _TEXT_PLAIN, headers)
     reply = ctx.json(obj, status)
     reply.headers.extend(headers)
     return reply
 
 
+async def agent_self(api: Backend, ctx: Context) -> Reply:
+    # go_json_floats: the coordinate's Height is written 0.00001, as encoding/json does.
+    return Reply(200, go_json_floats(api.self_info(), pretty=ctx.pretty), JSON)
+
+
+
 # -- membership and agent ----------------------------------------------------------------------
 
 
-def _members(api: ConsulAPI, *, wan: bool) -> list[Record]:
+def _members(api: Backend, *, wan: bool) -> list[Record]:
     member = dict(api.self_info()["Member"])
     if wan:
         member.update(Name=f"{api.node_name}.{api.datacenter}", Port=8302)
     return [member]
 
 
-async def agent_members(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_members(api: Backend, ctx: Context) -> Reply:
     """AgentMembers: this agent, from the LAN or the WAN pool."""
     wan = bool(ctx.query.get("wan"))
     segment = ctx.query.get("segment")
@@ -251,7 +245,7 @@ async def agent_members(api: ConsulAPI, ctx: _Context) -> _Reply:
         raise HTTPError(400, "Cannot provide a segment with wan=true")
     partition_only(ctx)
     if not wan and segment not in ("", "_all"):
-        from ._state import RPCError
+        from .._state import RPCError
 
         raise RPCError("network segments are not supported in this version of Consul")
     members = _members(api, wan=wan)
@@ -261,42 +255,42 @@ async def agent_members(api: ConsulAPI, ctx: _Context) -> _Reply:
     return ctx.json(members)
 
 
-async def agent_join(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_join(api: Backend, ctx: Context) -> Reply:
     """AgentJoin: accepted; an embedded agent has no gossip pool to join."""
     partition_only(ctx)
-    return _Reply()
+    return Reply()
 
 
-async def agent_leave(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_leave(api: Backend, ctx: Context) -> Reply:
     """AgentLeave: the member is marked left (a real agent would also shut down)."""
     api.local.member_status = 3  # serf.StatusLeft
-    return _Reply()
+    return Reply()
 
 
-async def agent_force_leave(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_force_leave(api: Backend, ctx: Context) -> Reply:
     """AgentForceLeave: serf accepts any name; there is no failed member to remove."""
     partition_only(ctx)
-    return _Reply()
+    return Reply()
 
 
-async def agent_reload(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_reload(api: Backend, ctx: Context) -> Reply:
     """AgentReload: a -dev agent reloads its (empty) configuration and loses API state."""
     api.local.reload()
     api.local.sync_changes()
-    return _Reply()
+    return Reply()
 
 
-async def agent_node_maintenance(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_node_maintenance(api: Backend, ctx: Context) -> Reply:
     """AgentNodeMaintenance: the ``_node_maintenance`` critical check."""
     if _enable(ctx):
         api.local.enable_node_maintenance(ctx.query.get("reason"))
     else:
         api.local.disable_node_maintenance()
     api.local.sync_changes()
-    return _Reply()
+    return Reply()
 
 
-def _enable(ctx: _Context) -> bool:
+def _enable(ctx: Context) -> bool:
     """The required ``?enable=`` of the maintenance endpoints (strconv.ParseBool)."""
     if "enable" not in ctx.query:
         raise HTTPError(400, "Missing value for enable")
@@ -307,7 +301,7 @@ def _enable(ctx: _Context) -> bool:
     return enable
 
 
-def _wants_prometheus(ctx: _Context) -> bool:
+def _wants_prometheus(ctx: Context) -> bool:
     """enablePrometheusOutput."""
     if ctx.query.get("format") == "prometheus":
         return True
@@ -321,7 +315,7 @@ def _wants_prometheus(ctx: _Context) -> bool:
     return False
 
 
-async def agent_metrics(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_metrics(api: Backend, ctx: Context) -> Reply:
     """AgentMetrics: the in-memory sink's summary of the current 10 s interval.
 
     Without ``prometheus_retention_time`` (as in ``-dev``) a Prometheus request gets Consul's
@@ -329,7 +323,7 @@ async def agent_metrics(api: ConsulAPI, ctx: _Context) -> _Reply:
     writing the status, so the reply is a bodiless 200 carrying ``X-Consul-Reason``.
     """
     if _wants_prometheus(ctx):
-        return _Reply(200, headers=[("X-Consul-Reason", _PROMETHEUS_DISABLED)])
+        return Reply(200, headers=[("X-Consul-Reason", _PROMETHEUS_DISABLED)])
     now = int(time.time()) // 10 * 10
     stamp = time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(now))
     nodes = api.catalog.nodes()[1]
@@ -447,19 +441,19 @@ def host_info() -> Record:
     }
 
 
-async def agent_host(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_host(api: Backend, ctx: Context) -> Reply:
     """AgentHost."""
     return json_floats(ctx, host_info())
 
 
-async def agent_version(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_version(api: Backend, ctx: Context) -> Reply:
     """AgentVersion: version.GetBuildInfo()."""
     return ctx.json(
-        {"SHA": _REVISION, "BuildDate": _BUILD_DATE, "HumanVersion": CONSUL_VERSION, "FIPS": ""}
+        {"SHA": REVISION, "BuildDate": BUILD_DATE, "HumanVersion": CONSUL_VERSION, "FIPS": ""}
     )
 
 
-async def agent_token(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_token(api: Backend, ctx: Context) -> Reply:
     """AgentToken: with ACLs disabled nothing else is looked at."""
     raise HTTPError(401, "ACL support disabled")
 
@@ -467,9 +461,9 @@ async def agent_token(api: ConsulAPI, ctx: _Context) -> _Reply:
 # -- services ------------------------------------------------------------------------------
 
 
-async def agent_services(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_services(api: Backend, ctx: Context) -> Reply:
     """AgentServices: service ID -> api.AgentService; ``filter`` applies to the values."""
-    api._ent_meta(ctx)
+    ent_meta(ctx)
     bexpr = build_filter(ctx, AGENT_SERVICE_SCHEMA)
     services = {
         svc["ID"]: agent_service_json(svc, api.datacenter) for svc in api.local.live_services()
@@ -479,18 +473,18 @@ async def agent_services(api: ConsulAPI, ctx: _Context) -> _Reply:
 
 def _content_hash(reply: Record) -> str:
     """Stands in for hashstructure.Hash: an opaque 64-bit hash of the reply, in hex."""
-    from ._gocompat import go_json
+    from .._gocompat import go_json
 
     digest = hashlib.blake2b(go_json(reply), digest_size=8).digest()
     return format(int.from_bytes(digest, "big"), "x")
 
 
-async def agent_service(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_service(api: Backend, ctx: Context) -> Reply:
     """AgentService: one service, hash-blocking on ``?hash`` (LocalBlockingQuery)."""
     service_id = tail(ctx, "/v1/agent/service/")
-    opts = _QueryOptions(api.datacenter)
-    api._parse_wait(ctx, opts)
-    api._ent_meta(ctx)
+    opts = QueryOptions(api.datacenter)
+    parse_wait(ctx, opts)
+    ent_meta(ctx)
     wanted = ctx.query.get("hash")
 
     def current() -> tuple[str, Record]:
@@ -519,7 +513,7 @@ async def agent_service(api: ConsulAPI, ctx: _Context) -> _Reply:
     return ctx.json(reply)
 
 
-def _service_health(api: ConsulAPI, service_id: str) -> tuple[int, str, list[Record]]:
+def _service_health(api: Backend, service_id: str) -> tuple[int, str, list[Record]]:
     """agentHealthService: the service's checks and the node's checks of this agent."""
     checks = [
         _api_check_json(c) for c in api.local.checks_for_service(service_id, include_node=True)
@@ -528,12 +522,12 @@ def _service_health(api: ConsulAPI, service_id: str) -> tuple[int, str, list[Rec
     return _status_code(status), status, checks
 
 
-async def agent_health_by_id(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_health_by_id(api: Backend, ctx: Context) -> Reply:
     """AgentHealthServiceByID."""
     service_id = tail(ctx, "/v1/agent/health/service/id/")
     if not service_id:
         raise HTTPError(400, "Missing serviceID")
-    api._ent_meta(ctx)
+    ent_meta(ctx)
     text = _wants_text(ctx)
     svc = api.local.service(service_id)
     if svc is not None:
@@ -553,12 +547,12 @@ async def agent_health_by_id(api: ConsulAPI, ctx: _Context) -> _Reply:
     return _payload(ctx, 404, reason, missing, text=False)
 
 
-async def agent_health_by_name(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_health_by_name(api: Backend, ctx: Context) -> Reply:
     """AgentHealthServiceByName: the worst status of the instances with that name."""
     name = tail(ctx, "/v1/agent/health/service/name/")
     if not name:
         raise HTTPError(400, "Missing service Name")
-    api._ent_meta(ctx)
+    ent_meta(ctx)
     code, status = 404, f"ServiceName {name} Not Found"
     result = []
     for svc in api.local.live_services():
@@ -644,9 +638,9 @@ def _sidecar(ns: Record) -> tuple[Record, list[Record]] | None:
     return sidecar, _check_types(definition)
 
 
-async def agent_service_register(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_service_register(api: Backend, ctx: Context) -> Reply:
     """AgentRegisterService: validation in Consul's order, then the service and its sidecar."""
-    api._ent_meta(ctx)
+    ent_meta(ctx)
     definition = await decode_body(ctx, service_definition)
     if not definition["Name"]:
         raise HTTPError(400, "Missing service name")
@@ -680,10 +674,10 @@ async def agent_service_register(api: ConsulAPI, ctx: _Context) -> _Reply:
     if sidecar is not None:
         api.local.add_service(sidecar[0], sidecar[1], sidecar=True, replace_existing_checks=replace)
     api.local.sync_changes()
-    return _Reply()
+    return Reply()
 
 
-def _vet_service(api: ConsulAPI, service_id: str) -> None:
+def _vet_service(api: Backend, service_id: str) -> None:
     """vetServiceUpdateWithAuthorizer: an unknown service is 404 even without ACLs."""
     if api.local.service(service_id) is None:
         raise HTTPError(
@@ -693,7 +687,7 @@ def _vet_service(api: ConsulAPI, service_id: str) -> None:
         )
 
 
-def _vet_check(api: ConsulAPI, check_id: str) -> None:
+def _vet_check(api: Backend, check_id: str) -> None:
     """vetCheckUpdateWithAuthorizer."""
     if api.local.check(check_id) is None:
         raise HTTPError(
@@ -703,46 +697,46 @@ def _vet_check(api: ConsulAPI, check_id: str) -> None:
         )
 
 
-async def agent_service_deregister(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_service_deregister(api: Backend, ctx: Context) -> Reply:
     """AgentDeregisterService."""
     service_id = tail(ctx, "/v1/agent/service/deregister/")
-    api._ent_meta(ctx)
+    ent_meta(ctx)
     _vet_service(api, service_id)
     api.local.remove_service(service_id)
     api.local.sync_changes()
-    return _Reply()
+    return Reply()
 
 
-async def agent_service_maintenance(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_service_maintenance(api: Backend, ctx: Context) -> Reply:
     """AgentServiceMaintenance: the ``_service_maintenance:<id>`` critical check."""
     service_id = tail(ctx, "/v1/agent/service/maintenance/")
     if not service_id:
         raise HTTPError(400, "Missing service ID")
     enable = _enable(ctx)
-    api._ent_meta(ctx)
+    ent_meta(ctx)
     _vet_service(api, service_id)
     if enable:
         api.local.enable_service_maintenance(service_id, ctx.query.get("reason"))
     else:
         api.local.disable_service_maintenance(service_id)
     api.local.sync_changes()
-    return _Reply()
+    return Reply()
 
 
 # -- checks --------------------------------------------------------------------------------
 
 
-async def agent_checks(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_checks(api: Backend, ctx: Context) -> Reply:
     """AgentChecks: check ID -> structs.HealthCheck; ``filter`` applies to the values."""
-    api._ent_meta(ctx)
+    ent_meta(ctx)
     bexpr = build_filter(ctx, CHECK_SCHEMA)
     checks = {c["CheckID"]: _local_check_json(c) for c in api.local.live_checks()}
     return ctx.json({k: v for k, v in sorted(checks.items()) if bexpr.matches(v)})
 
 
-async def agent_check_register(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_check_register(api: Backend, ctx: Context) -> Reply:
     """AgentRegisterCheck."""
-    api._ent_meta(ctx)
+    ent_meta(ctx)
     definition = await decode_body(ctx, check_definition)
     if not definition["Name"]:
         raise HTTPError(400, "Missing check name")
@@ -778,49 +772,49 @@ async def agent_check_register(api: ConsulAPI, ctx: _Context) -> _Reply:
         health["ServiceName"] = svc["Service"]
     api.local.add_check(health, chk)
     api.local.sync_changes()
-    return _Reply()
+    return Reply()
 
 
-async def agent_check_deregister(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_check_deregister(api: Backend, ctx: Context) -> Reply:
     """AgentDeregisterCheck."""
     check_id = tail(ctx, "/v1/agent/check/deregister/")
-    api._ent_meta(ctx)
+    ent_meta(ctx)
     _vet_check(api, check_id)
     api.local.remove_check(check_id)
     api.local.sync_changes()
-    return _Reply()
+    return Reply()
 
 
 async def _check_update(
-    api: ConsulAPI, ctx: _Context, check_id: str, status: str, output: str
-) -> _Reply:
+    api: Backend, ctx: Context, check_id: str, status: str, output: str
+) -> Reply:
     """agentCheckUpdate: vet, then update the TTL check (which syncs)."""
-    api._ent_meta(ctx)
+    ent_meta(ctx)
     _vet_check(api, check_id)
     api.local.update_ttl_check(check_id, status, output)
     api.local.sync_changes()
-    return _Reply()
+    return Reply()
 
 
-async def agent_check_pass(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_check_pass(api: Backend, ctx: Context) -> Reply:
     """AgentCheckPass: ``note`` becomes the output."""
     check_id = tail(ctx, "/v1/agent/check/pass/")
     return await _check_update(api, ctx, check_id, "passing", ctx.query.get("note"))
 
 
-async def agent_check_warn(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_check_warn(api: Backend, ctx: Context) -> Reply:
     """AgentCheckWarn."""
     check_id = tail(ctx, "/v1/agent/check/warn/")
     return await _check_update(api, ctx, check_id, "warning", ctx.query.get("note"))
 
 
-async def agent_check_fail(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_check_fail(api: Backend, ctx: Context) -> Reply:
     """AgentCheckFail."""
     check_id = tail(ctx, "/v1/agent/check/fail/")
     return await _check_update(api, ctx, check_id, "critical", ctx.query.get("note"))
 
 
-async def agent_check_update(api: ConsulAPI, ctx: _Context) -> _Reply:
+async def agent_check_update(api: Backend, ctx: Context) -> Reply:
     """AgentCheckUpdate: PUT {Status, Output}."""
     update = await decode_body(ctx, check_update)
     status = update.get("Status", "")
@@ -830,29 +824,30 @@ async def agent_check_update(api: ConsulAPI, ctx: _Context) -> _Reply:
     return await _check_update(api, ctx, check_id, status, update.get("Output", ""))
 
 
-ROUTES: Final[tuple[_Route, ...]] = (
-    _Route.of("/v1/agent/token/", ("PUT",), agent_token),
-    _Route.of("/v1/agent/host", ("GET",), agent_host),
-    _Route.of("/v1/agent/version", ("GET",), agent_version),
-    _Route.of("/v1/agent/maintenance", ("PUT",), agent_node_maintenance),
-    _Route.of("/v1/agent/reload", ("PUT",), agent_reload),
-    _Route.of("/v1/agent/metrics", ("GET",), agent_metrics),
-    _Route.of("/v1/agent/services", ("GET",), agent_services),
-    _Route.of("/v1/agent/service/register", ("PUT",), agent_service_register),
-    _Route.of("/v1/agent/service/deregister/", ("PUT",), agent_service_deregister),
-    _Route.of("/v1/agent/service/maintenance/", ("PUT",), agent_service_maintenance),
-    _Route.of("/v1/agent/service/", ("GET",), agent_service),
-    _Route.of("/v1/agent/checks", ("GET",), agent_checks),
-    _Route.of("/v1/agent/members", ("GET",), agent_members),
-    _Route.of("/v1/agent/join/", ("PUT",), agent_join),
-    _Route.of("/v1/agent/leave", ("PUT",), agent_leave),
-    _Route.of("/v1/agent/force-leave/", ("PUT",), agent_force_leave),
-    _Route.of("/v1/agent/health/service/id/", ("GET",), agent_health_by_id),
-    _Route.of("/v1/agent/health/service/name/", ("GET",), agent_health_by_name),
-    _Route.of("/v1/agent/check/register", ("PUT",), agent_check_register),
-    _Route.of("/v1/agent/check/deregister/", ("PUT",), agent_check_deregister),
-    _Route.of("/v1/agent/check/pass/", ("PUT",), agent_check_pass),
-    _Route.of("/v1/agent/check/warn/", ("PUT",), agent_check_warn),
-    _Route.of("/v1/agent/check/fail/", ("PUT",), agent_check_fail),
-    _Route.of("/v1/agent/check/update/", ("PUT",), agent_check_update),
+ROUTES: Final[tuple[Route, ...]] = (
+    Route.of("/v1/agent/self", ("GET",), agent_self),
+    Route.of("/v1/agent/token/", ("PUT",), agent_token),
+    Route.of("/v1/agent/host", ("GET",), agent_host),
+    Route.of("/v1/agent/version", ("GET",), agent_version),
+    Route.of("/v1/agent/maintenance", ("PUT",), agent_node_maintenance),
+    Route.of("/v1/agent/reload", ("PUT",), agent_reload),
+    Route.of("/v1/agent/metrics", ("GET",), agent_metrics),
+    Route.of("/v1/agent/services", ("GET",), agent_services),
+    Route.of("/v1/agent/service/register", ("PUT",), agent_service_register),
+    Route.of("/v1/agent/service/deregister/", ("PUT",), agent_service_deregister),
+    Route.of("/v1/agent/service/maintenance/", ("PUT",), agent_service_maintenance),
+    Route.of("/v1/agent/service/", ("GET",), agent_service),
+    Route.of("/v1/agent/checks", ("GET",), agent_checks),
+    Route.of("/v1/agent/members", ("GET",), agent_members),
+    Route.of("/v1/agent/join/", ("PUT",), agent_join),
+    Route.of("/v1/agent/leave", ("PUT",), agent_leave),
+    Route.of("/v1/agent/force-leave/", ("PUT",), agent_force_leave),
+    Route.of("/v1/agent/health/service/id/", ("GET",), agent_health_by_id),
+    Route.of("/v1/agent/health/service/name/", ("GET",), agent_health_by_name),
+    Route.of("/v1/agent/check/register", ("PUT",), agent_check_register),
+    Route.of("/v1/agent/check/deregister/", ("PUT",), agent_check_deregister),
+    Route.of("/v1/agent/check/pass/", ("PUT",), agent_check_pass),
+    Route.of("/v1/agent/check/warn/", ("PUT",), agent_check_warn),
+    Route.of("/v1/agent/check/fail/", ("PUT",), agent_check_fail),
+    Route.of("/v1/agent/check/update/", ("PUT",), agent_check_update),
 )

@@ -1,0 +1,205 @@
+"""The dev agent's backend: the state every handler works on, and the agent's configuration.
+
+One :class:`Backend` per running agent holds the store (:mod:`._state`), the catalog tables
+(:mod:`._catalog`), the agent-local half (:mod:`._local`), the watch channels blocking queries
+park on, and the session TTL timers (``Server.resetSessionTimer``). Handlers receive it as
+their first argument. This module knows nothing of HTTP: it never imports :mod:`.http`, an
+endpoint module or the route table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ._catalog import Catalog
+from ._gocompat import SECOND, format_duration
+from ._local import LocalAgent
+from ._state import Session, Store
+from ._watch import Watch
+
+__all__ = [
+    "BUILD_DATE",
+    "CONSUL_VERSION",
+    "DEFAULT_QUERY_TIME",
+    "KV_MAX_VALUE_SIZE",
+    "MAX_QUERY_TIME",
+    "REVISION",
+    "Backend",
+    "CheckKnobs",
+]
+
+CONSUL_VERSION: Final = "1.21.4"  # the Consul release whose behaviour the dev agent follows
+REVISION: Final = "aioconsul"
+BUILD_DATE: Final = "2025-08-13T00:00:00Z"
+
+DEFAULT_QUERY_TIME: Final = 300 * SECOND  # default_query_time
+MAX_QUERY_TIME: Final = 600 * SECOND  # max_query_time; also agent maxQueryTime for events
+KV_MAX_VALUE_SIZE: Final = 512 * 1024  # kv_max_value_size
+
+
+@dataclass(frozen=True, slots=True)
+class CheckKnobs:
+    """Timing of the agent's check machinery, in seconds (Consul's defaults)."""
+
+    reap_interval: float = 30.0  # RuntimeConfig.CheckReapInterval (Agent.reapServices)
+    deregister_interval_min: float = 60.0  # RuntimeConfig.CheckDeregisterIntervalMin
+    interval_min: float = 1.0  # checks.MinInterval
+    update_interval: float = 300.0  # check_update_interval (output-only changes are deferred)
+    coordinate_sync_interval: float = 15.0  # RuntimeConfig.SyncCoordinateIntervalMin
+
+
+class Backend:
+    """The state behind a :class:`~aioconsul.testing.DevAgent`: store, catalog, local agent."""
+
+    def __init__(
+        self,
+        *,
+        node_name: str,
+        datacenter: str,
+        node_id: str,
+        session_ttl_min: float,
+        session_ttl_multiplier: float,
+        checks: CheckKnobs | None = None,
+    ) -> None:
+        self.node_name = node_name
+        self.datacenter = datacenter
+        self.node_id = node_id
+        self.watch = Watch()
+        self.store = Store(
+            node_name=node_name,
+            session_ttl_min=round(session_ttl_min * SECOND),
+            on_change=self.watch.notify,
+        )
+        self._ttl_multiplier = session_ttl_multiplier
+        self._session_timers: dict[str, asyncio.TimerHandle] = {}
+        knobs = checks or CheckKnobs()
+        self.catalog = Catalog(self.store)
+        self.local = LocalAgent(
+            self.catalog,
+            self.watch,
+            node_name=node_name,
+            node_id=node_id,
+            datacenter=datacenter,
+            metadata={"consul-network-segment": "", "consul-version": CONSUL_VERSION},
+            check_reap_interval=knobs.reap_interval,
+            check_deregister_interval_min=knobs.deregister_interval_min,
+            check_interval_min=knobs.interval_min,
+            check_update_interval=knobs.update_interval,
+            coordinate_sync_interval=knobs.coordinate_sync_interval,
+        )
+        self.local.bootstrap(CONSUL_VERSION)
+
+    def close(self) -> None:
+        """Release every parked blocking query and cancel the session TTL timers."""
+        self.watch.close()
+        for timer in self._session_timers.values():
+            timer.cancel()
+        self._session_timers.clear()
+
+    async def shutdown(self) -> None:
+        """:meth:`close`, then stop the check runners and the agent's timers."""
+        self.close()
+        await self.local.shutdown()
+
+    def reset_session_timer(self, session: Session) -> None:
+        """Server.resetSessionTimer: expire after TTL x multiplier without a renewal."""
+        ttl = session.ttl_ns()
+        if ttl == 0:
+            return
+        self.clear_session_timer(session.id)
+        loop = asyncio.get_running_loop()
+        delay = ttl * self._ttl_multiplier / SECOND
+        self._session_timers[session.id] = loop.call_later(delay, self._expire_session, session.id)
+
+    def clear_session_timer(self, session_id: str) -> None:
+        timer = self._session_timers.pop(session_id.lower(), None)
+        if timer is not None:
+            timer.cancel()
+
+    def _expire_session(self, session_id: str) -> None:
+        """Server.invalidateSession: a TTL lapse destroys the session like the HTTP API."""
+        self._session_timers.pop(session_id, None)
+        self.store.session_destroy(session_id)
+
+    def self_info(self) -> dict[str, Any]:
+        """The /v1/agent/self document (Config is stable; DebugConfig is a small subset)."""
+        build = f"{CONSUL_VERSION}:{REVISION}"
+        return {
+            "Config": {
+                "Datacenter": self.datacenter,
+                "PrimaryDatacenter": self.datacenter,
+                "NodeName": self.node_name,
+                "NodeID": self.node_id,
+                "Revision": REVISION,
+                "Server": True,
+                "Version": CONSUL_VERSION,
+                "BuildDate": BUILD_DATE,
+            },
+            "DebugConfig": {
+                "ACLResolverSettings": {"ACLDefaultPolicy": "allow", "ACLsEnabled": False},
+                "Datacenter": self.datacenter,
+                "DefaultQueryTime": format_duration(DEFAULT_QUERY_TIME),
+                "DevMode": True,
+                "KVMaxValueSize": KV_MAX_VALUE_SIZE,
+                "MaxQueryTime": format_duration(MAX_QUERY_TIME),
+                "NodeID": self.node_id,
+                "NodeName": self.node_name,
+                "PrimaryDatacenter": self.datacenter,
+                "Revision": REVISION,
+                "ServerMode": True,
+                "SessionTTLMin": format_duration(self.store.session_ttl_min),
+                "Version": CONSUL_VERSION,
+                "VersionPrerelease": "",
+            },
+            "Coord": {"Vec": [0] * 8, "Error": 1.5, "Adjustment": 0, "Height": 1e-05},
+            "Member": {
+                "Name": self.node_name,
+                "Addr": "127.0.0.1",
+                "Port": 8301,
+                "Tags": {
+                    "acls": "0",
+                    "build": build,
+                    "dc": self.datacenter,
+                    "ft_fs": "1",
+                    "ft_si": "1",
+                    "id": self.node_id,
+                    "port": "8300",
+                    "raft_vsn": "3",
+                    "role": "consul",
+                    "segment": "",
+                    "vsn": "2",
+                    "vsn_max": "3",
+                    "vsn_min": "2",
+                    "wan_join_port": "8302",
+                },
+                "Status": self.local.member_status,
+                "ProtocolMin": 1,
+                "ProtocolMax": 5,
+                "ProtocolCur": 2,
+                "DelegateMin": 2,
+                "DelegateMax": 5,
+                "DelegateCur": 4,
+            },
+            "Stats": {
+                "agent": self.local.stats(),
+                "build": {"prerelease": "", "revision": REVISION, "version": CONSUL_VERSION},
+                "consul": {
+                    "acl": "disabled",
+                    "bootstrap": "false",
+                    "known_datacenters": "1",
+                    "leader": "true",
+                    "leader_addr": "127.0.0.1:8300",
+                    "server": "true",
+                },
+                "raft": {
+                    "applied_index": str(self.store.raft_index),
+                    "commit_index": str(self.store.raft_index),
+                    "last_log_index": str(self.store.raft_index),
+                    "num_peers": "0",
+                    "state": "Leader",
+                },
+            },
+            "Meta": {"consul-network-segment": "", "consul-version": CONSUL_VERSION},
+        }

@@ -1,0 +1,150 @@
+"""HTTP endpoints of the session group (``/v1/session/...``): ``agent/session_endpoint.go``.
+
+TTL timers live on the backend (``Server.resetSessionTimer``); this module never imports
+another endpoint module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from .._gocompat import SECOND, GoSyntaxError
+from .._state import SESSIONS_TABLE, Session
+from ..backend import Backend
+from ..http.query import QueryOptions, Result, blocking, ent_meta, forward, parse, set_meta
+from ..http.reply import Context, HTTPError, Reply, Route
+from ..structs.session import decode_session_body, session_json
+
+__all__ = ["ROUTES"]
+
+_DEFAULT_LOCK_DELAY: Final = 15 * SECOND
+
+
+_SERF_CHECK: Final = "serfHealth"
+
+
+async def _session_create(api: Backend, ctx: Context) -> Reply:
+    """SessionCreate: defaults, body decoding, fixupEmptySessionChecks, Session.Apply."""
+    datacenter = ctx.query.get("dc") or api.datacenter
+    ent_meta(ctx)
+    fields: dict[str, Any] = {}
+    length = ctx.request.content_length
+    if length is not None and length > 0:
+        body = await ctx.request.content.read()
+        try:
+            fields = decode_session_body(body)
+        except GoSyntaxError as exc:
+            raise HTTPError(400, f"Request decode failed: {exc}") from None
+    checks: list[str] | None = fields.get("Checks", [_SERF_CHECK])
+    node_checks: list[str] | None = fields.get("NodeChecks", [_SERF_CHECK])
+    # fixupEmptySessionChecks (agent/session_endpoint.go): an explicit empty Checks clears
+    # the default serfHealth node check; the default Checks give way to NodeChecks.
+    if not checks:
+        node_checks = []
+    elif checks == [_SERF_CHECK] or not node_checks:
+        checks = None
+    forward(api, datacenter)
+    session = api.store.session_create(
+        name=fields.get("Name", ""),
+        node=fields.get("Node", api.node_name),
+        lock_delay=fields.get("LockDelay", _DEFAULT_LOCK_DELAY),
+        behavior=fields.get("Behavior", "release"),
+        ttl=fields.get("TTL", ""),
+        node_checks=node_checks,
+        service_checks=fields.get("ServiceChecks"),
+        checks=checks,
+    )
+    api.reset_session_timer(session)
+    return ctx.json({"ID": session.id})
+
+
+async def _session_destroy(api: Backend, ctx: Context) -> Reply:
+    datacenter = ctx.query.get("dc") or api.datacenter
+    ent_meta(ctx)
+    session_id = ctx.path.removeprefix("/v1/session/destroy/")
+    if not session_id:
+        raise HTTPError(400, "Missing session")
+    forward(api, datacenter)
+    api.store.session_destroy(session_id)
+    api.clear_session_timer(session_id)
+    return ctx.json(True)
+
+
+async def _session_renew(api: Backend, ctx: Context) -> Reply:
+    opts = parse(api, ctx)
+    ent_meta(ctx)
+    session_id = ctx.path.removeprefix("/v1/session/renew/")
+    if not session_id:
+        raise HTTPError(400, "Missing session")
+    forward(api, opts.datacenter)
+    _, session = api.store.session_get(session_id)
+    if session is None:
+        raise HTTPError(404, f"Session id '{session_id}' not found")
+    api.reset_session_timer(session)
+    return ctx.json([session_json(session)])
+
+
+async def _session_read(
+    api: Backend, ctx: Context, opts: QueryOptions, query: Callable[[], Result[list[Session]]]
+) -> Reply:
+    index, known_leader = 0, False
+    try:
+        forward(api, opts.datacenter)
+        result = await blocking(api, opts, query)
+        index, known_leader = result.index, True
+    finally:
+        set_meta(ctx, index, known_leader=known_leader)  # a deferred setMeta
+    return ctx.json([session_json(s) for s in result.value])
+
+
+async def _session_info(api: Backend, ctx: Context) -> Reply:
+    opts = parse(api, ctx)
+    ent_meta(ctx)
+    session_id = ctx.path.removeprefix("/v1/session/info/")
+    if not session_id:
+        raise HTTPError(400, "Missing session")
+    store = api.store
+
+    def get() -> Result[list[Session]]:
+        index, session = store.session_get(session_id)
+        # Session.Get answers errNotFound: a missing session keeps blocking.
+        sessions = [session] if session is not None else []
+        return Result(index, sessions, (SESSIONS_TABLE,), not_found=session is None)
+
+    return await _session_read(api, ctx, opts, get)
+
+
+async def _session_list(api: Backend, ctx: Context) -> Reply:
+    opts = parse(api, ctx)
+    ent_meta(ctx)
+    store = api.store
+
+    def list_all() -> Result[list[Session]]:
+        return Result(*store.session_list(), (SESSIONS_TABLE,))
+
+    return await _session_read(api, ctx, opts, list_all)
+
+
+async def _session_node(api: Backend, ctx: Context) -> Reply:
+    opts = parse(api, ctx)
+    ent_meta(ctx)
+    node = ctx.path.removeprefix("/v1/session/node/")
+    if not node:
+        raise HTTPError(400, "Missing node name")
+    store = api.store
+
+    def for_node() -> Result[list[Session]]:
+        return Result(*store.node_sessions(node), (SESSIONS_TABLE,))
+
+    return await _session_read(api, ctx, opts, for_node)
+
+
+ROUTES: Final[tuple[Route, ...]] = (
+    Route.of("/v1/session/create", ("PUT",), _session_create),
+    Route.of("/v1/session/destroy/", ("PUT",), _session_destroy),
+    Route.of("/v1/session/renew/", ("PUT",), _session_renew),
+    Route.of("/v1/session/info/", ("GET",), _session_info),
+    Route.of("/v1/session/node/", ("GET",), _session_node),
+    Route.of("/v1/session/list", ("GET",), _session_list),
+)
