@@ -1,8 +1,9 @@
 """Command line: serve a dev agent in the foreground (``python -m aioconsul.testing``).
 
 Prints exactly one line, the agent's address, once it accepts connections, then serves until
-SIGINT or SIGTERM and exits 0. It must never print anything else on stdout: scripts read that
-line to find the agent.
+SIGINT or SIGTERM, or until ``PUT /v1/agent/leave`` shuts the agent down (``consul agent``
+returns 0 when its agent's ShutdownCh closes), and exits 0. It must never print anything else
+on stdout: scripts read that line to find the agent.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m aioconsul.testing",
         description="Serve an in-memory Consul-compatible dev agent, like consul agent -dev. "
                     "Prints the agent's address once it accepts connections, then serves until "
-                    "interrupted (Ctrl-C or SIGTERM).",
+                    "interrupted (Ctrl-C or SIGTERM) or told to leave (PUT /v1/agent/leave).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8500, help="TCP port, 0 for any (default 8500)")
@@ -38,7 +39,14 @@ async def _serve(args: argparse.Namespace) -> int:
     agent = DevAgent(args.host, args.port, node_name=args.node_name, datacenter=args.datacenter)
     async with agent:
         print(agent.address, flush=True)
-        await stop.wait()
+        interrupted = asyncio.ensure_future(stop.wait())
+        left = asyncio.ensure_future(agent.wait_stopped())
+        try:
+            await asyncio.wait((interrupted, left), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (interrupted, left):
+                waiter.cancel()
+            await asyncio.gather(interrupted, left, return_exceptions=True)
     return 0
 
 

@@ -8,6 +8,7 @@ behind.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
 import uuid
@@ -67,6 +68,9 @@ class DevAgent:
 
     Use it as ``async with DevAgent() as agent:`` or call :meth:`start` and :meth:`stop`
     (both idempotent). A stopped agent can be started again; it then starts empty.
+    ``PUT /v1/agent/leave`` makes it leave and shut down, as Consul's agent does: it answers
+    200, then stops itself (:meth:`wait_stopped` returns; a later :meth:`stop` waits for that
+    shutdown to finish and does nothing more).
     """
 
     def __init__(
@@ -105,6 +109,8 @@ class DevAgent:
         self._runner: web.AppRunner | None = None
         self._api: ConsulAPI | None = None
         self._started = False
+        self._leave_task: asyncio.Task[None] | None = None  # the shutdown agent/leave began
+        self._stopped: asyncio.Event | None = None  # set once the current run has stopped
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -160,20 +166,51 @@ class DevAgent:
         self._api = api
         self._runner = runner
         self._started = True
+        self._leave_task = None
+        self._stopped = asyncio.Event()
+        api.on_leave = self._on_leave
         return self
+
+    def _on_leave(self) -> None:
+        """PUT /v1/agent/leave was answered: stop in a task the next stop() will await."""
+        if self._leave_task is None:
+            self._leave_task = asyncio.get_running_loop().create_task(self._shutdown())
 
     async def stop(self) -> None:
         """Release every blocking query, close the listener and all connections. Idempotent."""
+        task, self._leave_task = self._leave_task, None
+        if task is not None:
+            # agent/leave already began the shutdown: finish it (a cancelled stop() must not
+            # cut the cleanup short) and surface its error, if any.
+            await asyncio.shield(task)
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
         runner, api = self._runner, self._api
         if runner is None or api is None:
             return
         self._runner = self._api = None
-        # Parked blocking queries answer now with their current result; check runners, TTL
-        # timers, the reaper and the checks' HTTP client stop.
-        await api.shutdown()
-        await runner.cleanup()
-        if self._unix_path is not None and os.path.exists(self._unix_path):
-            os.unlink(self._unix_path)
+        try:
+            # Parked blocking queries answer now with their current result; check runners,
+            # TTL timers, the reaper and the checks' HTTP client stop.
+            await api.shutdown()
+            await runner.cleanup()
+            if self._unix_path is not None and os.path.exists(self._unix_path):
+                os.unlink(self._unix_path)
+        finally:
+            if self._stopped is not None:
+                self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        """Wait until the agent has stopped: :meth:`stop`, or ``PUT /v1/agent/leave``.
+
+        Returns at once when the agent is not running.
+        """
+        if self._runner is None or self._stopped is None:
+            if self._leave_task is not None:
+                await asyncio.shield(self._leave_task)
+            return
+        await self._stopped.wait()
 
     @property
     def blocking_queries(self) -> int:

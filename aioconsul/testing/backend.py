@@ -10,6 +10,7 @@ endpoint module or the route table.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -23,6 +24,9 @@ __all__ = [
     "BUILD_DATE",
     "CONSUL_VERSION",
     "DEFAULT_QUERY_TIME",
+    "ENVOY_VERSIONS",
+    "GRPC_PORT",
+    "GRPC_TLS_PORT",
     "KV_MAX_VALUE_SIZE",
     "MAX_QUERY_TIME",
     "REVISION",
@@ -37,6 +41,12 @@ BUILD_DATE: Final = "2025-08-13T00:00:00Z"
 DEFAULT_QUERY_TIME: Final = 300 * SECOND  # default_query_time
 MAX_QUERY_TIME: Final = 600 * SECOND  # max_query_time; also agent maxQueryTime for events
 KV_MAX_VALUE_SIZE: Final = 512 * 1024  # kv_max_value_size
+# A -dev agent is a server: ports.grpc = 8502 (DevSource), and the builder gives servers
+# grpc_tls = 8503 when it is not set. AgentSelf reports them in xDS (Port prefers TLS).
+GRPC_PORT: Final = 8502
+GRPC_TLS_PORT: Final = 8503
+# xdscommon.EnvoyVersions (envoyextensions/xdscommon/ENVOY_VERSIONS) of a 1.21 release.
+ENVOY_VERSIONS: Final = ("1.34.1", "1.33.2", "1.32.5", "1.31.8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +100,19 @@ class Backend:
             coordinate_sync_interval=knobs.coordinate_sync_interval,
         )
         self.local.bootstrap(CONSUL_VERSION)
+        #: Called (once) by :meth:`leave`: the owner stops the agent after the reply is sent.
+        self.on_leave: Callable[[], None] | None = None
+
+    def leave(self) -> None:
+        """Agent.Leave, then ShutdownAgent: the member leaves and the agent is to shut down."""
+        self.local.member_status = 3  # serf.StatusLeft
+        on_leave, self.on_leave = self.on_leave, None
+        if on_leave is not None:
+            on_leave()
+
+    def is_member(self, name: str, *, wan: bool) -> bool:
+        """isSerfMember: whether the LAN (``node``) or WAN (``node.dc``) pool knows ``name``."""
+        return name == (f"{self.node_name}.{self.datacenter}" if wan else self.node_name)
 
     def close(self) -> None:
         """Release every parked blocking query and cancel the session TTL timers."""
@@ -202,4 +225,10 @@ class Backend:
                 },
             },
             "Meta": {"consul-network-segment": "", "consul-version": CONSUL_VERSION},
+            # XDSSelf (json:"xDS,omitempty"): present because a -dev agent runs the xDS server.
+            "xDS": {
+                "SupportedProxies": {"envoy": list(ENVOY_VERSIONS)},
+                "Port": GRPC_TLS_PORT,
+                "Ports": {"Plaintext": GRPC_PORT, "TLS": GRPC_TLS_PORT},
+            },
         }

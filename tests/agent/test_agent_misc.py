@@ -39,15 +39,18 @@ async def test_join_is_accepted(api: Api) -> None:
     assert (reply.status, reply.text) == (200, "")
 
 
-async def test_force_leave_is_accepted(api: Api) -> None:
-    assert (await api.put("/v1/agent/force-leave/ghost")).status == 200
+async def test_force_leave_of_an_unknown_node_is_refused(api: Api) -> None:
+    """Server.removeFailedNode (agent/consul/server_ce.go): "agent: No node found with name"
+    for a name in no serf pool (more in test_fidelity.py)."""
+    assert (await api.put("/v1/agent/force-leave/ghost")).status == 500
+    assert (await api.put(f"/v1/agent/force-leave/{NODE}")).status == 200
 
 
-async def test_leave_marks_the_member_left(api: Api) -> None:
-    """serf.StatusLeft is 3; a real agent would also shut down after answering."""
+async def test_leave_answers_200_and_stops_the_agent(api: Api) -> None:
+    """AgentLeave: Agent.Leave, then ShutdownAgent (more in test_fidelity.py)."""
     assert (await api.put("/v1/agent/leave")).status == 200
-    (member,) = (await api.get("/v1/agent/members")).json()
-    assert member["Status"] == 3
+    await api.agent.wait_stopped()
+    assert not api.agent.running
 
 
 async def test_token_update_with_acls_disabled_is_a_401(api: Api) -> None:

@@ -7,8 +7,10 @@ endpoints (status 200/429/503/404 with ``X-Consul-Reason``) and the hash-based b
 ``/v1/agent/service/:id`` (``Agent.LocalBlockingQuery``).
 
 Gossip does not exist in an embedded agent, so the membership endpoints describe a one-member
-cluster: ``join`` and ``force-leave`` are accepted and change nothing (a real agent would dial
-the address), ``leave`` answers 200 and marks the member left (a real agent then shuts down).
+cluster: ``join`` is accepted and changes nothing (a real agent would dial the address);
+``force-leave`` knows only this agent's own member (any other name is the server's
+``agent: No node found with name`` error, HTTP 500); ``leave`` answers 200, marks the member
+left and shuts the agent down, as ``AgentLeave`` (``Agent.Leave`` then ``ShutdownAgent``) does.
 
 This module never keeps state (that is ``_local.py``) and never parses a body itself
 (``_defs.py`` does). It never imports another endpoint module.
@@ -42,6 +44,7 @@ from .._defs import (
 from .._filter import FieldSchema
 from .._gocompat import MINUTE, SECOND, format_duration, go_json_floats, strconv_quote
 from .._local import LOCAL, SIDECAR_SUFFIX, check_kind, validate_check_type
+from .._state import RPCError
 from ..backend import BUILD_DATE, CONSUL_VERSION, REVISION, Backend
 from ..http.query import (
     QueryOptions,
@@ -245,8 +248,6 @@ async def agent_members(api: Backend, ctx: Context) -> Reply:
         raise HTTPError(400, "Cannot provide a segment with wan=true")
     partition_only(ctx)
     if not wan and segment not in ("", "_all"):
-        from .._state import RPCError
-
         raise RPCError("network segments are not supported in this version of Consul")
     members = _members(api, wan=wan)
     if ctx.query.get("filter"):
@@ -262,14 +263,31 @@ async def agent_join(api: Backend, ctx: Context) -> Reply:
 
 
 async def agent_leave(api: Backend, ctx: Context) -> Reply:
-    """AgentLeave: the member is marked left (a real agent would also shut down)."""
-    api.local.member_status = 3  # serf.StatusLeft
+    """AgentLeave: Agent.Leave, then ShutdownAgent; the 200 is still written, then the agent
+    stops (``consul agent`` sees ShutdownCh close and exits 0)."""
+    api.leave()
     return Reply()
 
 
 async def agent_force_leave(api: Backend, ctx: Context) -> Reply:
-    """AgentForceLeave: serf accepts any name; there is no failed member to remove."""
+    """AgentForceLeave -> Agent.ForceLeave -> Server.RemoveFailedNode / RemoveFailedNodeWAN.
+
+    ``removeFailedNode`` (agent/consul/server_ce.go) looks the name up in the LAN pool and
+    (as ``node.dc`` unless it already ends so) in the WAN pool; ``?wan`` looks in the WAN pool
+    only and passes an empty LAN name. Found nowhere: the plain error ``agent: No node found
+    with name '<node>'`` (HTTP 500; with ``?wan`` the quoted name is the empty LAN one).
+    Removing this alive agent itself succeeds (serf only broadcasts a leave intent).
+    """
     partition_only(ctx)
+    node = tail(ctx, "/v1/agent/force-leave/")
+    if "wan" in ctx.query:
+        found, lan_name = api.is_member(node, wan=True), ""
+    else:
+        wan_node = node if node.endswith("." + api.datacenter) else f"{node}.{api.datacenter}"
+        found = api.is_member(node, wan=False) or api.is_member(wan_node, wan=True)
+        lan_name = node
+    if not found:
+        raise RPCError(f"agent: No node found with name '{lan_name}'")
     return Reply()
 
 
