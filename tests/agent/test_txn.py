@@ -16,9 +16,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from aioconsul.testing._state import Store
-from aioconsul.testing._txn import TxnError, convert_ops, pre_check, write
 from aioconsul.testing.http.reply import HTTPError
+from aioconsul.testing.state.store import Store
+from aioconsul.testing.state.txn import TxnError, convert_ops, pre_check, write
 
 from .conftest import Api, Reply
 

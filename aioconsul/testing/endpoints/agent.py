@@ -26,23 +26,9 @@ import socket
 import time
 from typing import Any, Final
 
-from .._catalog import (
-    multierror,
-    proxy_api_json,
-    validate_meta,
-    validate_node_service,
-)
-from .._defs import (
-    check_definition,
-    check_is_empty,
-    check_update,
-    node_service_from_definition,
-    service_definition,
-)
-from .._filter import FieldSchema
-from .._gocompat import MINUTE, SECOND, format_duration, go_json_floats, strconv_quote
-from .._local import LOCAL, SIDECAR_SUFFIX, check_kind, validate_check_type
 from ..backend import BUILD_DATE, CONSUL_VERSION, REVISION, Backend
+from ..golang.bexpr import FieldSchema
+from ..golang.stdlib import MINUTE, SECOND, format_duration, go_json_floats, strconv_quote
 from ..http.query import (
     QueryOptions,
     build_filter,
@@ -54,6 +40,20 @@ from ..http.query import (
     tail,
 )
 from ..http.reply import JSON, Context, HTTPError, Reply, Route, json_floats
+from ..local.state import LOCAL, SIDECAR_SUFFIX, check_kind, validate_check_type
+from ..state.catalog import (
+    multierror,
+    proxy_api_json,
+    validate_meta,
+    validate_node_service,
+)
+from ..structs.bodies import (
+    check_definition,
+    check_is_empty,
+    check_update,
+    node_service_from_definition,
+    service_definition,
+)
 from ..structs.catalog import CHECK_SCHEMA, NODE_SERVICE_FIELDS, PROXY_FIELDS, check_out
 
 __all__ = ["ROUTES", "agent_service_json"]
@@ -245,7 +245,7 @@ async def agent_members(api: Backend, ctx: Context) -> Reply:
         raise HTTPError(400, "Cannot provide a segment with wan=true")
     partition_only(ctx)
     if not wan and segment not in ("", "_all"):
-        from .._state import RPCError
+        from ..state.store import RPCError
 
         raise RPCError("network segments are not supported in this version of Consul")
     members = _members(api, wan=wan)
@@ -473,7 +473,7 @@ async def agent_services(api: Backend, ctx: Context) -> Reply:
 
 def _content_hash(reply: Record) -> str:
     """Stands in for hashstructure.Hash: an opaque 64-bit hash of the reply, in hex."""
-    from .._gocompat import go_json
+    from ..golang.stdlib import go_json
 
     digest = hashlib.blake2b(go_json(reply), digest_size=8).digest()
     return format(int.from_bytes(digest, "big"), "x")

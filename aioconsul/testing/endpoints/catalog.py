@@ -15,18 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from .._catalog import (
-    NODES,
-    SERVICES,
-    node_json,
-    node_service_json,
-    service_node_json,
-)
-from .._defs import (
-    deregister_request,
-    register_request,
-    reword_enterprise_field,
-)
 from ..backend import Backend
 from ..http.query import (
     Record,
@@ -45,6 +33,18 @@ from ..http.query import (
     tail,
 )
 from ..http.reply import Context, HTTPError, Reply, Route
+from ..state.catalog import (
+    NODES,
+    SERVICES,
+    node_json,
+    node_service_json,
+    service_node_json,
+)
+from ..structs.bodies import (
+    deregister_request,
+    register_request,
+    reword_enterprise_field,
+)
 from ..structs.catalog import (
     NODE_SCHEMA,
     NODE_SERVICE_SCHEMA,

@@ -6,7 +6,7 @@ check lists by node, service and state, and the service health of ``/v1/health/s
 Consul sets the response metadata in a deferred ``setMeta``, an RPC error still carries
 ``X-Consul-Index: 1`` and ``X-Consul-KnownLeader: false``.
 
-State is read from ``_catalog.py``; this module never imports another endpoint module.
+State is read from ``state/catalog.py``; this module never imports another endpoint module.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from .._catalog import CHECKS, NODES, SERVICES, node_json
-from .._state import Channel
 from ..backend import Backend
 from ..http.query import (
     Record,
@@ -32,6 +30,8 @@ from ..http.query import (
     tail,
 )
 from ..http.reply import Context, HTTPError, Reply, Route
+from ..state.catalog import CHECKS, NODES, SERVICES, node_json
+from ..state.store import Channel
 from ..structs.catalog import (
     CHECK_SCHEMA,
     CHECK_SERVICE_NODE_SCHEMA,

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from .._gocompat import SECOND, GoSyntaxError
-from .._state import SESSIONS_TABLE, Session
 from ..backend import Backend
+from ..golang.stdlib import SECOND, GoSyntaxError
 from ..http.query import QueryOptions, Result, blocking, ent_meta, forward, parse, set_meta
 from ..http.reply import Context, HTTPError, Reply, Route
+from ..state.store import SESSIONS_TABLE, Session
 from ..structs.session import decode_session_body, session_json
 
 __all__ = ["ROUTES"]

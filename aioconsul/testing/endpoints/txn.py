@@ -1,7 +1,7 @@
 """``PUT /v1/txn`` (``agent/txn_endpoint.go``): body limits, then Txn.Read or Txn.Apply.
 
 The transaction engine (decoding, ``preCheck``, the operations against the store) is
-:mod:`aioconsul.testing._txn`; this module is the HTTP half and never imports another endpoint
+:mod:`aioconsul.testing.state.txn`; this module is the HTTP half and never imports another endpoint
 module.
 """
 
@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from .._txn import (
+from ..backend import Backend
+from ..http.query import forward, parse
+from ..http.reply import Context, HTTPError, Reply, Route
+from ..state.txn import (
     KV_MAX_VALUE_SIZE,
     LIMIT_DOCS,
     TXN_MAX_REQ_LEN,
@@ -22,9 +25,6 @@ from .._txn import (
     read,
     write,
 )
-from ..backend import Backend
-from ..http.query import forward, parse
-from ..http.reply import Context, HTTPError, Reply, Route
 
 __all__ = ["ROUTES", "txn_endpoint"]
 

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .._filter import FieldSchema, Filter, FilterError, compile_filter
-from .._gocompat import (
+from ..backend import DEFAULT_QUERY_TIME, MAX_QUERY_TIME, Backend
+from ..golang.bexpr import FieldSchema, Filter, FilterError, compile_filter
+from ..golang.stdlib import (
     SECOND,
     GoSyntaxError,
     parse_duration,
@@ -25,8 +26,7 @@ from .._gocompat import (
     strconv_quote,
     values_encode,
 )
-from .._state import Channel, RPCError
-from ..backend import DEFAULT_QUERY_TIME, MAX_QUERY_TIME, Backend
+from ..state.store import Channel, RPCError
 from .reply import Context, HTTPError
 
 __all__ = [

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from .._catalog import check_json, node_service_json
-from .._filter import FieldSchema, FieldSpec
+from ..golang.bexpr import FieldSchema, FieldSpec
+from ..state.catalog import check_json, node_service_json
 
 __all__ = [
     "CHECK_SCHEMA",

@@ -1,7 +1,7 @@
 """The catalog tables of the dev agent's state store: nodes, services, checks and coordinates.
 
 A port of ``agent/consul/state/catalog.go``, ``catalog_ce.go`` and ``coordinate.go`` on top of
-the :class:`~aioconsul.testing._state.Store`, whose single Raft-like index every write uses:
+the :class:`~aioconsul.testing.state.store.Store`, whose single Raft-like index every write uses:
 
 * records keep Consul's field names (``ServiceKind``, ``ServicePort``...) so that endpoints only
   pick and order fields; lookups of node names, service names, service IDs and check IDs are
@@ -14,7 +14,7 @@ the :class:`~aioconsul.testing._state.Store`, whose single Raft-like index every
   returns for the same query (``maxIndexForService`` and friends);
 * a critical or deleted check invalidates the sessions bound to it, deleting a node invalidates
   its sessions (``ensureCheckTxn``, ``deleteCheckTxn``, ``deleteNodeTxn``);
-* errors are Consul's texts (:class:`~aioconsul.testing._state.RPCError`).
+* errors are Consul's texts (:class:`~aioconsul.testing.state.store.RPCError`).
 
 Writes touch the channels :data:`NODES`, :data:`SERVICES`, :data:`CHECKS` and
 :data:`COORDINATES`; a blocking query parks on the channels its index is computed from.
@@ -31,8 +31,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-from ._gocompat import format_duration
-from ._state import RPCError, Store
+from ..golang.stdlib import format_duration
+from .store import RPCError, Store
 
 __all__ = [
     "CHECKS",

@@ -19,14 +19,14 @@ Followed from ``hashicorp/consul``:
    effects of the ones before; every failure is collected and, if there is any, the whole
    transaction is rolled back (``Store.write_txn``) and answered 409.
 
-Node, Service and Check operations run against the catalog tables (``_catalog.py``) in the same
+Node, Service and Check operations run against the catalog tables (``catalog.py``) in the same
 write transaction (:class:`CatalogTxn`): ``txnNode``, ``txnService`` and ``txnCheck`` with their
 pre-checks (``nodePreApply``, ``servicePreApply``, ``checkPreApply``), CAS rules and texts.
 Deleting a node or a check, or a critical check, invalidates sessions as in Consul, and a
 rollback restores them too. Without a catalog (a bare :class:`Store`), they are refused with
 Consul's wording for an operation a server does not handle, ``unknown operation type``.
 
-This module never binds sockets and keeps no state: the store lives in ``_state.py``.
+This module never binds sockets and keeps no state: the store lives in ``store.py``.
 """
 
 from __future__ import annotations
@@ -37,9 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from . import _catalog
-from ._gocompat import GoSyntaxError, parse_duration, strconv_quote
-from ._gojson import (
+from ..golang.jsondecode import (
     Bool,
     Bytes,
     Custom,
@@ -54,12 +52,14 @@ from ._gojson import (
     Uint,
     unmarshal,
 )
-from ._state import DirEntry, RPCError, Store
-from .http.reply import HTTPError
-from .structs.kvs import entry_json
+from ..golang.stdlib import GoSyntaxError, parse_duration, strconv_quote
+from ..http.reply import HTTPError
+from ..structs.kvs import entry_json
+from . import catalog as _catalog
+from .store import DirEntry, RPCError, Store
 
 if TYPE_CHECKING:
-    from ._catalog import Catalog
+    from .catalog import Catalog
 
 __all__ = [
     "KV_MAX_VALUE_SIZE",
@@ -428,11 +428,11 @@ def _cas_stale(existing: dict[str, Any] | None, op: Op) -> bool:
 
 
 class CatalogTxn:
-    """The catalog tables (:class:`~aioconsul.testing._catalog.Catalog`) driven the way
+    """The catalog tables (:class:`~aioconsul.testing.state.catalog.Catalog`) driven the way
     state/txn.go's ``txnNode``, ``txnService`` and ``txnCheck`` drive Consul's.
 
     It reaches into the catalog's inner functions (``ensureNodeTxn`` and friends, private to
-    ``_catalog.py``): a transaction applies them at its own index, inside
+    ``catalog.py``): a transaction applies them at its own index, inside
     :meth:`Store.write_txn`, and rolls them back with :meth:`snapshot`.
     """
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ._gocompat import GoSyntaxError, decode_json_value
+from .stdlib import GoSyntaxError, decode_json_value
 
 __all__ = [
     "Bool",

@@ -3,10 +3,10 @@
 Consul decodes these bodies with ``lib.DecodeJSON`` (``DisallowUnknownFields``) into Go structs,
 several of which have an ``UnmarshalJSON`` that also accepts snake_case keys
 (``structs.ServiceDefinition``, ``CheckType``, ``CheckDefinition``, ``ConnectProxyConfig``,
-``Upstream``, ``ServiceConnect``) and Go durations as strings or nanoseconds. This module states
-those Go types as :mod:`~aioconsul.testing._gojson` schemas and turns a decoded body into plain
-dicts with every field present (Consul's zero values for the absent ones), so that the endpoint
-code never looks at raw JSON.
+``Upstream``, ``ServiceConnect``) and Go durations as strings or nanoseconds. This module
+states those Go types as :mod:`~aioconsul.testing.golang.jsondecode` schemas and turns a decoded
+body into plain dicts with every field present (Consul's zero values for the absent ones), so
+that the endpoint code never looks at raw JSON.
 
 It never validates Consul semantics (missing names, bad statuses): the endpoints do that, in
 Consul's order. Pure: no I/O, no asyncio, no aiohttp.
@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ._gocompat import GoSyntaxError, json_kind, parse_duration
-from ._gojson import (
+from ..golang.jsondecode import (
     Bool,
     Custom,
     DecodeState,
@@ -32,6 +31,7 @@ from ._gojson import (
     Uint,
     unmarshal,
 )
+from ..golang.stdlib import GoSyntaxError, json_kind, parse_duration
 
 __all__ = [
     "check_definition",
