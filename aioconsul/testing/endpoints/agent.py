@@ -42,6 +42,7 @@ from ..http.query import (
 from ..http.reply import JSON, Context, HTTPError, Reply, Route, json_floats
 from ..local.state import LOCAL, SIDECAR_SUFFIX, check_kind, validate_check_type
 from ..state.catalog import (
+    check_head,
     multierror,
     proxy_api_json,
     validate_meta,
@@ -143,15 +144,7 @@ def _local_check_json(check: Record) -> Record:
 def _api_check_json(check: Record) -> Record:
     """The api.HealthCheck agentHealthService builds (Type and the definition left empty)."""
     return {
-        "Node": check["Node"],
-        "CheckID": check["CheckID"],
-        "Name": check["Name"],
-        "Status": check["Status"],
-        "Notes": check["Notes"],
-        "Output": check["Output"],
-        "ServiceID": check["ServiceID"],
-        "ServiceName": check["ServiceName"],
-        "ServiceTags": check["ServiceTags"],
+        **check_head(check),
         "Type": "",
         "ExposedPort": 0,
         "Definition": {

@@ -46,6 +46,7 @@ __all__ = [
     "node_service_json",
     "proxy_api_json",
     "service_node_json",
+    "check_head",
     "check_json",
     "validate_meta",
     "validate_node_service",
@@ -492,18 +493,28 @@ def definition_json(definition: Record | None) -> Record:
     return out
 
 
+_CHECK_HEAD: Final = (
+    "Node",
+    "CheckID",
+    "Name",
+    "Status",
+    "Notes",
+    "Output",
+    "ServiceID",
+    "ServiceName",
+    "ServiceTags",
+)
+
+
+def check_head(check: Record) -> Record:
+    """The fields structs.HealthCheck and api.HealthCheck both begin with, in their order."""
+    return {name: check[name] for name in _CHECK_HEAD}
+
+
 def check_json(check: Record) -> Record:
     """structs.HealthCheck as encoding/json writes it."""
     return {
-        "Node": check["Node"],
-        "CheckID": check["CheckID"],
-        "Name": check["Name"],
-        "Status": check["Status"],
-        "Notes": check["Notes"],
-        "Output": check["Output"],
-        "ServiceID": check["ServiceID"],
-        "ServiceName": check["ServiceName"],
-        "ServiceTags": check["ServiceTags"],
+        **check_head(check),
         "Type": check["Type"],
         "Interval": check["Interval"],
         "Timeout": check["Timeout"],
@@ -546,6 +557,28 @@ def check_type(definition: Record | None) -> str:
 
 def _svc_key(node: str, service_id: str) -> tuple[str, str]:
     return node.lower(), service_id.lower()
+
+
+def _stamp(
+    entry: Record,
+    existing: Record | None,
+    index: int,
+    is_same: Callable[[Record, Record], bool],
+) -> bool:
+    """Set ``entry``'s raft indexes as memdb keeps them; True when it changes nothing.
+
+    A new entry is created at ``index``; a replacement keeps its CreateIndex and moves its
+    ModifyIndex to ``index`` only when it differs from ``existing``.
+    """
+    if existing is None:
+        entry["CreateIndex"] = entry["ModifyIndex"] = index
+        return False
+    entry["CreateIndex"] = existing["CreateIndex"]
+    entry["ModifyIndex"] = existing["ModifyIndex"]
+    if is_same(entry, existing):
+        return True
+    entry["ModifyIndex"] = index
+    return False
 
 
 class Catalog:
@@ -668,14 +701,8 @@ class Catalog:
                     )
         if existing is None:
             existing = self._nodes.get(node["Node"].lower())
-        if existing is not None:
-            node["CreateIndex"] = existing["CreateIndex"]
-            node["ModifyIndex"] = existing["ModifyIndex"]
-            if _node_is_same(node, existing):
-                return
-            node["ModifyIndex"] = index
-        else:
-            node["CreateIndex"] = node["ModifyIndex"] = index
+        if _stamp(node, existing, index, _node_is_same):
+            return
         self._insert_node(node)
 
     def _name_clash(self, node: Record, *, allow_without_id: bool) -> str | None:
@@ -703,14 +730,8 @@ class Catalog:
         key = _svc_key(node, svc["ID"])
         existing = self._services.get(key)
         entry = dict(svc, Node=node)
-        if existing is not None:
-            entry["CreateIndex"] = existing["CreateIndex"]
-            entry["ModifyIndex"] = existing["ModifyIndex"]
-            if _service_is_same(entry, existing):
-                return
-            entry["ModifyIndex"] = index
-        else:
-            entry["CreateIndex"] = entry["ModifyIndex"] = index
+        if _stamp(entry, existing, index, _service_is_same):
+            return
         self._services[key] = entry
         # catalogInsertService
         self._bump("services", index)
@@ -1121,17 +1142,7 @@ def _service_is_same(a: Record, b: Record) -> bool:
     )
 
 
-_CHECK_FIELDS: Final = (
-    "CheckID",
-    "Name",
-    "Status",
-    "Notes",
-    "Output",
-    "ServiceID",
-    "ServiceName",
-    "ServiceTags",
-    "Definition",
-)
+_CHECK_FIELDS: Final = (*_CHECK_HEAD[1:], "Definition")  # the node is compared case-blind
 
 
 def _check_is_same(a: Record, b: Record) -> bool:
