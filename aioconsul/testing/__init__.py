@@ -10,6 +10,6 @@ Where the dev agent and a real Consul could answer differently, real Consul is r
 follows the Consul sources (cited in its modules) and must never invent behaviour of its own.
 """
 
-from ._agent import DevAgent
+from .agent import DevAgent
 
 __all__ = ["DevAgent"]

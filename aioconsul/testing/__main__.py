@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 
-from ._agent import DevAgent
+from .agent import DevAgent
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ._catalog import Catalog
-from ._gocompat import SECOND, format_duration
-from ._local import LocalAgent
-from ._state import Session, Store
-from ._watch import Watch
+from .golang.stdlib import SECOND, format_duration
+from .local.state import LocalAgent
+from .state.catalog import Catalog
+from .state.store import Session, Store
+from .state.watch import Watch
 
 __all__ = [
     "BUILD_DATE",

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from aioconsul.testing._filter import FieldSchema, Filter, FilterError, compile_filter
+from aioconsul.testing.golang.bexpr import FieldSchema, Filter, FilterError, compile_filter
 
 PREFIX = "Failed to create boolean expression evaluator: "
 

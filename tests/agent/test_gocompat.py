@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aioconsul.testing._gocompat import (
+from aioconsul.testing.golang.stdlib import (
     GoSyntaxError,
     clean_path,
     decode_json_value,

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from aioconsul.testing._gocompat import GoSyntaxError
-from aioconsul.testing._gojson import (
+from aioconsul.testing.golang.jsondecode import (
     Bool,
     Bytes,
     Custom,
@@ -21,6 +20,7 @@ from aioconsul.testing._gojson import (
     b64_std_decode,
     unmarshal,
 )
+from aioconsul.testing.golang.stdlib import GoSyntaxError
 
 INNER = Struct("pkg.Inner", "Inner", {"Name": Str(), "Count": Uint(), "Tags": List(Str())})
 OUTER = Struct(

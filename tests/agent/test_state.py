@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aioconsul.testing._state import KV_TABLE, Store, kv_key_channel
+from aioconsul.testing.state.store import KV_TABLE, Store, kv_key_channel
 
 
 class Clock:

@@ -16,9 +16,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from aioconsul.testing._state import Store
-from aioconsul.testing._txn import TxnError, convert_ops, pre_check, write
+from aioconsul.testing.endpoints.txn import convert_ops
 from aioconsul.testing.http.reply import HTTPError
+from aioconsul.testing.state.store import Store
+from aioconsul.testing.state.txn import pre_check, write
+from aioconsul.testing.structs.txn import TxnError
 
 from .conftest import Api, Reply
 

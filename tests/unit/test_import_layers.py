@@ -132,3 +132,48 @@ def test_endpoint_modules_never_import_each_other_or_the_route_table() -> None:
 def test_a_cycle_through_a_lazy_import_is_reported() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycles(graph) == [["a", "b", "c"]]
+
+
+DEV_AGENT = "aioconsul.testing"
+# The dev agent's layers, bottom first (docs/testing.rst, "How the dev agent is built"): a
+# module may import from its own layer and the ones below, never from one above. The wire
+# shapes and the state store are one layer: renderers read records, the store keeps bodies.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("golang",),
+    ("structs", "state"),
+    ("local",),
+    ("backend",),
+    ("http",),
+    ("endpoints",),
+    ("server",),
+    ("agent", "__main__", "pytest_plugin", ""),
+)
+
+
+def _layer(module: str) -> int | None:
+    if module != DEV_AGENT and not module.startswith(DEV_AGENT + "."):
+        return None
+    top = module[len(DEV_AGENT) + 1 :].partition(".")[0]
+    for rank, names in enumerate(LAYERS):
+        if top in names:
+            return rank
+    raise AssertionError(f"{module} is in no layer of LAYERS")
+
+
+def test_every_dev_agent_module_has_a_layer() -> None:
+    ranks = {name: _layer(name) for name in MODULES if name.startswith(DEV_AGENT)}
+    assert ranks[DEV_AGENT] == len(LAYERS) - 1
+    assert ranks[f"{DEV_AGENT}.golang.bexpr"] == 0
+
+
+def test_dev_agent_layers_import_only_downwards() -> None:
+    upward = []
+    for name, path in MODULES.items():
+        rank = _layer(name)
+        if rank is None:
+            continue
+        for target in sorted(_edges(name, path)):
+            target_rank = _layer(target)
+            if target_rank is not None and target_rank > rank:
+                upward.append(f"{name} -> {target}")
+    assert upward == []

@@ -28,24 +28,9 @@ import socket
 import time
 from typing import Any, Final
 
-from .._catalog import (
-    multierror,
-    proxy_api_json,
-    validate_meta,
-    validate_node_service,
-)
-from .._defs import (
-    check_definition,
-    check_is_empty,
-    check_update,
-    node_service_from_definition,
-    service_definition,
-)
-from .._filter import FieldSchema
-from .._gocompat import MINUTE, SECOND, format_duration, go_json_floats, strconv_quote
-from .._local import LOCAL, SIDECAR_SUFFIX, check_kind, validate_check_type
-from .._state import RPCError
 from ..backend import BUILD_DATE, CONSUL_VERSION, REVISION, Backend
+from ..golang.bexpr import FieldSchema
+from ..golang.stdlib import MINUTE, SECOND, format_duration, go_json_floats, strconv_quote
 from ..http.query import (
     QueryOptions,
     build_filter,
@@ -57,6 +42,22 @@ from ..http.query import (
     tail,
 )
 from ..http.reply import JSON, Context, HTTPError, Reply, Route, json_floats
+from ..local.state import LOCAL, SIDECAR_SUFFIX, check_kind, validate_check_type
+from ..state.catalog import (
+    check_head,
+    multierror,
+    proxy_api_json,
+    validate_meta,
+    validate_node_service,
+)
+from ..state.store import RPCError
+from ..structs.bodies import (
+    check_definition,
+    check_is_empty,
+    check_update,
+    node_service_from_definition,
+    service_definition,
+)
 from ..structs.catalog import CHECK_SCHEMA, NODE_SERVICE_FIELDS, PROXY_FIELDS, check_out
 
 __all__ = ["ROUTES", "agent_service_json"]
@@ -146,15 +147,7 @@ def _local_check_json(check: Record) -> Record:
 def _api_check_json(check: Record) -> Record:
     """The api.HealthCheck agentHealthService builds (Type and the definition left empty)."""
     return {
-        "Node": check["Node"],
-        "CheckID": check["CheckID"],
-        "Name": check["Name"],
-        "Status": check["Status"],
-        "Notes": check["Notes"],
-        "Output": check["Output"],
-        "ServiceID": check["ServiceID"],
-        "ServiceName": check["ServiceName"],
-        "ServiceTags": check["ServiceTags"],
+        **check_head(check),
         "Type": "",
         "ExposedPort": 0,
         "Definition": {
@@ -491,7 +484,7 @@ async def agent_services(api: Backend, ctx: Context) -> Reply:
 
 def _content_hash(reply: Record) -> str:
     """Stands in for hashstructure.Hash: an opaque 64-bit hash of the reply, in hex."""
-    from .._gocompat import go_json
+    from ..golang.stdlib import go_json
 
     digest = hashlib.blake2b(go_json(reply), digest_size=8).digest()
     return format(int.from_bytes(digest, "big"), "x")

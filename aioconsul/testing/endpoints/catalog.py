@@ -15,36 +15,39 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from .._catalog import (
-    NODES,
-    SERVICES,
-    node_json,
-    node_service_json,
-    service_node_json,
-)
-from .._defs import (
-    deregister_request,
-    register_request,
-    reword_enterprise_field,
-)
 from ..backend import Backend
+from ..golang.bexpr import Filter
 from ..http.query import (
     Record,
     Result,
     build_filter,
     decode_body,
     ent_meta,
+    filtered_rpc,
     forward,
     parse,
     parse_meta_filter,
     parse_near,
     parse_tags,
     partition_only,
+    required_tail,
     rpc,
     sort_near,
     tail,
 )
 from ..http.reply import Context, HTTPError, Reply, Route
+from ..state.catalog import (
+    NODES,
+    SERVICES,
+    node_json,
+    node_service_json,
+    service_node_json,
+)
+from ..structs.bodies import (
+    deregister_request,
+    register_request,
+    reword_enterprise_field,
+)
 from ..structs.catalog import (
     NODE_SCHEMA,
     NODE_SERVICE_SCHEMA,
@@ -141,9 +144,7 @@ async def _catalog_service_nodes(api: Backend, ctx: Context, prefix: str) -> Rep
     meta = parse_meta_filter(ctx)
     opts = parse(api, ctx)
     tags = parse_tags(ctx)
-    name = tail(ctx, prefix)
-    if not name:
-        raise HTTPError(400, "Missing service name")
+    name = required_tail(ctx, prefix, "Missing service name")
     catalog = api.catalog
 
     def prepare() -> Callable[[], Result[list[Record]]]:
@@ -185,62 +186,46 @@ async def catalog_node_services(api: Backend, ctx: Context) -> Reply:
     """CatalogNodeServices + Catalog.NodeServices: {Node, Services: id -> service} or null."""
     ent_meta(ctx)
     opts = parse(api, ctx)
-    name = tail(ctx, "/v1/catalog/node/")
-    if not name:
-        raise HTTPError(400, "Missing node name")
+    name = required_tail(ctx, "/v1/catalog/node/", "Missing node name")
     catalog = api.catalog
 
-    def prepare() -> Callable[[], Result[Record | None]]:
-        bexpr = build_filter(ctx, NODE_SERVICE_SCHEMA)
+    def query(bexpr: Filter) -> Result[Record | None]:
+        index, node, services = catalog.node_services(name)
+        if node is None:
+            return Result(index, None, (NODES, SERVICES))
+        shown = [node_service_json(s) for s in services]
+        value = {
+            "Node": node_json(node),
+            "Services": {
+                s["ID"]: node_service_out(s)
+                for s, j in zip(services, shown, strict=True)
+                if bexpr.matches(j)
+            },
+        }
+        return Result(index, value, (NODES, SERVICES))
 
-        def query() -> Result[Record | None]:
-            index, node, services = catalog.node_services(name)
-            if node is None:
-                return Result(index, None, (NODES, SERVICES))
-            shown = [node_service_json(s) for s in services]
-            value = {
-                "Node": node_json(node),
-                "Services": {
-                    s["ID"]: node_service_out(s)
-                    for s, j in zip(services, shown, strict=True)
-                    if bexpr.matches(j)
-                },
-            }
-            return Result(index, value, (NODES, SERVICES))
-
-        return query
-
-    result = await rpc(api, ctx, opts, prepare)
-    return ctx.json(result.value)
+    return await filtered_rpc(api, ctx, opts, NODE_SERVICE_SCHEMA, query)
 
 
 async def catalog_node_service_list(api: Backend, ctx: Context) -> Reply:
     """CatalogNodeServiceList + Catalog.NodeServiceList: {Node, Services: [service]}."""
     ent_meta(ctx)
     opts = parse(api, ctx)
-    name = tail(ctx, "/v1/catalog/node-services/")
-    if not name:
-        raise HTTPError(400, "Missing node name")
+    name = required_tail(ctx, "/v1/catalog/node-services/", "Missing node name")
     catalog = api.catalog
     expression = ctx.query.get("filter")
 
-    def prepare() -> Callable[[], Result[Record]]:
-        bexpr = build_filter(ctx, NODE_SERVICE_SCHEMA)
+    def query(bexpr: Filter) -> Result[Record]:
+        index, node, services = catalog.node_services(name)
+        if node is None:
+            return Result(index, {"Node": None, "Services": None}, (NODES, SERVICES))
+        shown = [node_service_out(s) for s in services]
+        listed: list[Record] | None = [s for s in shown if bexpr.matches(s)]
+        if not services and not expression:
+            listed = None  # a nil slice, which bexpr's Execute would have made empty
+        return Result(index, {"Node": node_json(node), "Services": listed}, (NODES, SERVICES))
 
-        def query() -> Result[Record]:
-            index, node, services = catalog.node_services(name)
-            if node is None:
-                return Result(index, {"Node": None, "Services": None}, (NODES, SERVICES))
-            shown = [node_service_out(s) for s in services]
-            listed: list[Record] | None = [s for s in shown if bexpr.matches(s)]
-            if not services and not expression:
-                listed = None  # a nil slice, which bexpr's Execute would have made empty
-            return Result(index, {"Node": node_json(node), "Services": listed}, (NODES, SERVICES))
-
-        return query
-
-    result = await rpc(api, ctx, opts, prepare)
-    return ctx.json(result.value)
+    return await filtered_rpc(api, ctx, opts, NODE_SERVICE_SCHEMA, query)
 
 
 async def catalog_gateway_services(api: Backend, ctx: Context) -> Reply:

@@ -4,7 +4,7 @@ Each handler follows ``agent/coordinate_endpoint.go`` and ``agent/consul/coordin
 (segments, the WAN view of the one datacenter, ``PUT /v1/coordinate/update`` validation).
 Coordinates are Go float64s on the wire (``json_floats``).
 
-State is read from ``_catalog.py``; this module never imports another endpoint module.
+State is read from ``state/catalog.py``; this module never imports another endpoint module.
 """
 
 from __future__ import annotations
@@ -12,10 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from .._catalog import COORDINATES
-from .._defs import coordinate_update
-from .._local import ORIGIN
-from .._state import RPCError
 from ..backend import Backend
 from ..http.query import (
     Record,
@@ -29,6 +25,10 @@ from ..http.query import (
     tail,
 )
 from ..http.reply import Context, Reply, Route, json_floats
+from ..local.state import ORIGIN
+from ..state.catalog import COORDINATES
+from ..state.store import RPCError
+from ..structs.bodies import coordinate_update
 
 __all__ = ["ROUTES"]
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 from typing import Final
 
-from .._gocompat import SECOND
-from .._state import EVENTS, UserEvent
 from ..backend import MAX_QUERY_TIME, Backend
+from ..golang.stdlib import SECOND
 from ..http.query import QueryOptions, forward, parse_wait
 from ..http.reply import Context, HTTPError, Reply, Route
+from ..state.store import EVENTS, UserEvent
 from ..structs.event import event_json
 
 __all__ = ["ROUTES"]

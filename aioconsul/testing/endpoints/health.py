@@ -6,7 +6,7 @@ check lists by node, service and state, and the service health of ``/v1/health/s
 Consul sets the response metadata in a deferred ``setMeta``, an RPC error still carries
 ``X-Consul-Index: 1`` and ``X-Consul-KnownLeader: false``.
 
-State is read from ``_catalog.py``; this module never imports another endpoint module.
+State is read from ``state/catalog.py``; this module never imports another endpoint module.
 """
 
 from __future__ import annotations
@@ -14,24 +14,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from .._catalog import CHECKS, NODES, SERVICES, node_json
-from .._state import Channel
 from ..backend import Backend
+from ..golang.bexpr import Filter
 from ..http.query import (
     Record,
     Result,
-    build_filter,
     ent_meta,
+    filtered_rpc,
     parse,
     parse_bool,
     parse_meta_filter,
     parse_near,
     parse_tags,
-    rpc,
+    required_tail,
     sort_near,
-    tail,
 )
 from ..http.reply import Context, HTTPError, Reply, Route
+from ..state.catalog import CHECKS, NODES, SERVICES, node_json
+from ..state.store import Channel
 from ..structs.catalog import (
     CHECK_SCHEMA,
     CHECK_SERVICE_NODE_SCHEMA,
@@ -47,23 +47,15 @@ async def health_node_checks(api: Backend, ctx: Context) -> Reply:
     """HealthNodeChecks + Health.NodeChecks."""
     ent_meta(ctx)
     opts = parse(api, ctx)
-    node = tail(ctx, "/v1/health/node/")
-    if not node:
-        raise HTTPError(400, "Missing node name")
+    node = required_tail(ctx, "/v1/health/node/", "Missing node name")
     catalog = api.catalog
 
-    def prepare() -> Callable[[], Result[list[Record]]]:
-        bexpr = build_filter(ctx, CHECK_SCHEMA)
+    def query(bexpr: Filter) -> Result[list[Record]]:
+        index, checks = catalog.node_checks(node)
+        out = [c for c in map(check_out, checks) if bexpr.matches(c)]
+        return Result(index, out, (CHECKS,))
 
-        def query() -> Result[list[Record]]:
-            index, checks = catalog.node_checks(node)
-            out = [c for c in map(check_out, checks) if bexpr.matches(c)]
-            return Result(index, out, (CHECKS,))
-
-        return query
-
-    result = await rpc(api, ctx, opts, prepare)
-    return ctx.json(result.value)
+    return await filtered_rpc(api, ctx, opts, CHECK_SCHEMA, query)
 
 
 async def _health_checks(
@@ -79,47 +71,28 @@ async def _health_checks(
     near = parse_near(api, ctx)
     meta = parse_meta_filter(ctx)
     opts = parse(api, ctx)
-    name = tail(ctx, prefix)
-    if not name:
-        raise HTTPError(400, missing)
+    name = required_tail(ctx, prefix, missing)
 
-    def prepare() -> Callable[[], Result[list[Record]]]:
-        bexpr = build_filter(ctx, CHECK_SCHEMA)
+    def query(bexpr: Filter) -> Result[list[Record]]:
+        index, checks = lookup(name, meta)
+        out = [c for c in map(check_out, checks) if bexpr.matches(c)]
+        sort_near(api, near, out, lambda c: c["Node"])
+        return Result(index, out, meta_channels if meta else (CHECKS,))
 
-        def query() -> Result[list[Record]]:
-            index, checks = lookup(name, meta)
-            out = [c for c in map(check_out, checks) if bexpr.matches(c)]
-            sort_near(api, near, out, lambda c: c["Node"])
-            return Result(index, out, meta_channels if meta else (CHECKS,))
-
-        return query
-
-    result = await rpc(api, ctx, opts, prepare)
-    return ctx.json(result.value)
+    return await filtered_rpc(api, ctx, opts, CHECK_SCHEMA, query)
 
 
 async def health_service_checks(api: Backend, ctx: Context) -> Reply:
     """HealthServiceChecks + Health.ServiceChecks."""
-    return await _health_checks(
-        api,
-        ctx,
-        "/v1/health/checks/",
-        "Missing service name",
-        api.catalog.service_checks,
-        (CHECKS, SERVICES, NODES),
-    )
+    where, lookup = "/v1/health/checks/", api.catalog.service_checks
+    channels = (CHECKS, SERVICES, NODES)
+    return await _health_checks(api, ctx, where, "Missing service name", lookup, channels)
 
 
 async def health_checks_in_state(api: Backend, ctx: Context) -> Reply:
     """HealthChecksInState + Health.ChecksInState (``any`` for all; no other word is refused)."""
-    return await _health_checks(
-        api,
-        ctx,
-        "/v1/health/state/",
-        "Missing check state",
-        api.catalog.checks_in_state,
-        (CHECKS, NODES),
-    )
+    where, lookup = "/v1/health/state/", api.catalog.checks_in_state
+    return await _health_checks(api, ctx, where, "Missing check state", lookup, (CHECKS, NODES))
 
 
 async def _health_service_nodes(api: Backend, ctx: Context, kind: str) -> Reply:
@@ -132,9 +105,7 @@ async def _health_service_nodes(api: Backend, ctx: Context, kind: str) -> Reply:
     if ctx.query.get("sameness-group") and peer:
         raise HTTPError(400, "peer-name and sameness-group are mutually exclusive")
     tags = parse_tags(ctx)
-    name = tail(ctx, f"/v1/health/{kind}/")
-    if not name:
-        raise HTTPError(400, "Missing service name")
+    name = required_tail(ctx, f"/v1/health/{kind}/", "Missing service name")
     passing = False
     if "passing" in ctx.query:
         raw = ctx.query.get("passing")
@@ -144,35 +115,30 @@ async def _health_service_nodes(api: Backend, ctx: Context, kind: str) -> Reply:
         passing = parsed
     catalog = api.catalog
 
-    def prepare() -> Callable[[], Result[list[Record]]]:
-        bexpr = build_filter(ctx, CHECK_SERVICE_NODE_SCHEMA)
+    def query(bexpr: Filter) -> Result[list[Record]]:
+        if kind == "ingress" or peer:
+            # No ingress gateway has services without config entries; no peer exists.
+            return Result(0, [], (SERVICES, NODES, CHECKS))
+        index, rows = catalog.check_service_nodes(name, tags=tags, connect=kind == "connect")
+        if meta:
+            rows = [r for r in rows if meta_satisfies(r[0]["Meta"], meta)]
+        out = []
+        for node, svc, checks in rows:
+            item = {
+                "Node": node_json(node),
+                "Service": node_service_out(svc),
+                "Checks": [check_out(c) for c in checks],
+            }
+            if not bexpr.matches(item):
+                continue
+            if passing and any(c["Status"] != "passing" for c in checks):
+                continue
+            out.append(item)
+        sort_near(api, near, out, lambda i: i["Node"]["Node"])
+        return Result(index, out, (SERVICES, NODES, CHECKS))
 
-        def query() -> Result[list[Record]]:
-            if kind == "ingress" or peer:
-                # No ingress gateway has services without config entries; no peer exists.
-                return Result(0, [], (SERVICES, NODES, CHECKS))
-            index, rows = catalog.check_service_nodes(name, tags=tags, connect=kind == "connect")
-            if meta:
-                rows = [r for r in rows if meta_satisfies(r[0]["Meta"], meta)]
-            out = []
-            for node, svc, checks in rows:
-                item = {
-                    "Node": node_json(node),
-                    "Service": node_service_out(svc),
-                    "Checks": [check_out(c) for c in checks],
-                }
-                if not bexpr.matches(item):
-                    continue
-                if passing and any(c["Status"] != "passing" for c in checks):
-                    continue
-                out.append(item)
-            sort_near(api, near, out, lambda i: i["Node"]["Node"])
-            return Result(index, out, (SERVICES, NODES, CHECKS))
-
-        return query
-
-    result = await rpc(api, ctx, opts, prepare, deferred_meta=False)
-    return ctx.json(result.value)
+    schema = CHECK_SERVICE_NODE_SCHEMA
+    return await filtered_rpc(api, ctx, opts, schema, query, deferred_meta=False)
 
 
 async def health_service_nodes(api: Backend, ctx: Context) -> Reply:

@@ -1,15 +1,14 @@
 """HTTP endpoints of the KV group (``/v1/kv/``): ``agent/kvs_endpoint.go``.
 
-The state is ``_state.Store``; this module never imports another endpoint module.
+The state is ``state.store.Store``; this module never imports another endpoint module.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from .._gocompat import parse_uint
-from .._state import KV_TABLE, DirEntry, kv_key_channel
 from ..backend import KV_MAX_VALUE_SIZE, Backend
+from ..golang.stdlib import parse_uint
 from ..http.query import (
     QueryOptions,
     Result,
@@ -21,6 +20,7 @@ from ..http.query import (
     set_meta,
 )
 from ..http.reply import Context, HTTPError, Reply, Route
+from ..state.store import KV_TABLE, DirEntry, kv_key_channel
 from ..structs.kvs import entry_json
 
 __all__ = ["ROUTES"]

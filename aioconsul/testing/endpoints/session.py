@@ -9,11 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from .._gocompat import SECOND, GoSyntaxError
-from .._state import SESSIONS_TABLE, Session
 from ..backend import Backend
-from ..http.query import QueryOptions, Result, blocking, ent_meta, forward, parse, set_meta
+from ..golang.stdlib import SECOND, GoSyntaxError
+from ..http.query import (
+    Result,
+    blocking,
+    ent_meta,
+    forward,
+    parse,
+    required_tail,
+    set_meta,
+)
 from ..http.reply import Context, HTTPError, Reply, Route
+from ..state.store import SESSIONS_TABLE, Session, Store
 from ..structs.session import decode_session_body, session_json
 
 __all__ = ["ROUTES"]
@@ -62,9 +70,7 @@ async def _session_create(api: Backend, ctx: Context) -> Reply:
 async def _session_destroy(api: Backend, ctx: Context) -> Reply:
     datacenter = ctx.query.get("dc") or api.datacenter
     ent_meta(ctx)
-    session_id = ctx.path.removeprefix("/v1/session/destroy/")
-    if not session_id:
-        raise HTTPError(400, "Missing session")
+    session_id = required_tail(ctx, "/v1/session/destroy/", "Missing session")
     forward(api, datacenter)
     api.store.session_destroy(session_id)
     api.clear_session_timer(session_id)
@@ -74,9 +80,7 @@ async def _session_destroy(api: Backend, ctx: Context) -> Reply:
 async def _session_renew(api: Backend, ctx: Context) -> Reply:
     opts = parse(api, ctx)
     ent_meta(ctx)
-    session_id = ctx.path.removeprefix("/v1/session/renew/")
-    if not session_id:
-        raise HTTPError(400, "Missing session")
+    session_id = required_tail(ctx, "/v1/session/renew/", "Missing session")
     forward(api, opts.datacenter)
     _, session = api.store.session_get(session_id)
     if session is None:
@@ -86,58 +90,49 @@ async def _session_renew(api: Backend, ctx: Context) -> Reply:
 
 
 async def _session_read(
-    api: Backend, ctx: Context, opts: QueryOptions, query: Callable[[], Result[list[Session]]]
+    api: Backend,
+    ctx: Context,
+    query: Callable[[Store, str], Result[list[Session]]],
+    prefix: str = "",
+    missing: str = "",
 ) -> Reply:
+    """The session reads: parameters, the path's ID or node after ``prefix``, a blocking query."""
+    opts = parse(api, ctx)
+    ent_meta(ctx)
+    arg = required_tail(ctx, prefix, missing) if prefix else ""
+    store = api.store
     index, known_leader = 0, False
     try:
         forward(api, opts.datacenter)
-        result = await blocking(api, opts, query)
+        result = await blocking(api, opts, lambda: query(store, arg))
         index, known_leader = result.index, True
     finally:
         set_meta(ctx, index, known_leader=known_leader)  # a deferred setMeta
     return ctx.json([session_json(s) for s in result.value])
 
 
+def _get(store: Store, session_id: str) -> Result[list[Session]]:
+    index, session = store.session_get(session_id)
+    # Session.Get answers errNotFound: a missing session keeps blocking.
+    sessions = [session] if session is not None else []
+    return Result(index, sessions, (SESSIONS_TABLE,), not_found=session is None)
+
+
 async def _session_info(api: Backend, ctx: Context) -> Reply:
-    opts = parse(api, ctx)
-    ent_meta(ctx)
-    session_id = ctx.path.removeprefix("/v1/session/info/")
-    if not session_id:
-        raise HTTPError(400, "Missing session")
-    store = api.store
-
-    def get() -> Result[list[Session]]:
-        index, session = store.session_get(session_id)
-        # Session.Get answers errNotFound: a missing session keeps blocking.
-        sessions = [session] if session is not None else []
-        return Result(index, sessions, (SESSIONS_TABLE,), not_found=session is None)
-
-    return await _session_read(api, ctx, opts, get)
+    return await _session_read(api, ctx, _get, "/v1/session/info/", "Missing session")
 
 
 async def _session_list(api: Backend, ctx: Context) -> Reply:
-    opts = parse(api, ctx)
-    ent_meta(ctx)
-    store = api.store
-
-    def list_all() -> Result[list[Session]]:
-        return Result(*store.session_list(), (SESSIONS_TABLE,))
-
-    return await _session_read(api, ctx, opts, list_all)
+    return await _session_read(
+        api, ctx, lambda store, _: Result(*store.session_list(), (SESSIONS_TABLE,))
+    )
 
 
 async def _session_node(api: Backend, ctx: Context) -> Reply:
-    opts = parse(api, ctx)
-    ent_meta(ctx)
-    node = ctx.path.removeprefix("/v1/session/node/")
-    if not node:
-        raise HTTPError(400, "Missing node name")
-    store = api.store
-
-    def for_node() -> Result[list[Session]]:
+    def for_node(store: Store, node: str) -> Result[list[Session]]:
         return Result(*store.node_sessions(node), (SESSIONS_TABLE,))
 
-    return await _session_read(api, ctx, opts, for_node)
+    return await _session_read(api, ctx, for_node, "/v1/session/node/", "Missing node name")
 
 
 ROUTES: Final[tuple[Route, ...]] = (

@@ -1,32 +1,73 @@
-"""``PUT /v1/txn`` (``agent/txn_endpoint.go``): body limits, then Txn.Read or Txn.Apply.
+"""``PUT /v1/txn`` (``agent/txn_endpoint.go``): the body limits, ``convertOps``, the RPC.
 
-The transaction engine (decoding, ``preCheck``, the operations against the store) is
-:mod:`aioconsul.testing._txn`; this module is the HTTP half and never imports another endpoint
-module.
+The body limit (``max(txn_max_req_len, kv_max_value_size)``, 512 KiB) is checked on
+``Content-Length`` and again while reading; the body is decoded by ``lib.DecodeJSON`` into
+``api.TxnOps`` (unknown fields refused, so a ``{"Session": ...}`` operation is a 400:
+``api.TxnOp`` has no such field), at most ``maxTxnOps`` = 128 operations, each KV value at most
+``kv_max_value_size``; elements with none of ``KV``/``Node``/``Service``/``Check`` are dropped,
+so ``OpIndex`` counts the operations that remain. A transaction without writes is served like a
+read (``?stale``/``?consistent`` honoured, ``X-Consul-LastContact``/``X-Consul-KnownLeader``
+set, the ``QueryMeta`` fields in the body, never an ``X-Consul-Index``); one with writes goes
+through Raft (only ``?dc`` is read).
+
+The body's Go types and the RPC form of the operations are :mod:`aioconsul.testing.structs.txn`;
+the engine (``preCheck``, the operations against the store) is
+:mod:`aioconsul.testing.state.txn`. This module never imports another endpoint module.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-from .._txn import (
-    KV_MAX_VALUE_SIZE,
-    LIMIT_DOCS,
-    TXN_MAX_REQ_LEN,
-    CatalogTxn,
-    GoPanic,
-    Result,
-    TxnError,
-    convert_ops,
-    pre_check,
-    read,
-    write,
-)
 from ..backend import Backend
+from ..golang.jsondecode import unmarshal
+from ..golang.stdlib import GoSyntaxError, strconv_quote
 from ..http.query import forward, parse
 from ..http.reply import Context, HTTPError, Reply, Route
+from ..state.txn import CatalogTxn, Result, pre_check, read, write
+from ..structs.txn import TXN_OPS, Op, TxnError, to_op
 
-__all__ = ["ROUTES", "txn_endpoint"]
+__all__ = ["GoPanic", "ROUTES", "convert_ops", "txn_endpoint"]
+
+MAX_TXN_OPS: Final = 128  # agent/txn_endpoint.go maxTxnOps
+TXN_MAX_REQ_LEN: Final = 512 * 1024  # txn_max_req_len default (raft's suggested entry size)
+KV_MAX_VALUE_SIZE: Final = 512 * 1024  # kv_max_value_size default
+LIMIT_DOCS: Final = "https://www.consul.io/docs/agent/config/config-files#txn_max_req_len"
+
+
+class GoPanic(Exception):
+    """Consul's handler would panic (a ``null`` operation is dereferenced): Go's net/http
+    recovers and hangs up without an answer."""
+
+
+def convert_ops(body: bytes, *, datacenter: str) -> list[Op]:
+    """convertOps after the size check: decode, count, convert. Raises :class:`HTTPError`."""
+    try:
+        decoded = unmarshal(body, TXN_OPS)
+    except GoSyntaxError as exc:
+        raise HTTPError(400, f"Failed to parse body: {exc}") from None
+    decoded = decoded or []
+    if len(decoded) > MAX_TXN_OPS:
+        raise HTTPError(
+            413, f"Transaction contains too many operations ({len(decoded)} > {MAX_TXN_OPS})"
+        )
+    ops: list[Op] = []
+    for item in decoded:
+        if item is None:
+            raise GoPanic("nil pointer dereference: a null operation")
+        kv = item.get("KV")
+        if kv is not None and kv.get("Value") is not None:
+            value = kv["Value"]
+            if len(value) > KV_MAX_VALUE_SIZE:
+                key = strconv_quote(kv.get("Key", ""))
+                raise HTTPError(
+                    413,
+                    f"Value for key {key} is too large ({len(value)} > {KV_MAX_VALUE_SIZE} bytes)",
+                )
+        op = to_op(item, datacenter=datacenter)
+        if op is not None:
+            ops.append(op)
+    return ops
 
 
 async def _read_body(ctx: Context, limit: int) -> bytes:

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .._filter import FieldSchema, Filter, FilterError, compile_filter
-from .._gocompat import (
+from ..backend import DEFAULT_QUERY_TIME, MAX_QUERY_TIME, Backend
+from ..golang.bexpr import FieldSchema, Filter, FilterError, compile_filter
+from ..golang.stdlib import (
     SECOND,
     GoSyntaxError,
     parse_duration,
@@ -25,9 +26,8 @@ from .._gocompat import (
     strconv_quote,
     values_encode,
 )
-from .._state import Channel, RPCError
-from ..backend import DEFAULT_QUERY_TIME, MAX_QUERY_TIME, Backend
-from .reply import Context, HTTPError
+from ..state.store import Channel, RPCError
+from .reply import Context, HTTPError, Reply
 
 __all__ = [
     "build_filter",
@@ -123,18 +123,22 @@ def parse(api: Backend, ctx: Context) -> QueryOptions:
 
 def parse_wait(ctx: Context, opts: QueryOptions) -> None:
     """parseWait: ``wait`` is a Go duration, ``index`` an unsigned integer."""
-    wait = ctx.query.get("wait")
-    if wait:
-        try:
-            opts.max_query_time = parse_duration(wait)
-        except GoSyntaxError:
-            raise HTTPError(400, "Invalid wait time") from None
-    index = ctx.query.get("index")
-    if index:
-        try:
-            opts.min_index = parse_uint(index)
-        except GoSyntaxError:
-            raise HTTPError(400, "Invalid index") from None
+    wait = _parsed(ctx, "wait", parse_duration, "Invalid wait time", opts.max_query_time)
+    opts.max_query_time = wait
+    opts.min_index = _parsed(ctx, "index", parse_uint, "Invalid index", opts.min_index)
+
+
+def _parsed(
+    ctx: Context, name: str, parser: Callable[[str], int], invalid: str, absent: int
+) -> int:
+    """A query parameter read with ``parser`` when present and not empty; 400 ``invalid`` if bad."""
+    raw = ctx.query.get(name)
+    if not raw:
+        return absent
+    try:
+        return parser(raw)
+    except GoSyntaxError:
+        raise HTTPError(400, invalid) from None
 
 
 def ent_meta(ctx: Context) -> None:
@@ -277,9 +281,40 @@ async def rpc(
     return result
 
 
+async def filtered_rpc(
+    api: Backend,
+    ctx: Context,
+    opts: QueryOptions,
+    schema: FieldSchema,
+    query: Callable[[Filter], Result[Any]],
+    *,
+    deferred_meta: bool = True,
+) -> Reply:
+    """:func:`rpc` for a filtered read, its value as the JSON answer.
+
+    ``?filter=`` is compiled against ``schema`` once, after forwarding and before the first run
+    (a bad expression fails the RPC); every run of the blocking query calls ``query`` with it.
+    """
+
+    def prepare() -> Callable[[], Result[Any]]:
+        bexpr = build_filter(ctx, schema)
+        return lambda: query(bexpr)
+
+    result = await rpc(api, ctx, opts, prepare, deferred_meta=deferred_meta)
+    return ctx.json(result.value)
+
+
 def tail(ctx: Context, prefix: str) -> str:
     """The path after a route's ``prefix`` (the ``:id`` of a subtree route)."""
     return ctx.path[len(prefix) :]
+
+
+def required_tail(ctx: Context, prefix: str, missing: str) -> str:
+    """:func:`tail`, answered 400 with ``missing`` when empty (``Missing node name``...)."""
+    name = tail(ctx, prefix)
+    if not name:
+        raise HTTPError(400, missing)
+    return name
 
 
 def sort_near(api: Backend, near: str, items: list[Any], node_of: Callable[[Any], str]) -> None:

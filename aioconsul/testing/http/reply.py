@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 from multidict import CIMultiDict
 
-from .._gocompat import GoSyntaxError, go_json, go_json_floats, unescape_path
+from ..golang.stdlib import GoSyntaxError, go_json, go_json_floats, unescape_path
 
 if TYPE_CHECKING:
     from ..backend import Backend

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from .._catalog import check_json, node_service_json
-from .._filter import FieldSchema, FieldSpec
+from ..golang.bexpr import FieldSchema, FieldSpec
+from ..state.catalog import check_json, node_service_json
 
 __all__ = [
     "CHECK_SCHEMA",
@@ -86,11 +86,16 @@ PROXY_FIELDS: Final[dict[str, FieldSpec]] = {
 }
 
 
-_NODE_FIELDS: Final[dict[str, FieldSpec]] = {
+# A node's identity, first in both structs.Node and structs.ServiceNode.
+_NODE_IDENTITY: Final[dict[str, FieldSpec]] = {
     "ID": "string",
     "Node": "string",
     "Address": "string",
     "Datacenter": "string",
+}
+
+_NODE_FIELDS: Final[dict[str, FieldSpec]] = {
+    **_NODE_IDENTITY,
     "Partition": "string",
     "PeerName": "string",
     "TaggedAddresses": {"*": "string"},
@@ -145,10 +150,7 @@ CHECK_SCHEMA: Final = FieldSchema(_CHECK_FIELDS)
 
 SERVICE_NODE_SCHEMA: Final = FieldSchema(
     {
-        "ID": "string",
-        "Node": "string",
-        "Address": "string",
-        "Datacenter": "string",
+        **_NODE_IDENTITY,
         "TaggedAddresses": {"*": "string"},
         "NodeMeta": {"*": "string"},
         "ServiceKind": "string",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from .._state import DirEntry
+from ..state.store import DirEntry
 
 __all__ = ["b64", "entry_json"]
 

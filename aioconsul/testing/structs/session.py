@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from .._gocompat import SECOND, GoSyntaxError, decode_json_value, json_kind, parse_duration
-from .._state import Session
+from ..golang.stdlib import SECOND, GoSyntaxError, decode_json_value, json_kind, parse_duration
+from ..state.store import Session
 
 __all__ = ["decode_session_body", "session_json"]
 

@@ -8,7 +8,7 @@ error bodies. The handlers are in :mod:`~aioconsul.testing.endpoints` (one modul
 group, joined in one route table), the plumbing they share in :mod:`~aioconsul.testing.http`,
 the state in the :class:`~aioconsul.testing.backend.Backend` this class extends.
 
-This module never implements an endpoint and never binds sockets (``_agent.py`` does).
+This module never implements an endpoint and never binds sockets (``agent.py`` does).
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from typing import Final
 from aiohttp import web
 from multidict import CIMultiDict
 
-from ._gocompat import (
+from .backend import CONSUL_VERSION, Backend, CheckKnobs
+from .endpoints import ROUTES
+from .golang.stdlib import (
     GoSyntaxError,
     clean_path,
     escape_path,
@@ -28,10 +30,8 @@ from ._gocompat import (
     unescape_path,
     valid_encoded_path,
 )
-from ._state import RPCError
-from .backend import CONSUL_VERSION, Backend, CheckKnobs
-from .endpoints import ROUTES
 from .http.reply import TEXT, Context, HTTPError, Query, Reply, Route
+from .state.store import RPCError
 
 __all__ = ["CONSUL_VERSION", "CheckKnobs", "ConsulAPI"]
 

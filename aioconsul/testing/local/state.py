@@ -10,7 +10,7 @@ through ``/v1/agent``:
 * a check whose *output* changes but whose status does not is synced only after
   ``check_update_interval`` (``State.UpdateCheck``'s deferral: half the interval plus a random
   stagger of up to the whole interval);
-* check runners (:mod:`~aioconsul.testing._checks`): TTL timers, HTTP and TCP probes at their
+* check runners (:mod:`~aioconsul.testing.local.checks`): TTL timers, HTTP and TCP probes at their
   interval (never below ``check_interval_min``), thresholds; script and Docker checks are refused
   unless ``enable_script_checks`` (off, as in ``-dev``); gRPC, H2PING, UDP, OS-service and alias
   checks are registered with Consul's initial status and never run (their output says so);
@@ -22,7 +22,7 @@ through ``/v1/agent``:
   random stagger (``Agent.sendCoordinate``), and the server's coordinate batcher that applies
   ``/v1/coordinate/update`` requests every ``coordinate_update_period`` (100 ms in ``-dev``).
 
-Errors are :class:`~aioconsul.testing._state.RPCError` with Consul's texts (the HTTP layer
+Errors are :class:`~aioconsul.testing.state.store.RPCError` with Consul's texts (the HTTP layer
 answers 500). This module never parses HTTP requests and never binds a socket.
 """
 
@@ -36,8 +36,11 @@ from typing import Any, Final
 
 import aiohttp
 
-from ._catalog import CRITICAL, Catalog
-from ._checks import (
+from ..golang.stdlib import SECOND, format_duration
+from ..state.catalog import CRITICAL, Catalog
+from ..state.store import RPCError
+from ..state.watch import Watch
+from .checks import (
     DEFAULT_BUF_SIZE,
     DEFAULT_TIMEOUT,
     IntervalCheck,
@@ -46,9 +49,6 @@ from ._checks import (
     http_probe,
     tcp_probe,
 )
-from ._gocompat import SECOND, format_duration
-from ._state import RPCError
-from ._watch import Watch
 
 __all__ = ["LOCAL", "LocalAgent", "ORIGIN", "check_kind", "validate_check_type"]
 

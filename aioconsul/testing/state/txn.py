@@ -1,340 +1,42 @@
-"""The dev agent's ``PUT /v1/txn``: Consul's atomic transactions, step by step as Consul runs them.
+"""The dev agent's transaction engine: what Consul's servers do with a ``PUT /v1/txn``.
 
-Followed from ``hashicorp/consul``:
+The HTTP half (body limits, decoding, ``convertOps``) is :mod:`aioconsul.testing.endpoints.txn`
+with the body's Go types in :mod:`aioconsul.testing.structs.txn`; from there, followed from
+``hashicorp/consul``:
 
-1. ``agent/txn_endpoint.go`` (``convertOps``, ``Txn``): the body limit
-   (``max(txn_max_req_len, kv_max_value_size)``, 512 KiB) checked on ``Content-Length`` and
-   again while reading, the body decoded by ``lib.DecodeJSON`` into ``api.TxnOps`` (unknown
-   fields refused, so a ``{"Session": ...}`` operation is a 400: ``api.TxnOp`` has no such
-   field), at most ``maxTxnOps`` = 128 operations, each KV value at most ``kv_max_value_size``;
-   elements with none of ``KV``/``Node``/``Service``/``Check`` are dropped, so ``OpIndex``
-   counts the operations that remain. A transaction without writes is served like a read
-   (``?stale``/``?consistent`` honoured, ``X-Consul-LastContact``/``X-Consul-KnownLeader``
-   set, the ``QueryMeta`` fields in the body, never an ``X-Consul-Index``); one with writes
-   goes through Raft (only ``?dc`` is read).
-2. ``agent/consul/txn_endpoint.go`` (``preCheck``): every operation is checked before Raft
+1. ``agent/consul/txn_endpoint.go`` (``preCheck``): every operation is checked before Raft
    (``Must provide key``, lock-delay); all failures are reported, nothing is applied.
-3. ``agent/consul/state/txn.go`` (``txnDispatch``, ``TxnRW``/``TxnRO``) and ``state/kvs.go``:
+2. ``agent/consul/state/txn.go`` (``txnDispatch``, ``TxnRW``/``TxnRO``) and ``state/kvs.go``:
    the operations run in order inside one write transaction at one Raft index, each seeing the
    effects of the ones before; every failure is collected and, if there is any, the whole
    transaction is rolled back (``Store.write_txn``) and answered 409.
 
-Node, Service and Check operations run against the catalog tables (``_catalog.py``) in the same
+Node, Service and Check operations run against the catalog tables (``catalog.py``) in the same
 write transaction (:class:`CatalogTxn`): ``txnNode``, ``txnService`` and ``txnCheck`` with their
 pre-checks (``nodePreApply``, ``servicePreApply``, ``checkPreApply``), CAS rules and texts.
 Deleting a node or a check, or a critical check, invalidates sessions as in Consul, and a
 rollback restores them too. Without a catalog (a bare :class:`Store`), they are refused with
 Consul's wording for an operation a server does not handle, ``unknown operation type``.
 
-This module never binds sockets and keeps no state: the store lives in ``_state.py``.
+This module never binds sockets and keeps no state: the store lives in ``store.py``.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from . import _catalog
-from ._gocompat import GoSyntaxError, parse_duration, strconv_quote
-from ._gojson import (
-    Bool,
-    Bytes,
-    Custom,
-    DecodeState,
-    Int,
-    List,
-    Map,
-    Opaque,
-    Ptr,
-    Str,
-    Struct,
-    Uint,
-    unmarshal,
-)
-from ._state import DirEntry, RPCError, Store
-from .http.reply import HTTPError
-from .structs.kvs import entry_json
+from ..golang.stdlib import parse_duration, strconv_quote
+from ..structs.kvs import entry_json
+from ..structs.txn import Op, TxnError
+from . import catalog as _catalog
+from .store import DirEntry, RPCError, Store
 
 if TYPE_CHECKING:
-    from ._catalog import Catalog
+    from .catalog import Catalog
 
-__all__ = [
-    "KV_MAX_VALUE_SIZE",
-    "CatalogTxn",
-    "GoPanic",
-    "MAX_TXN_OPS",
-    "TXN_MAX_REQ_LEN",
-    "Op",
-    "TxnError",
-    "convert_ops",
-    "pre_check",
-    "read",
-    "write",
-]
-
-MAX_TXN_OPS: Final = 128  # agent/txn_endpoint.go maxTxnOps
-TXN_MAX_REQ_LEN: Final = 512 * 1024  # txn_max_req_len default (raft's suggested entry size)
-KV_MAX_VALUE_SIZE: Final = 512 * 1024  # kv_max_value_size default
-LIMIT_DOCS: Final = "https://www.consul.io/docs/agent/config/config-files#txn_max_req_len"
-
-_KV_WRITES: Final = frozenset(
-    ("set", "delete", "delete-cas", "delete-tree", "cas", "lock", "unlock")
-)  # agent/txn_endpoint.go isWrite
-
-# -- the request body: api.TxnOps ----------------------------------------------------------------
-
-
-def _check_definition(value: Any, state: DecodeState) -> Any:
-    """api.HealthCheckDefinition.UnmarshalJSON: a plain json.Unmarshal into an aux struct
-    (unknown fields accepted), then time.ParseDuration of its three duration strings. Its first
-    error ends the whole decoding."""
-    definition = unmarshal(json.dumps(value).encode(), _DEFINITION)
-    for name in ("Interval", "Timeout", "DeregisterCriticalServiceAfter"):
-        if definition.get(name):
-            parse_duration(definition[name])
-    return definition
-
-
-_DEFINITION: Final = Struct(
-    "struct { Interval string; Timeout string; DeregisterCriticalServiceAfter string; "
-    "*api.Alias }",
-    "",
-    {
-        "Interval": Str(),
-        "Timeout": Str(),
-        "DeregisterCriticalServiceAfter": Str(),
-        "HTTP": Str(),
-        "Header": Map(List(Str()), "map[string][]string"),
-        "Method": Str(),
-        "Body": Str(),
-        "TLSServerName": Str(),
-        "TLSSkipVerify": Bool(),
-        "TCP": Str(),
-        "TCPUseTLS": Bool(),
-        "UDP": Str(),
-        "GRPC": Str(),
-        "GRPCUseTLS": Bool(),
-        "OSService": Str(),
-    },
-    strict=False,
-)
-
-_LOCALITY: Final = Struct("api.Locality", "Locality", {"Region": Str(), "Zone": Str()})
-
-_KV_TXN_OP: Final = Struct(
-    "api.KVTxnOp",
-    "KVTxnOp",
-    {
-        "Verb": Str("api.KVOp"),
-        "Key": Str(),
-        "Value": Bytes(),
-        "Flags": Uint(),
-        "Index": Uint(),
-        "Session": Str(),
-        "Namespace": Str(),
-        "Partition": Str(),
-    },
-)
-
-_NODE: Final = Struct(
-    "api.Node",
-    "Node",
-    {
-        "ID": Str(),
-        "Node": Str(),
-        "Address": Str(),
-        "Datacenter": Str(),
-        "TaggedAddresses": Map(Str()),
-        "Meta": Map(Str()),
-        "CreateIndex": Uint(),
-        "ModifyIndex": Uint(),
-        "Partition": Str(),
-        "PeerName": Str(),
-        "Locality": Ptr(_LOCALITY),
-    },
-)
-
-_AGENT_SERVICE: Final = Struct(
-    "api.AgentService",
-    "AgentService",
-    {
-        "Kind": Str("api.ServiceKind"),
-        "ID": Str(),
-        "Service": Str(),
-        "Tags": List(Str()),
-        "Meta": Map(Str()),
-        "Port": Int(),
-        "Address": Str(),
-        "SocketPath": Str(),
-        "TaggedAddresses": Map(
-            Struct("api.ServiceAddress", "ServiceAddress", {"Address": Str(), "Port": Int()}),
-            "map[string]api.ServiceAddress",
-        ),
-        "Weights": Struct(
-            "api.AgentWeights", "AgentWeights", {"Passing": Int(), "Warning": Int()}
-        ),
-        "EnableTagOverride": Bool(),
-        "CreateIndex": Uint(),
-        "ModifyIndex": Uint(),
-        "ContentHash": Str(),
-        # Connect settings are carried through undecoded (their own deep Go types).
-        "Proxy": Opaque("api.AgentServiceConnectProxyConfig"),
-        "Connect": Opaque("api.AgentServiceConnect"),
-        "PeerName": Str(),
-        "Namespace": Str(),
-        "Partition": Str(),
-        "Datacenter": Str(),
-        "Locality": Ptr(_LOCALITY),
-    },
-)
-
-_HEALTH_CHECK: Final = Struct(
-    "api.HealthCheck",
-    "HealthCheck",
-    {
-        "Node": Str(),
-        "CheckID": Str(),
-        "Name": Str(),
-        "Status": Str(),
-        "Notes": Str(),
-        "Output": Str(),
-        "ServiceID": Str(),
-        "ServiceName": Str(),
-        "ServiceTags": List(Str()),
-        "Type": Str(),
-        "Namespace": Str(),
-        "Partition": Str(),
-        "ExposedPort": Int(),
-        "PeerName": Str(),
-        "Definition": Custom(_check_definition, "api.HealthCheckDefinition"),
-        "CreateIndex": Uint(),
-        "ModifyIndex": Uint(),
-    },
-)
-
-_TXN_OPS: Final = List(
-    Ptr(
-        Struct(
-            "api.TxnOp",
-            "TxnOp",
-            {
-                "KV": Ptr(_KV_TXN_OP),
-                "Node": Ptr(
-                    Struct("api.NodeTxnOp", "NodeTxnOp", {"Verb": Str("api.NodeOp"), "Node": _NODE})
-                ),
-                "Service": Ptr(
-                    Struct(
-                        "api.ServiceTxnOp",
-                        "ServiceTxnOp",
-                        {"Verb": Str("api.ServiceOp"), "Node": Str(), "Service": _AGENT_SERVICE},
-                    )
-                ),
-                "Check": Ptr(
-                    Struct(
-                        "api.CheckTxnOp",
-                        "CheckTxnOp",
-                        {"Verb": Str("api.CheckOp"), "Check": _HEALTH_CHECK},
-                    )
-                ),
-            },
-        )
-    ),
-    "api.TxnOps",
-)
-
-
-class GoPanic(Exception):
-    """Consul's handler would panic (a ``null`` operation is dereferenced): Go's net/http
-    recovers and hangs up without an answer."""
-
-
-@dataclass(frozen=True, slots=True)
-class Op:
-    """One operation in the RPC format (structs.TxnOp): its kind, verb and fields."""
-
-    kind: str  # "KV", "Node", "Service" or "Check"
-    verb: str
-    key: str = ""
-    value: bytes | None = None
-    flags: int = 0
-    index: int = 0
-    session: str = ""
-    body: dict[str, Any] = field(default_factory=dict)  # Node/Service/Check op as decoded
-
-    @property
-    def is_write(self) -> bool:
-        """isWrite for KV; any Node/Service/Check verb but ``get`` writes."""
-        if self.kind == "KV":
-            return self.verb in _KV_WRITES
-        return self.verb != "get"
-
-
-@dataclass(frozen=True, slots=True)
-class TxnError:
-    """structs.TxnError: which operation failed, and why."""
-
-    op_index: int
-    what: str
-
-    def json(self) -> dict[str, Any]:
-        return {"OpIndex": self.op_index, "What": self.what}
-
-
-def convert_ops(body: bytes, *, datacenter: str) -> list[Op]:
-    """convertOps after the size check: decode, count, convert. Raises :class:`HTTPError`."""
-    try:
-        decoded = unmarshal(body, _TXN_OPS)
-    except GoSyntaxError as exc:
-        raise HTTPError(400, f"Failed to parse body: {exc}") from None
-    decoded = decoded or []
-    if len(decoded) > MAX_TXN_OPS:
-        raise HTTPError(
-            413, f"Transaction contains too many operations ({len(decoded)} > {MAX_TXN_OPS})"
-        )
-    ops: list[Op] = []
-    for item in decoded:
-        if item is None:
-            raise GoPanic("nil pointer dereference: a null operation")
-        if item.get("KV") is not None:
-            kv = item["KV"]
-            value = kv.get("Value")
-            if value is not None and len(value) > KV_MAX_VALUE_SIZE:
-                key = strconv_quote(kv.get("Key", ""))
-                raise HTTPError(
-                    413,
-                    f"Value for key {key} is too large ({len(value)} > {KV_MAX_VALUE_SIZE} bytes)",
-                )
-            ops.append(
-                Op(
-                    "KV",
-                    kv.get("Verb", ""),
-                    key=kv.get("Key", ""),
-                    value=value,
-                    flags=kv.get("Flags", 0),
-                    index=kv.get("Index", 0),
-                    session=kv.get("Session", ""),
-                )
-            )
-        elif item.get("Node") is not None:
-            node_op = item["Node"]
-            node = dict(node_op.get("Node") or {})
-            if not node.get("Datacenter"):
-                node["Datacenter"] = datacenter  # "Setup the default DC if not provided"
-            ops.append(Op("Node", node_op.get("Verb", ""), body={"Node": node}))
-        elif item.get("Service") is not None:
-            svc_op = item["Service"]
-            body_fields = {"Node": svc_op.get("Node", ""), "Service": svc_op.get("Service") or {}}
-            ops.append(Op("Service", svc_op.get("Verb", ""), body=body_fields))
-        elif item.get("Check") is not None:
-            check_op = item["Check"]
-            check = check_op.get("Check") or {}
-            ops.append(Op("Check", check_op.get("Verb", ""), body={"Check": check}))
-        # An element with none of the four is dropped: it has no RPC form.
-    return ops
-
+__all__ = ["CatalogTxn", "Result", "pre_check", "read", "write"]
 
 # -- the server side: preCheck, then the state store -------------------------------------------
 
@@ -427,12 +129,38 @@ def _cas_stale(existing: dict[str, Any] | None, op: Op) -> bool:
     return existing is None or existing["ModifyIndex"] != wanted
 
 
+def _get_or_cas(
+    op: Op,
+    kind: str,
+    ident: str,
+    node: str,
+    existing: dict[str, Any] | None,
+    render: Callable[[dict[str, Any]], dict[str, Any]],
+) -> list[Result] | None:
+    """What txnService and txnCheck share: ``get``'s answer, the CAS verbs' stale-index failures.
+
+    ``kind`` is ``Service`` or ``Check``, ``ident`` its ID on ``node``. None when the verb goes on
+    (a set, a cas or a delete whose index is current).
+    """
+    what = f"{kind.lower()} {strconv_quote(ident)} on node {strconv_quote(node)}"
+    verb = op.verb
+    if verb == "get":
+        if existing is None:
+            raise _OpFailed(f"{what} doesn't exist")
+        return [{kind: render(existing)}]
+    if verb == "cas" and _cas_stale(existing, op):
+        raise _OpFailed(f"failed to set {what}, index is stale")
+    if verb == "delete-cas" and (existing is None or existing["ModifyIndex"] != _index_of(op)):
+        raise _OpFailed(f"failed to delete {what}, index is stale")
+    return None
+
+
 class CatalogTxn:
-    """The catalog tables (:class:`~aioconsul.testing._catalog.Catalog`) driven the way
+    """The catalog tables (:class:`~aioconsul.testing.state.catalog.Catalog`) driven the way
     state/txn.go's ``txnNode``, ``txnService`` and ``txnCheck`` drive Consul's.
 
     It reaches into the catalog's inner functions (``ensureNodeTxn`` and friends, private to
-    ``_catalog.py``): a transaction applies them at its own index, inside
+    ``catalog.py``): a transaction applies them at its own index, inside
     :meth:`Store.write_txn`, and rolls them back with :meth:`snapshot`.
     """
 
@@ -524,16 +252,11 @@ class CatalogTxn:
         if op.verb != "get":
             svc = _catalog._service_pre_apply(svc)  # preCheck's defaults (ID from the name)
         key = _catalog._svc_key(node_name, svc["ID"])
-        where = f"{strconv_quote(svc['ID'])} on node {strconv_quote(node_name)}"
         existing = self.catalog._services.get(key)
-        verb = op.verb
-        if verb == "get":
-            if existing is None:
-                raise _OpFailed(f"service {where} doesn't exist")
-            return [{"Service": _catalog.node_service_json(existing)}]
-        if verb in ("set", "cas"):
-            if verb == "cas" and _cas_stale(existing, op):
-                raise _OpFailed(f"failed to set service {where}, index is stale")
+        render = _catalog.node_service_json
+        if (read := _get_or_cas(op, "Service", svc["ID"], node_name, existing, render)) is not None:
+            return read
+        if op.verb in ("set", "cas"):
             # ensureServiceTxn: the meta first, then the node must exist.
             problem = _catalog.validate_meta(svc["Meta"], svc["Kind"])
             if problem:
@@ -544,8 +267,6 @@ class CatalogTxn:
             self._call(self.catalog._ensure_service, index, node_name, svc)
             stored = self.catalog._services[key]
             return [{"Service": _catalog.node_service_json(stored)}]
-        if verb == "delete-cas" and (existing is None or existing["ModifyIndex"] != _index_of(op)):
-            raise _OpFailed(f"failed to delete service {where}, index is stale")
         self.catalog._delete_service(index, node_name, svc["ID"])
         return []
 
@@ -554,20 +275,13 @@ class CatalogTxn:
         check = _check_fields(op)
         node_name, check_id = check.get("Node", ""), check.get("CheckID", "")
         key = (node_name.lower(), check_id.lower())
-        where = f"{strconv_quote(check_id)} on node {strconv_quote(node_name)}"
         existing = self.catalog._checks.get(key)
-        verb = op.verb
-        if verb == "get":
-            if existing is None:
-                raise _OpFailed(f"check {where} doesn't exist")
-            return [{"Check": _catalog.check_json(existing)}]
-        if verb in ("set", "cas"):
-            if verb == "cas" and _cas_stale(existing, op):
-                raise _OpFailed(f"failed to set check {where}, index is stale")
+        render = _catalog.check_json
+        if (read := _get_or_cas(op, "Check", check_id, node_name, existing, render)) is not None:
+            return read
+        if op.verb in ("set", "cas"):
             self._call(self.catalog._ensure_check, index, _catalog._check_record(check))
             return [{"Check": _catalog.check_json(self.catalog._checks[key])}]
-        if verb == "delete-cas" and (existing is None or existing["ModifyIndex"] != _index_of(op)):
-            raise _OpFailed(f"failed to delete check {where}, index is stale")
         self.catalog._delete_check(index, node_name, check_id)
         return []
 
@@ -684,22 +398,18 @@ def _kv(store: Store, index: int, op: Op) -> list[DirEntry]:
         return [existing]
     if verb == "get-tree":
         return store.kv_list(key)[1]
-    if verb == "check-session":
+    if verb in ("check-session", "check-index"):
+        what = verb.removeprefix("check-")
         if existing is None:
-            raise _OpFailed(f"failed to check session, key {quoted} doesn't exist")
-        if existing.session != op.session:
+            raise _OpFailed(f"failed to check {what}, key {quoted} doesn't exist")
+        label = "session" if what == "session" else "modify index"
+        if what == "session":
+            current, wanted = strconv_quote(existing.session), strconv_quote(op.session)
+        else:
+            current, wanted = str(existing.modify_index), str(op.index)
+        if current != wanted:
             raise _OpFailed(
-                f"failed session check for key {quoted}, current session "
-                f"{strconv_quote(existing.session)} != {strconv_quote(op.session)}"
-            )
-        return [_blank(existing)]
-    if verb == "check-index":
-        if existing is None:
-            raise _OpFailed(f"failed to check index, key {quoted} doesn't exist")
-        if existing.modify_index != op.index:
-            raise _OpFailed(
-                f"failed index check for key {quoted}, current modify index "
-                f"{existing.modify_index} != {op.index}"
+                f"failed {what} check for key {quoted}, current {label} {current} != {wanted}"
             )
         return [_blank(existing)]
     if verb == "check-not-exists":

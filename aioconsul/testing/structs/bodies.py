@@ -3,10 +3,10 @@
 Consul decodes these bodies with ``lib.DecodeJSON`` (``DisallowUnknownFields``) into Go structs,
 several of which have an ``UnmarshalJSON`` that also accepts snake_case keys
 (``structs.ServiceDefinition``, ``CheckType``, ``CheckDefinition``, ``ConnectProxyConfig``,
-``Upstream``, ``ServiceConnect``) and Go durations as strings or nanoseconds. This module states
-those Go types as :mod:`~aioconsul.testing._gojson` schemas and turns a decoded body into plain
-dicts with every field present (Consul's zero values for the absent ones), so that the endpoint
-code never looks at raw JSON.
+``Upstream``, ``ServiceConnect``) and Go durations as strings or nanoseconds. This module
+states those Go types as :mod:`~aioconsul.testing.golang.jsondecode` schemas and turns a decoded
+body into plain dicts with every field present (Consul's zero values for the absent ones), so
+that the endpoint code never looks at raw JSON.
 
 It never validates Consul semantics (missing names, bad statuses): the endpoints do that, in
 Consul's order. Pure: no I/O, no asyncio, no aiohttp.
@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ._gocompat import GoSyntaxError, json_kind, parse_duration
-from ._gojson import (
+from ..golang.jsondecode import (
     Bool,
     Custom,
     DecodeState,
@@ -32,6 +31,7 @@ from ._gojson import (
     Uint,
     unmarshal,
 )
+from ..golang.stdlib import GoSyntaxError, json_kind, parse_duration
 
 __all__ = [
     "check_definition",
@@ -198,6 +198,25 @@ _CHECK_SNAKE: Final = {
     "grpc_use_tls": "GRPCUseTLS",
     "service_id": "ServiceID",
 }
+# Where a service is reached, as ServiceDefinition and NodeService both list it (same order).
+_SERVICE_ADDRESSING: Final[dict[str, Any]] = {
+    "Tags": _STRS,
+    "Address": _STR,
+    "TaggedAddresses": Map(_SERVICE_ADDRESS),
+    "Meta": Map(_STR),
+    "Port": _INT,
+    "SocketPath": _STR,
+}
+# The probe settings CheckType and HealthCheckDefinition both carry, in the same order.
+_PROBE: Final[dict[str, Any]] = {
+    "Header": Map(_STRS),
+    "Method": _STR,
+    "Body": _STR,
+    "DisableRedirects": _BOOL,
+    "TCP": _STR,
+    "TCPUseTLS": _BOOL,
+    "UDP": _STR,
+}
 _CHECK_COMMON: Final[dict[str, Any]] = {
     "Name": _STR,
     "Status": _STR,
@@ -206,13 +225,7 @@ _CHECK_COMMON: Final[dict[str, Any]] = {
     "HTTP": _STR,
     "H2PING": _STR,
     "H2PingUseTLS": _BOOL,
-    "Header": Map(_STRS),
-    "Method": _STR,
-    "Body": _STR,
-    "DisableRedirects": _BOOL,
-    "TCP": _STR,
-    "TCPUseTLS": _BOOL,
-    "UDP": _STR,
+    **_PROBE,
     "OSService": _STR,
     "Interval": _DURATION,
     "AliasNode": _STR,
@@ -267,12 +280,7 @@ _SERVICE_DEFINITION: Final = Struct(
         "Kind": Str("structs.ServiceKind"),
         "ID": _STR,
         "Name": _STR,
-        "Tags": _STRS,
-        "Address": _STR,
-        "TaggedAddresses": Map(_SERVICE_ADDRESS),
-        "Meta": Map(_STR),
-        "Port": _INT,
-        "SocketPath": _STR,
+        **_SERVICE_ADDRESSING,
         "Check": _CHECK_TYPE,
         "Checks": List(Ptr(_CHECK_TYPE)),
         "Weights": Ptr(_WEIGHTS),
@@ -303,13 +311,7 @@ _DEFINITION: Final = Struct(
         "HTTP": _STR,
         "TLSServerName": _STR,
         "TLSSkipVerify": _BOOL,
-        "Header": Map(_STRS),
-        "Method": _STR,
-        "Body": _STR,
-        "DisableRedirects": _BOOL,
-        "TCP": _STR,
-        "TCPUseTLS": _BOOL,
-        "UDP": _STR,
+        **_PROBE,
         "H2PING": _STR,
         "OSService": _STR,
         "H2PingUseTLS": _BOOL,
@@ -358,12 +360,7 @@ _NODE_SERVICE: Final = Struct(
         "Kind": Str("structs.ServiceKind"),
         "ID": _STR,
         "Service": _STR,
-        "Tags": _STRS,
-        "Address": _STR,
-        "TaggedAddresses": Map(_SERVICE_ADDRESS),
-        "Meta": Map(_STR),
-        "Port": _INT,
-        "SocketPath": _STR,
+        **_SERVICE_ADDRESSING,
         "Weights": Ptr(_WEIGHTS),
         "EnableTagOverride": _BOOL,
         "Locality": Ptr(_LOCALITY),

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
-from ._gocompat import (
+from ..golang.stdlib import (
     HOUR,
     SECOND,
     GoSyntaxError,
@@ -86,7 +86,7 @@ class RPCError(Exception):
 
 
 class NodeCatalog(Protocol):
-    """What session validation reads from the catalog tables (``_catalog.Catalog``)."""
+    """What session validation reads from the catalog tables (``catalog.Catalog``)."""
 
     def has_node(self, node: str) -> bool:
         """Whether ``node`` is registered (names compare case-insensitively)."""
@@ -282,7 +282,7 @@ class Store:
         # serf starts its event clock at 1 and the new leader fires "consul:new-leader" once.
         self._event_clock = 2
 
-        #: The catalog tables (``_catalog.Catalog``) sessions are checked against; without
+        #: The catalog tables (``catalog.Catalog``) sessions are checked against; without
         #: one, the store knows only the dev node and its passing ``serfHealth`` check.
         self.catalog: NodeCatalog | None = None
 
@@ -304,7 +304,7 @@ class Store:
             if self._on_change is not None:
                 self._on_change(changed)
 
-    # -- shared with the catalog tables (_catalog.py), which live beside this store -------
+    # -- shared with the catalog tables (catalog.py), which live beside this store -------
 
     def next_index(self) -> int:
         """Start a write that goes through Raft; returns the index it is applied at."""
@@ -537,7 +537,7 @@ class Store:
         self._flush()
         return True
 
-    # -- transactions (state/txn.go TxnRW; the verbs themselves live in _txn.py) -------------
+    # -- transactions (state/txn.go TxnRW; the verbs themselves live in txn.py) -------------
 
     @contextmanager
     def write_txn(self, *tables: Callable[[], Callable[[], None]]) -> Iterator[int]:

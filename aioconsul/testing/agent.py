@@ -1,7 +1,7 @@
 """DevAgent: start and stop an embedded Consul-compatible agent, like ``consul agent -dev``.
 
 This module owns the listening socket and the aiohttp runner, nothing else: every request is
-handed to :class:`~aioconsul.testing._server.ConsulAPI`. It must never implement Consul
+handed to :class:`~aioconsul.testing.server.ConsulAPI`. It must never implement Consul
 behaviour itself, and stopping must never leave a task, a timer, a socket or a parked request
 behind.
 """
@@ -16,7 +16,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-from ._server import CheckKnobs, ConsulAPI
+from .server import CheckKnobs, ConsulAPI
 
 __all__ = ["DevAgent"]
 

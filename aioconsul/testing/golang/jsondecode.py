@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ._gocompat import GoSyntaxError, decode_json_value
+from .stdlib import GoSyntaxError, decode_json_value, json_kind
 
 __all__ = [
     "Bool",
@@ -63,18 +63,14 @@ class _Object(list[tuple[str, Any]]):
 
 
 def _kind(value: Any) -> str:
-    """The JSON kind Go names in an ``UnmarshalTypeError``."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, _Number):
-        return "number"
-    if isinstance(value, str):
-        return "string"
+    """The JSON kind Go names in an ``UnmarshalTypeError``, for a value as ``_DECODER`` reads it.
+
+    Numbers arrive as :class:`_Number` (a ``str``) and objects as :class:`_Object` (a ``list``);
+    everything else is what :func:`~.stdlib.json_kind` names.
+    """
     if isinstance(value, _Object):
         return "object"
-    if isinstance(value, list):
-        return "array"
-    return "null"
+    return "number" if isinstance(value, _Number) else json_kind(value)
 
 
 @dataclass
@@ -245,35 +241,61 @@ class Bytes(GoType):
 
 
 @dataclass(frozen=True)
-class List(GoType):
-    """A Go slice ``[]T``."""
+class _Collection(GoType):
+    """What a slice and a map share: the element type, a JSON null element as its zero value."""
 
     item: GoType
     name: str = ""
     nullable: bool = True
 
     def decode(self, value: Any, state: DecodeState) -> Any:
-        if isinstance(value, list) and not isinstance(value, _Object):
-            item = self.item
-            return [item.decode(v, state) if v is not None else item.zero() for v in value]
-        state.save(state.type_error(value, self.name or f"[]{self.item.name}"))
-        return None
+        elements = self._elements(value)
+        if elements is None:
+            state.save(state.type_error(value, self.name or self._go_name()))
+            return None
+        item = self.item
+        return self._build(
+            [(k, item.decode(v, state) if v is not None else item.zero()) for k, v in elements]
+        )
+
+    def _elements(self, value: Any) -> list[tuple[Any, Any]] | None:
+        raise NotImplementedError
+
+    def _go_name(self) -> str:
+        raise NotImplementedError
+
+    def _build(self, decoded: list[tuple[Any, Any]]) -> Any:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
-class Map(GoType):
+class List(_Collection):
+    """A Go slice ``[]T``."""
+
+    def _elements(self, value: Any) -> list[tuple[Any, Any]] | None:
+        if isinstance(value, list) and not isinstance(value, _Object):
+            return list(enumerate(value))
+        return None
+
+    def _go_name(self) -> str:
+        return f"[]{self.item.name}"
+
+    def _build(self, decoded: list[tuple[Any, Any]]) -> Any:
+        return [v for _, v in decoded]
+
+
+@dataclass(frozen=True)
+class Map(_Collection):
     """A Go ``map[string]T``; keys are not part of the error context."""
 
-    item: GoType
-    name: str = ""
-    nullable: bool = True
+    def _elements(self, value: Any) -> list[tuple[Any, Any]] | None:
+        return list(value) if isinstance(value, _Object) else None
 
-    def decode(self, value: Any, state: DecodeState) -> Any:
-        if isinstance(value, _Object):
-            item = self.item
-            return {k: item.decode(v, state) if v is not None else item.zero() for k, v in value}
-        state.save(state.type_error(value, self.name or f"map[string]{self.item.name}"))
-        return None
+    def _go_name(self) -> str:
+        return f"map[string]{self.item.name}"
+
+    def _build(self, decoded: list[tuple[Any, Any]]) -> Any:
+        return dict(decoded)
 
 
 @dataclass(frozen=True)

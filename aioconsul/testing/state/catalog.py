@@ -1,7 +1,7 @@
 """The catalog tables of the dev agent's state store: nodes, services, checks and coordinates.
 
 A port of ``agent/consul/state/catalog.go``, ``catalog_ce.go`` and ``coordinate.go`` on top of
-the :class:`~aioconsul.testing._state.Store`, whose single Raft-like index every write uses:
+the :class:`~aioconsul.testing.state.store.Store`, whose single Raft-like index every write uses:
 
 * records keep Consul's field names (``ServiceKind``, ``ServicePort``...) so that endpoints only
   pick and order fields; lookups of node names, service names, service IDs and check IDs are
@@ -14,7 +14,7 @@ the :class:`~aioconsul.testing._state.Store`, whose single Raft-like index every
   returns for the same query (``maxIndexForService`` and friends);
 * a critical or deleted check invalidates the sessions bound to it, deleting a node invalidates
   its sessions (``ensureCheckTxn``, ``deleteCheckTxn``, ``deleteNodeTxn``);
-* errors are Consul's texts (:class:`~aioconsul.testing._state.RPCError`).
+* errors are Consul's texts (:class:`~aioconsul.testing.state.store.RPCError`).
 
 Writes touch the channels :data:`NODES`, :data:`SERVICES`, :data:`CHECKS` and
 :data:`COORDINATES`; a blocking query parks on the channels its index is computed from.
@@ -31,8 +31,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
-from ._gocompat import format_duration
-from ._state import RPCError, Store
+from ..golang.stdlib import format_duration
+from .store import RPCError, Store
 
 __all__ = [
     "CHECKS",
@@ -46,6 +46,7 @@ __all__ = [
     "node_service_json",
     "proxy_api_json",
     "service_node_json",
+    "check_head",
     "check_json",
     "validate_meta",
     "validate_node_service",
@@ -492,18 +493,28 @@ def definition_json(definition: Record | None) -> Record:
     return out
 
 
+_CHECK_HEAD: Final = (
+    "Node",
+    "CheckID",
+    "Name",
+    "Status",
+    "Notes",
+    "Output",
+    "ServiceID",
+    "ServiceName",
+    "ServiceTags",
+)
+
+
+def check_head(check: Record) -> Record:
+    """The fields structs.HealthCheck and api.HealthCheck both begin with, in their order."""
+    return {name: check[name] for name in _CHECK_HEAD}
+
+
 def check_json(check: Record) -> Record:
     """structs.HealthCheck as encoding/json writes it."""
     return {
-        "Node": check["Node"],
-        "CheckID": check["CheckID"],
-        "Name": check["Name"],
-        "Status": check["Status"],
-        "Notes": check["Notes"],
-        "Output": check["Output"],
-        "ServiceID": check["ServiceID"],
-        "ServiceName": check["ServiceName"],
-        "ServiceTags": check["ServiceTags"],
+        **check_head(check),
         "Type": check["Type"],
         "Interval": check["Interval"],
         "Timeout": check["Timeout"],
@@ -546,6 +557,28 @@ def check_type(definition: Record | None) -> str:
 
 def _svc_key(node: str, service_id: str) -> tuple[str, str]:
     return node.lower(), service_id.lower()
+
+
+def _stamp(
+    entry: Record,
+    existing: Record | None,
+    index: int,
+    is_same: Callable[[Record, Record], bool],
+) -> bool:
+    """Set ``entry``'s raft indexes as memdb keeps them; True when it changes nothing.
+
+    A new entry is created at ``index``; a replacement keeps its CreateIndex and moves its
+    ModifyIndex to ``index`` only when it differs from ``existing``.
+    """
+    if existing is None:
+        entry["CreateIndex"] = entry["ModifyIndex"] = index
+        return False
+    entry["CreateIndex"] = existing["CreateIndex"]
+    entry["ModifyIndex"] = existing["ModifyIndex"]
+    if is_same(entry, existing):
+        return True
+    entry["ModifyIndex"] = index
+    return False
 
 
 class Catalog:
@@ -668,14 +701,8 @@ class Catalog:
                     )
         if existing is None:
             existing = self._nodes.get(node["Node"].lower())
-        if existing is not None:
-            node["CreateIndex"] = existing["CreateIndex"]
-            node["ModifyIndex"] = existing["ModifyIndex"]
-            if _node_is_same(node, existing):
-                return
-            node["ModifyIndex"] = index
-        else:
-            node["CreateIndex"] = node["ModifyIndex"] = index
+        if _stamp(node, existing, index, _node_is_same):
+            return
         self._insert_node(node)
 
     def _name_clash(self, node: Record, *, allow_without_id: bool) -> str | None:
@@ -703,14 +730,8 @@ class Catalog:
         key = _svc_key(node, svc["ID"])
         existing = self._services.get(key)
         entry = dict(svc, Node=node)
-        if existing is not None:
-            entry["CreateIndex"] = existing["CreateIndex"]
-            entry["ModifyIndex"] = existing["ModifyIndex"]
-            if _service_is_same(entry, existing):
-                return
-            entry["ModifyIndex"] = index
-        else:
-            entry["CreateIndex"] = entry["ModifyIndex"] = index
+        if _stamp(entry, existing, index, _service_is_same):
+            return
         self._services[key] = entry
         # catalogInsertService
         self._bump("services", index)
@@ -1121,17 +1142,7 @@ def _service_is_same(a: Record, b: Record) -> bool:
     )
 
 
-_CHECK_FIELDS: Final = (
-    "CheckID",
-    "Name",
-    "Status",
-    "Notes",
-    "Output",
-    "ServiceID",
-    "ServiceName",
-    "ServiceTags",
-    "Definition",
-)
+_CHECK_FIELDS: Final = (*_CHECK_HEAD[1:], "Definition")  # the node is compared case-blind
 
 
 def _check_is_same(a: Record, b: Record) -> bool:

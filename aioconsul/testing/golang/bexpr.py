@@ -61,7 +61,7 @@ Where the texts are approximations (everything else is byte-for-byte what v0.1.2
   ``bexpr:"name"`` tags, which can expose a field under another name, are not modelled.
 
 This module is pure: no I/O, no asyncio, no aiohttp; stdlib and the (equally pure) Go helpers
-of ``_gocompat`` only. It must never know which
+of ``golang.stdlib`` only. It must never know which
 endpoint it is filtering for, never mutate the data it evaluates, and never do per-object work
 that can be done once per expression (coercions and regular expressions are prepared in
 :func:`compile_filter`).
@@ -77,7 +77,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeAlias
 
-from ._gocompat import strconv_quote as _go_quote
+from .stdlib import strconv_quote as _go_quote
 
 __all__ = ["FieldSchema", "FieldSpec", "Filter", "FilterError", "compile_filter"]
 
