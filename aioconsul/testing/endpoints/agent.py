@@ -12,8 +12,8 @@ cluster: ``join`` is accepted and changes nothing (a real agent would dial the a
 ``agent: No node found with name`` error, HTTP 500); ``leave`` answers 200, marks the member
 left and shuts the agent down, as ``AgentLeave`` (``Agent.Leave`` then ``ShutdownAgent``) does.
 
-This module never keeps state (that is ``_local.py``) and never parses a body itself
-(``_defs.py`` does). It never imports another endpoint module.
+This module never keeps state (that is ``local/state.py``) and never parses a body itself
+(``structs/bodies.py`` does). It never imports another endpoint module.
 """
 
 from __future__ import annotations

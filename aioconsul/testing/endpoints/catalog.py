@@ -6,7 +6,7 @@ forwarding, the ``?filter=`` expression, the blocking query, node-meta filtering
 ``?near=`` sort (``rpc`` and friends in :mod:`aioconsul.testing.http.query`). A malformed
 ``?filter=`` is Consul's HTTP 500 with go-bexpr's text (hashicorp/consul#7338).
 
-This module never keeps state (the tables are in ``_catalog.py``) and never imports another
+This module never keeps state (the tables are in ``state/catalog.py``) and never imports another
 endpoint module.
 """
 
