@@ -1,10 +1,10 @@
 """The dev agent's backend: the state every handler works on, and the agent's configuration.
 
-One :class:`Backend` per running agent holds the store (:mod:`.state.store`), the catalog tables
-(:mod:`.state.catalog`), the agent-local half (:mod:`.local.state`), the watch channels blocking queries
-park on, and the session TTL timers (``Server.resetSessionTimer``). Handlers receive it as
-their first argument. This module knows nothing of HTTP: it never imports :mod:`.http`, an
-endpoint module or the route table.
+One :class:`Backend` per running agent holds the store (:mod:`.state.store`), the catalog
+tables (:mod:`.state.catalog`), the agent-local half (:mod:`.local.state`), the watch channels
+blocking queries park on, and the session TTL timers (``Server.resetSessionTimer``). Handlers
+receive it as their first argument. This module knows nothing of HTTP: it never imports
+:mod:`.http`, an endpoint module or the route table.
 """
 
 from __future__ import annotations
