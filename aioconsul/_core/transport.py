@@ -24,7 +24,7 @@ import logging
 import ssl
 import sys
 from collections import deque
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -350,6 +350,53 @@ class Transport:
         finally:
             if entry is not None and deadlines is not None:
                 deadlines.done(entry)  # the timer passes it by
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, request: Request, agent: int = 0
+    ) -> AsyncIterator[tuple[int, Mapping[str, str], Callable[[], Awaitable[bytes]]]]:
+        """Send ``request`` for a body read as it comes (``/v1/agent/monitor``): yield status,
+        headers and ``readline`` (the body's next line, ``b""`` at its end).
+
+        The request's timeout bounds only getting a connection; the answer may take as long as
+        it needs. Leaving the block releases the connection: back to the pool if the body was
+        read to its end, closed if not (a half-read body never goes back to the pool).
+        """
+        session = self._session
+        if not self._ready or session is None or asyncio.get_running_loop() is not self._loop:
+            session = self._open()
+
+        def failed(exc: aiohttp.ClientError) -> TransportError:
+            error = ConnectError if isinstance(exc, aiohttp.ClientConnectorError) \
+                else TransportError
+            return error(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
+                         operation=request.operation, address=self._addresses[agent])
+
+        try:
+            response = await session.request(
+                request.method, self._url(request.target, agent), data=request.body,
+                headers=self._call_headers,
+                timeout=aiohttp.ClientTimeout(total=None, connect=request.timeout or None),
+                **self._extra,
+            )
+        except asyncio.TimeoutError:
+            raise self._timed_out(request, agent) from None
+        except aiohttp.ClientError as exc:
+            raise failed(exc) from exc
+
+        async def readline() -> bytes:
+            try:
+                return await response.content.readline()
+            except aiohttp.ClientError as exc:
+                raise failed(exc) from exc
+
+        try:
+            yield response.status, response.headers, readline
+        finally:
+            if response.content.at_eof():
+                response.release()
+            else:
+                response.close()
 
     def _timed_out(self, request: Request, agent: int) -> RequestTimeout:
         return RequestTimeout(

@@ -15,20 +15,27 @@ body only: never in the URL, a log line or an error message.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
 from typing import Any, overload
 
 from .._core import normalize
 from .._core.core import Core, Endpoint
-from .._core.request import id_path, quote_segment
+from .._core.jsoncodec import loads
+from .._core.request import Request, build, id_path, quote_segment
+from .._core.response import parse
+from ..errors import ProtocolError
 from ..typing import Collection, Duration, HashBlocking, Meta, Object, ObjectID
 from ..typing import Mapping as ObjectMapping
 from ..watch import blocks_on_hash
 
-__all__ = ["STATUSES", "Agent", "AgentChecks", "AgentServices"]
+__all__ = ["LOG_LEVELS", "STATUSES", "Agent", "AgentChecks", "AgentServices", "Monitor"]
 
 #: The statuses a check can be set to.
 STATUSES = ("passing", "warning", "critical")
+#: The levels ``/v1/agent/monitor`` accepts, in any case (Consul's ``logging.ValidateLogLevel``).
+LOG_LEVELS = ("trace", "debug", "info", "warn", "err", "error")
 
 _SERVICE_KEYS = ("ServiceID", "ID")
 _SERVICE_NAME_KEYS = ("Service", "Name")
@@ -514,6 +521,93 @@ class AgentChecks(Endpoint):
         )
 
 
+_Stream = tuple[int, Mapping[str, str], Callable[[], Awaitable[bytes]]]
+
+
+class Monitor:
+    """The agent's log as it is written: :meth:`Agent.monitor`.
+
+    An async iterator of lines, and an async context manager. The request is sent when the
+    block is entered or on the first iteration; the agent's error (as every call's) is raised
+    then. It ends, and its connection is released, on :meth:`aclose`, on leaving the block,
+    or when the iterating task is cancelled; nothing is left running.
+    """
+
+    __slots__ = ("_core", "_done", "_json", "_readline", "_request", "_stream")
+
+    def __init__(self, core: Core, request: Request, *, logjson: bool) -> None:
+        self._core = core
+        self._request = request
+        self._json = logjson
+        self._stream: AbstractAsyncContextManager[_Stream] | None = None
+        self._readline: Callable[[], Awaitable[bytes]] | None = None
+        self._done = False
+
+    def __repr__(self) -> str:
+        return f"<Monitor {self._request.target}{' closed' if self._done else ''}>"
+
+    async def _open(self) -> Callable[[], Awaitable[bytes]]:
+        self._stream = self._core.transport.stream(self._request)
+        status, headers, readline = await self._stream.__aenter__()
+        if not 200 <= status < 300:
+            body = b"".join([line async for line in _lines(readline)])
+            parse(self._request, status, headers, body,
+                  address=self._core.transport.address_of(0))  # raises the status's error
+        self._readline = readline
+        return readline
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._done:
+            raise StopAsyncIteration
+        try:
+            line = await (self._readline or await self._open())()
+        except BaseException:  # cancelled, or the connection failed: release it
+            await self.aclose()
+            raise
+        if not line:
+            await self.aclose()
+            raise StopAsyncIteration
+        if not self._json:
+            return line.decode("utf-8", "replace").removesuffix("\n")
+        try:
+            return loads(line)
+        except ValueError:
+            await self.aclose()
+            raise ProtocolError(
+                f"a log line is not valid JSON: {line[:200]!r}",
+                operation=self._request.operation,
+                address=self._core.transport.address_of(0),
+            ) from None
+
+    async def aclose(self) -> None:
+        """Stop streaming and release the connection. Idempotent."""
+        self._done = True
+        stream, self._stream, self._readline = self._stream, None, None
+        if stream is not None:
+            await stream.__aexit__(None, None, None)
+
+    async def __aenter__(self) -> Monitor:
+        if self._stream is None and not self._done:
+            try:
+                await self._open()
+            except BaseException:
+                await self.aclose()
+                raise
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+
+async def _lines(readline: Callable[[], Awaitable[bytes]]) -> AsyncIterator[bytes]:
+    while line := await readline():
+        yield line
+
+
 class Agent(Endpoint):
     """``client.agent``: the agent the client talks to.
 
@@ -644,6 +738,25 @@ class Agent(Endpoint):
         data, _ = await self._core.request("GET", "/v1/agent/version")
         result: Object = data
         return result
+
+    def monitor(self, loglevel: str = "info", *, logjson: bool = False) -> Monitor:
+        """Stream the agent's log (``GET /v1/agent/monitor``): a :class:`Monitor`, an async
+        iterator (and async context manager) of its lines from now on.
+
+        ``loglevel`` is the lowest level shown, one of :data:`LOG_LEVELS` in any case (Consul's
+        default is ``info``; the HTTP request lines are ``debug``). Lines are str without their
+        newline, in hclog's text form; with ``logjson`` each is the JSON record as a dict
+        (``@level``, ``@message``, ``@module``, ``@timestamp`` and the fields). The stream never
+        ends by itself: close it (``aclose()``, ``async with``) or cancel its task.
+        """
+        loglevel = _text(loglevel, "loglevel")
+        if loglevel.lower() not in LOG_LEVELS:
+            raise ValueError(f"loglevel: {loglevel!r} is not a log level (one of {LOG_LEVELS})")
+        if not isinstance(logjson, bool):
+            raise TypeError(f"logjson: expected True or False, got {type(logjson).__name__}")
+        params = [("loglevel", loglevel)] + ([("logjson", "")] if logjson else [])
+        request = build("GET", "/v1/agent/monitor", self._core.config, params=params)
+        return Monitor(self._core, request, logjson=logjson)
 
     async def update_token(self, kind: str, token: str) -> None:
         """Set one of the agent's ACL tokens (``PUT /v1/agent/token/<kind>``).

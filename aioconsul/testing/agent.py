@@ -56,9 +56,19 @@ class DevAgent:
 
     Checks registered through ``/v1/agent`` run as in Consul: TTL checks turn critical ("TTL
     expired") when not updated in time, HTTP and TCP checks probe their target every
-    ``Interval`` (never more often than ``check_interval_min``, Consul's 1 s), script checks are
-    refused (``enable_script_checks`` is off in ``-dev``), and gRPC, H2PING, UDP, OS-service,
-    Docker and alias checks keep their initial status and are not run (their output says so).
+    ``Interval`` (never more often than ``check_interval_min``, Consul's 1 s), and gRPC, H2PING,
+    UDP, OS-service, Docker and alias checks keep their initial status and are not run (their
+    output says so).
+
+    Script checks (``Args``) are refused as ``enable_script_checks`` is off in ``-dev``, with
+    Consul's error. ``enable_script_checks=True`` runs them as Consul's ``CheckMonitor`` does:
+    the command (no shell) every ``Interval``, exit 0 passing, 1 warning, anything else
+    critical, stdout and stderr as the output (its last ``OutputMaxSize`` bytes, 4 KiB by
+    default, after ``Captured N of M bytes``), killed with its process group after ``Timeout``
+    (30 s by default) and when the check is removed or the agent stops.
+    ``enable_local_script_checks`` allows only checks from the agent's own configuration, as in
+    Consul; every check the dev agent receives comes through its HTTP API, which Consul treats
+    as remote, so that option alone still refuses them.
     A check whose status stays the same but whose output changes reaches the catalog only after
     about ``check_update_interval`` (5 min). ``DeregisterCriticalServiceAfter`` is enforced by a
     reaper that runs every ``check_reap_interval`` (30 s) and never reaps before
@@ -89,6 +99,8 @@ class DevAgent:
         check_interval_min: float = 1.0,
         check_update_interval: float = 300.0,
         coordinate_sync_interval: float = 15.0,
+        enable_script_checks: bool = False,
+        enable_local_script_checks: bool | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -105,6 +117,8 @@ class DevAgent:
             interval_min=check_interval_min,
             update_interval=check_update_interval,
             coordinate_sync_interval=coordinate_sync_interval,
+            enable_script_checks=enable_script_checks,
+            enable_local_script_checks=enable_local_script_checks,
         )
         self._runner: web.AppRunner | None = None
         self._api: ConsulAPI | None = None

@@ -10,11 +10,13 @@ receive it as their first argument. This module knows nothing of HTTP: it never 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .golang.stdlib import SECOND, format_duration
+from .golang.stdlib import SECOND, format_duration, go_json, strconv_quote
 from .local.state import LocalAgent
 from .state.catalog import Catalog
 from .state.store import Session, Store
@@ -30,8 +32,11 @@ __all__ = [
     "KV_MAX_VALUE_SIZE",
     "MAX_QUERY_TIME",
     "REVISION",
+    "LOG_LEVELS",
     "Backend",
     "CheckKnobs",
+    "LogHub",
+    "LogSink",
 ]
 
 CONSUL_VERSION: Final = "1.21.4"  # the Consul release whose behaviour the dev agent follows
@@ -49,6 +54,130 @@ GRPC_TLS_PORT: Final = 8503
 ENVOY_VERSIONS: Final = ("1.34.1", "1.33.2", "1.32.5", "1.31.8")
 
 
+#: hclog's levels by the names ``logging.ValidateLogLevel`` accepts (upper case); ``ERR`` is
+#: Consul's alias of ``ERROR`` (``logging.LevelFromString``).
+LOG_LEVELS: Final = {"TRACE": 1, "DEBUG": 2, "INFO": 3, "WARN": 4, "ERR": 5, "ERROR": 5}
+_LEVEL_BRACKETS: Final = ("", "[TRACE]", "[DEBUG]", "[INFO] ", "[WARN] ", "[ERROR]")
+_LEVEL_NAMES: Final = ("", "trace", "debug", "info", "warn", "error")
+#: monitor.MonitorConfig.BufferSize of AgentMonitor: lines past it are dropped, and counted.
+_SINK_BUFFER: Final = 512
+
+
+def _hclog_time(now: float, fraction: int) -> str:
+    """Go's ``time.Now().Format`` with ``.000Z0700`` (text) or ``.000000Z07:00`` (JSON)."""
+    local = time.localtime(now)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", local)
+    digits = f"{now % 1:.6f}"[2:2 + fraction]
+    offset = local.tm_gmtoff or 0
+    if offset == 0:
+        zone = "Z"
+    else:
+        sign = "-" if offset < 0 else "+"
+        hours, minutes = divmod(abs(offset) // 60, 60)
+        zone = f"{sign}{hours:02d}{':' if fraction == 6 else ''}{minutes:02d}"
+    return f"{stamp}.{digits}{zone}"
+
+
+def _hclog_value(value: str) -> str:
+    """hclog's text writer: a value with a space, a quote or an unprintable rune is quoted."""
+    if value == "":
+        return '""'
+    if any(ch.isspace() or ch == '"' or not ch.isprintable() for ch in value):
+        return strconv_quote(value)
+    return value
+
+
+class LogSink:
+    """One monitor attached to the agent's log: hclog's SinkAdapter with its own level."""
+
+    __slots__ = ("_ready", "closed", "dropped", "json", "level", "lines")
+
+    def __init__(self, level: int, json_format: bool) -> None:
+        self.level = level
+        self.json = json_format
+        self.lines: deque[bytes] = deque()
+        self.dropped = 0
+        self.closed = False
+        self._ready = asyncio.Event()
+
+    def put(self, line: bytes) -> None:
+        if len(self.lines) >= _SINK_BUFFER:
+            self.dropped += 1  # monitor.go Write: a full channel drops the line
+            return
+        self.lines.append(line)
+        self._ready.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._ready.set()
+
+    async def get(self) -> bytes | None:
+        """The next line, or None once the agent shuts down."""
+        while not self.lines:
+            if self.closed:
+                return None
+            self._ready.clear()
+            await self._ready.wait()
+        return self.lines.popleft()
+
+
+class LogHub:
+    """The agent's logger (hclog's InterceptLogger): what it logs goes to the attached sinks.
+
+    Nothing is formatted while no monitor is attached; with monitors, each line is formatted
+    once per format, in hclog's text (``<time> [DEBUG] agent.http: Request finished:
+    method=GET ...``) or JSON (``@level``, ``@message``, ``@module``, ``@timestamp``) form.
+    """
+
+    __slots__ = ("_sinks",)
+
+    def __init__(self) -> None:
+        self._sinks: list[LogSink] = []
+
+    @property
+    def monitored(self) -> bool:
+        return bool(self._sinks)
+
+    def attach(self, level: int, json_format: bool) -> LogSink:
+        sink = LogSink(level, json_format)
+        self._sinks.append(sink)
+        return sink
+
+    def detach(self, sink: LogSink) -> None:
+        """monitor.Stop: the sink leaves; its dropped lines are reported (as AgentMonitor)."""
+        if sink in self._sinks:
+            self._sinks.remove(sink)
+        if sink.dropped:
+            self.log(4, "agent", "Dropped logs during monitor request",
+                     ("dropped_count", str(sink.dropped)))
+
+    def log(self, level: int, module: str, message: str, *args: tuple[str, str]) -> None:
+        if not self._sinks:
+            return
+        now = time.time()
+        text = as_json = b""
+        for sink in self._sinks:
+            if level < sink.level:
+                continue
+            if sink.json:
+                if not as_json:
+                    record = {"@level": _LEVEL_NAMES[level], "@message": message,
+                              "@module": module, "@timestamp": _hclog_time(now, 6), **dict(args)}
+                    as_json = go_json(dict(sorted(record.items()))) + b"\n"
+                sink.put(as_json)
+            else:
+                if not text:
+                    pairs = "".join(f" {key}={_hclog_value(value)}" for key, value in args)
+                    line = f"{_hclog_time(now, 3)} {_LEVEL_BRACKETS[level]} {module}: {message}"
+                    text = (line + (":" + pairs if pairs else "") + "\n").encode()
+                sink.put(text)
+
+    def close(self) -> None:
+        """The agent shuts down: every monitor's stream ends."""
+        for sink in self._sinks:
+            sink.close()
+
+
 @dataclass(frozen=True, slots=True)
 class CheckKnobs:
     """Timing of the agent's check machinery, in seconds (Consul's defaults)."""
@@ -58,6 +187,8 @@ class CheckKnobs:
     interval_min: float = 1.0  # checks.MinInterval
     update_interval: float = 300.0  # check_update_interval (output-only changes are deferred)
     coordinate_sync_interval: float = 15.0  # RuntimeConfig.SyncCoordinateIntervalMin
+    enable_script_checks: bool = False  # enable_script_checks (EnableRemoteScriptChecks)
+    enable_local_script_checks: bool | None = None  # None: as enable_script_checks
 
 
 class Backend:
@@ -98,8 +229,15 @@ class Backend:
             check_interval_min=knobs.interval_min,
             check_update_interval=knobs.update_interval,
             coordinate_sync_interval=knobs.coordinate_sync_interval,
+            enable_script_checks=knobs.enable_script_checks,
+            enable_local_script_checks=knobs.enable_local_script_checks,
         )
         self.local.bootstrap(CONSUL_VERSION)
+        #: The agent's log, streamed by ``/v1/agent/monitor``.
+        self.log = LogHub()
+        #: A handler with a streamed body (the monitor) leaves here, by ``id(request)``, the
+        #: coroutine that writes it; the server takes it, prepares the response and awaits it.
+        self.streams: dict[int, Callable[[Any], Awaitable[None]]] = {}
         #: Called (once) by :meth:`leave`: the owner stops the agent after the reply is sent.
         self.on_leave: Callable[[], None] | None = None
 
@@ -117,6 +255,7 @@ class Backend:
     def close(self) -> None:
         """Release every parked blocking query and cancel the session TTL timers."""
         self.watch.close()
+        self.log.close()
         for timer in self._session_timers.values():
             timer.cancel()
         self._session_timers.clear()

@@ -14,7 +14,8 @@ This module never implements an endpoint and never binds sockets (``agent.py`` d
 from __future__ import annotations
 
 import re
-from typing import Final
+import time
+from typing import Any, Final
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -25,6 +26,7 @@ from .golang.stdlib import (
     GoSyntaxError,
     clean_path,
     escape_path,
+    format_duration,
     is_printable_path,
     parse_query,
     unescape_path,
@@ -137,14 +139,41 @@ class ConsulAPI(Backend):
 
     async def _serve(
         self, request: web.Request, route: Route, path: str, raw_query: str
-    ) -> web.Response:
+    ) -> web.StreamResponse:
         """HTTPHandlers.wrap: shared headers, query parsing, OPTIONS and 405, error bodies."""
         headers: CIMultiDict[str] = CIMultiDict(Vary="Accept-Encoding")
         try:
             query = Query(parse_query(raw_query))
         except GoSyntaxError:
             return self._response(request, Reply(500, headers=list(headers.items())))
-        ctx = Context(request, path, query, headers)
+        start, transport = time.perf_counter(), request.transport
+        try:
+            return await self._wrapped(request, route, Context(request, path, query, headers))
+        finally:
+            if self.log.monitored:
+                self._log_request(request, query, start, transport)
+
+    def _log_request(
+        self, request: web.Request, query: Query, start: float, transport: Any
+    ) -> None:
+        """wrap's deferred ``httpLogger.Debug("Request finished", ...)``, tokens hidden."""
+        url = request.raw_path
+        for key, token in query.pairs:
+            if key == "token":
+                url = url + "<hidden>" if not token else url.replace(token, "<hidden>")
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        if isinstance(peer, tuple):
+            host = f"[{peer[0]}]" if ":" in peer[0] else peer[0]
+            remote = f"{host}:{peer[1]}"
+        else:
+            remote = "@"  # a unix socket peer, as Go's net.UnixAddr prints it
+        latency = format_duration(round((time.perf_counter() - start) * 1e9))
+        self.log.log(2, "agent.http", "Request finished", ("method", request.method),
+                     ("url", url), ("from", remote), ("latency", latency))
+
+    async def _wrapped(self, request: web.Request, route: Route, ctx: Context
+                       ) -> web.StreamResponse:
+        headers = ctx.headers
         try:
             if request.method == "OPTIONS":
                 headers["Allow"] = route.allow
@@ -159,4 +188,13 @@ class ConsulAPI(Backend):
         except (RPCError, GoSyntaxError) as exc:
             reply = Reply.text(500, str(exc))
         reply.headers[:0] = list(headers.items())
+        stream = self.streams.pop(id(request), None)
+        if stream is not None and reply.status == 200:
+            # A streamed body (the monitor): the handler's coroutine prepares and writes it.
+            response = web.StreamResponse(headers=CIMultiDict(_ACL_HEADERS))
+            response.headers.extend(reply.headers)
+            if reply.content_type is not None:
+                response.headers["Content-Type"] = reply.content_type
+            await stream(response)
+            return response
         return self._response(request, reply)

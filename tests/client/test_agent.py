@@ -553,3 +553,92 @@ async def test_the_meta_of_a_missing_service_reads_at_once_as_watch(consul: Cons
     service, found = await asyncio.wait_for(
         consul.agent.services.get("web-sidecar-proxy", watch=(meta, "10s")), 5)
     assert service is not None and found["ContentHash"]
+
+
+# -- The agent's log (GET /v1/agent/monitor) -----------------------------------------------------
+
+
+async def _line_about(lines: aioconsul.api.agent.Monitor, url: str) -> Any:
+    """The first line (or JSON record) about a request for ``url``; other requests log too.
+    Bounded (not a timing): a regression fails here instead of hanging the suite."""
+    async with asyncio.timeout(30):
+        async for line in lines:
+            if (line.get("url") if isinstance(line, dict) else f"url={url} " in line) \
+                    in (url, True):
+                return line
+    raise AssertionError("the stream ended")
+
+
+async def test_monitor_streams_the_lines_the_agent_logs_from_now_on(consul: Consul) -> None:
+    async with consul.agent.monitor("debug") as lines:
+        await consul.kv.get("monitor/probe")
+        line = await _line_about(lines, "/v1/kv/monitor/probe")
+    assert isinstance(line, str) and not line.endswith("\n")
+    assert " [DEBUG] agent.http: Request finished: method=GET url=/v1/kv/monitor/probe " in line
+    assert repr(lines) == "<Monitor /v1/agent/monitor?loglevel=debug closed>"
+
+
+async def test_monitor_logjson_yields_each_record_as_a_dict(consul: Consul) -> None:
+    async with consul.agent.monitor("TRACE", logjson=True) as records:
+        await consul.kv.get("monitor/json")
+        record = await _line_about(records, "/v1/kv/monitor/json")
+    assert record["@module"] == "agent.http" and record["@level"] == "debug"
+    assert record["@message"] == "Request finished" and record["method"] == "GET"
+
+
+async def test_monitor_aclose_mid_stream_releases_the_connection(consul: Consul) -> None:
+    """Closing a half-read stream closes its connection, so the agent ends the request
+    (another monitor sees its "Request finished" line); iterating again ends at once."""
+    async with consul.agent.monitor("debug", logjson=True) as watcher, \
+            consul.agent.monitor("debug") as lines:
+        await consul.kv.get("monitor/aclose")
+        assert "url=/v1/kv/monitor/aclose " in await _line_about(lines, "/v1/kv/monitor/aclose")
+        await lines.aclose()
+        await lines.aclose()  # idempotent
+        await _line_about(watcher, "/v1/agent/monitor?loglevel=debug")
+        assert [line async for line in lines] == []
+
+
+async def test_monitor_cancelled_while_waiting_ends_cleanly(consul: Consul) -> None:
+    got = asyncio.Event()
+    lines = consul.agent.monitor("debug")
+
+    async def read() -> None:
+        async for _ in lines:
+            got.set()
+
+    async with consul.agent.monitor("trace", logjson=True) as watcher:
+        task = asyncio.create_task(read())
+        while not got.is_set():  # each request logs a line, once the stream is open
+            await consul.kv.get("monitor/cancel")
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert repr(lines).endswith(" closed>")
+        await _line_about(watcher, "/v1/agent/monitor?loglevel=debug")
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"loglevel": "verbose"}, ValueError, "loglevel: 'verbose' is not a log level"),
+    ({"loglevel": ""}, ValueError, "loglevel: must not be empty"),
+    ({"loglevel": 3}, TypeError, "loglevel: expected a str"),
+    ({"logjson": "yes"}, TypeError, "logjson: expected True or False"),
+])
+async def test_monitor_bad_arguments_are_refused_before_any_request(
+        unreachable: str, kwargs: dict[str, Any], error: type[Exception], match: str) -> None:
+    async with Consul(unreachable) as client:
+        with pytest.raises(error, match=match):
+            client.agent.monitor(**kwargs)
+
+
+async def test_monitor_an_error_answer_is_raised_on_entering(wire) -> None:
+    async def denied(request: web.Request) -> web.Response:
+        return web.Response(status=403, text="Permission denied")
+
+    client, recorder = await wire(denied)
+    with pytest.raises(aioconsul.PermissionDenied, match="Permission denied"):
+        async with client.agent.monitor("err", logjson=True):
+            raise AssertionError("not reached")
+    assert [call[:2] for call in recorder.calls] == [
+        ("GET", "/v1/agent/monitor?loglevel=err&logjson")]

@@ -210,3 +210,94 @@ async def test_kv_reports_an_unreachable_agent(unreachable: str) -> None:
     status, out, err = await _kv(unreachable, "ls")
     assert status == 1 and out == b"" and err.startswith("Error! ")
     assert "Traceback" not in err
+
+
+# -- python -m aioconsul.testing: one flag per DevAgent option ----------------------------------
+
+def test_every_dev_agent_option_has_a_flag() -> None:
+    """Each DevAgent keyword is the destination of a flag (ssl_context: --cert-file/--key-file)."""
+    import inspect
+
+    from aioconsul.testing import __main__ as cli
+
+    params = [name for name in inspect.signature(DevAgent).parameters if name != "ssl_context"]
+    dests = {action.dest for action in cli._parser()._actions}
+    assert [name for name in params if name not in dests] == []
+    assert sorted(cli._AGENT_OPTIONS) == sorted(params)
+    assert {"cert_file", "key_file"} <= dests
+
+
+def test_flags_are_spelled_like_consul_agent() -> None:
+    """consul agent -client, -http-port, -node, -datacenter, -enable-script-checks,
+    -enable-local-script-checks; the timing keys as Consul's config keys, in Go durations."""
+    from aioconsul.testing import __main__ as cli
+
+    args = cli._parser().parse_args([
+        "--client", "127.0.0.2", "--http-port", "0", "--node", "n1", "--datacenter", "dc7",
+        "--enable-script-checks", "--enable-local-script-checks", "--session-ttl-min", "50ms",
+        "--session-ttl-multiplier", "1", "--check-interval-min", "10ms",
+        "--check-update-interval", "0s", "--check-reap-interval", "1m30s",
+        "--check-deregister-interval-min", "2s", "--sync-coordinate-interval-min", "1h",
+    ])
+    assert (args.host, args.port, args.node_name, args.datacenter) == ("127.0.0.2", 0, "n1", "dc7")
+    assert (args.enable_script_checks, args.enable_local_script_checks) == (True, True)
+    assert (args.session_ttl_min, args.session_ttl_multiplier) == (0.05, 1.0)
+    assert (args.check_interval_min, args.check_update_interval) == (0.01, 0.0)
+    assert (args.check_reap_interval, args.check_deregister_interval_min) == (90.0, 2.0)
+    assert args.coordinate_sync_interval == 3600.0
+    defaults = cli._parser().parse_args([])
+    assert (defaults.enable_script_checks, defaults.enable_local_script_checks) == (False, None)
+    assert (defaults.host, defaults.port) == ("127.0.0.1", 8500)
+
+
+def test_a_bad_duration_is_a_usage_error() -> None:
+    result = _run("-m", "aioconsul.testing", "--session-ttl-min", "10")
+    assert result.returncode == 2 and result.stdout == ""
+    assert 'missing unit in duration "10"' in result.stderr
+    result = _run("-m", "aioconsul.testing", "--cert-file", "cert.pem")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+async def test_the_flags_reach_the_running_agent() -> None:
+    """The node, datacenter and session_ttl_min show in /v1/agent/self; a script check runs."""
+    import json
+    import signal
+
+    import aiohttp
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "aioconsul.testing", "--http-port", "0", "--node", "cli-node",
+        "--datacenter", "dc7", "--session-ttl-min", "50ms", "--enable-script-checks",
+        "--check-interval-min", "10ms", env=_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        address = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().strip()
+        async with aiohttp.ClientSession() as http:
+            async with http.get(address + "/v1/agent/self") as resp:
+                info = await resp.json()
+            assert (info["Config"]["NodeName"], info["Config"]["Datacenter"]) == (
+                "cli-node", "dc7")
+            assert info["DebugConfig"]["SessionTTLMin"] == "50ms"
+            check = {"Name": "s", "Args": [sys.executable, "-c", "print('ok')"],
+                     "Interval": "20ms"}
+            async with http.put(address + "/v1/agent/check/register",
+                                data=json.dumps(check)) as resp:
+                assert resp.status == 200, await resp.text()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 10
+            while True:
+                async with http.get(address + "/v1/agent/checks") as resp:
+                    status = (await resp.json())["s"]
+                if status["Status"] == "passing":
+                    break
+                assert loop.time() < deadline, status
+                await asyncio.sleep(0.02)
+            assert status["Output"] == "ok\n"
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()

@@ -28,7 +28,9 @@ import socket
 import time
 from typing import Any, Final
 
-from ..backend import BUILD_DATE, CONSUL_VERSION, REVISION, Backend
+from aiohttp import web
+
+from ..backend import BUILD_DATE, CONSUL_VERSION, LOG_LEVELS, REVISION, Backend
 from ..golang.bexpr import FieldSchema
 from ..golang.stdlib import MINUTE, SECOND, format_duration, go_json_floats, strconv_quote
 from ..http.query import (
@@ -41,7 +43,7 @@ from ..http.query import (
     partition_only,
     tail,
 )
-from ..http.reply import JSON, Context, HTTPError, Reply, Route, json_floats
+from ..http.reply import JSON, TEXT, Context, HTTPError, Reply, Route, json_floats
 from ..local.state import LOCAL, SIDECAR_SUFFIX, check_kind, validate_check_type
 from ..state.catalog import (
     check_head,
@@ -472,6 +474,35 @@ async def agent_token(api: Backend, ctx: Context) -> Reply:
 # -- services ------------------------------------------------------------------------------
 
 
+async def agent_monitor(api: Backend, ctx: Context) -> Reply:
+    """AgentMonitor: stream the agent's log at ``loglevel`` (INFO), hclog text or ``logjson``.
+
+    The level is checked (``logging.ValidateLogLevel``, any case) before a byte is sent; the
+    sink is attached before the header goes out, so what the agent logs from then on is in
+    the stream. Each line is written (flushed) as it comes. The stream ends when the client
+    hangs up (the handler is cancelled) or the agent shuts down.
+    """
+    level = ctx.query.get("loglevel") or "INFO"
+    json_format = "logjson" in ctx.query
+    if level.upper() not in LOG_LEVELS:
+        raise HTTPError(400, f"Unknown log level: {level}")
+    request = ctx.request
+
+    async def stream(response: web.StreamResponse) -> None:
+        sink = api.log.attach(LOG_LEVELS[level.upper()], json_format)
+        try:
+            await response.prepare(request)
+            while (line := await sink.get()) is not None:
+                await response.write(line)
+        except ConnectionError:
+            pass  # the client went away between two lines
+        finally:
+            api.log.detach(sink)
+
+    api.streams[id(request)] = stream
+    return Reply(200, content_type=TEXT)
+
+
 async def agent_services(api: Backend, ctx: Context) -> Reply:
     """AgentServices: service ID -> api.AgentService; ``filter`` applies to the values."""
     ent_meta(ctx)
@@ -843,6 +874,7 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route.of("/v1/agent/maintenance", ("PUT",), agent_node_maintenance),
     Route.of("/v1/agent/reload", ("PUT",), agent_reload),
     Route.of("/v1/agent/metrics", ("GET",), agent_metrics),
+    Route.of("/v1/agent/monitor", ("GET",), agent_monitor),
     Route.of("/v1/agent/services", ("GET",), agent_services),
     Route.of("/v1/agent/service/register", ("PUT",), agent_service_register),
     Route.of("/v1/agent/service/deregister/", ("PUT",), agent_service_deregister),

@@ -9,8 +9,12 @@
 * :func:`http_probe` -- 2xx passing, 429 warning, anything else or an error critical; output
   ``HTTP GET <url>: 200 OK Output: <last bytes of the body>``.
 * :func:`tcp_probe` -- a connection (optionally TLS) is passing, a failure critical.
+* :class:`MonitorCheck` -- ``CheckMonitor``, the script check: runs ``ScriptArgs`` (no shell)
+  in its own process group every interval; exit 0 passing, 1 warning, anything else critical;
+  stdout and stderr captured in one circular buffer of ``OutputMaxSize`` bytes; killed (the
+  whole group, ``exec.KillCommandSubtree``) on timeout and when the check stops.
 
-Script, Docker, gRPC, H2PING, UDP, OS-service and alias checks have no runner here: the agent
+Docker, gRPC, H2PING, UDP, OS-service and alias checks have no runner here: the agent
 registers them with their initial status and never runs them.
 
 This module never touches the agent's state or the catalog: a runner only reports
@@ -23,7 +27,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import os
 import random
+import signal
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -34,6 +40,7 @@ from multidict import CIMultiDict
 __all__ = [
     "DEFAULT_BUF_SIZE",
     "IntervalCheck",
+    "MonitorCheck",
     "StatusHandler",
     "TTLCheck",
     "http_probe",
@@ -45,6 +52,7 @@ WARNING: Final = "warning"
 CRITICAL: Final = "critical"
 DEFAULT_BUF_SIZE: Final = 4 * 1024  # checks.DefaultBufSize
 DEFAULT_TIMEOUT: Final = 10.0  # the HTTP client's and TCP dialer's default, in seconds
+SCRIPT_TIMEOUT: Final = 30.0  # CheckMonitor's default timeout, in seconds
 USER_AGENT: Final = "Consul Health Check"
 
 Report = Callable[[str, str], None]
@@ -132,9 +140,12 @@ class IntervalCheck:
     async def _run(self) -> None:
         await asyncio.sleep(random.random() * self._interval)  # lib.RandomStagger
         while True:
-            status, output = await self._probe()
-            self._handler(status, output)
+            await self._check()
             await asyncio.sleep(self._interval)
+
+    async def _check(self) -> None:
+        status, output = await self._probe()
+        self._handler(status, output)
 
     def stop(self) -> None:
         """Stop the loop (the task ends at its next await)."""
@@ -143,6 +154,115 @@ class IntervalCheck:
     async def wait_closed(self) -> None:
         """Wait until the loop task has finished."""
         await asyncio.gather(self._task, return_exceptions=True)
+
+
+class _CircBuf:
+    """circbuf.Buffer: keeps the last ``size`` bytes written and counts them all."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data = b""
+        self.total = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        self.data = (self.data + chunk)[-self.size :]
+
+    def text(self) -> str:
+        """CheckMonitor's truncateAndLogOutput."""
+        output = self.data.decode("utf-8", "surrogateescape")
+        if self.total > self.size:
+            output = f"Captured {len(self.data)} of {self.total} bytes\n...\n{output}"
+        return output
+
+
+def _start_error(program: str, exc: OSError) -> str:
+    """What Go's exec.Cmd.Start returns when the program cannot be run."""
+    if "/" not in program and isinstance(exc, FileNotFoundError):
+        return f'exec: "{program}": executable file not found in $PATH'
+    reason = (exc.strerror or str(exc)).lower()
+    return f"fork/exec {program}: {reason}"
+
+
+def _kill_group(process: asyncio.subprocess.Process) -> None:
+    """exec.KillCommandSubtree: SIGKILL the process group the check runs in."""
+    if process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        process.kill()
+
+
+class MonitorCheck(IntervalCheck):
+    """checks.CheckMonitor: run ``args`` every ``interval`` seconds.
+
+    Results go through the :class:`StatusHandler`; a timeout (``Timed out (<d>) running
+    check`` plus the output so far) and a program that cannot start are reported directly, as
+    Consul's ``c.Notify.UpdateCheck`` calls are. The process is always reaped before the next
+    run starts, before :meth:`wait_closed` returns, and when the loop is stopped mid-run.
+    """
+
+    def __init__(
+        self,
+        args: list[str],
+        interval: float,
+        handler: StatusHandler,
+        report: Report,
+        *,
+        timeout: float = SCRIPT_TIMEOUT,
+        timeout_text: str = "30s",
+        output_max_size: int = DEFAULT_BUF_SIZE,
+    ) -> None:
+        self._args = list(args)
+        self._report = report
+        self._timeout = timeout
+        self._timeout_text = timeout_text
+        self._max = output_max_size if output_max_size >= 1 else DEFAULT_BUF_SIZE
+
+        async def unused() -> tuple[str, str]:  # pragma: no cover - _check is overridden
+            raise NotImplementedError
+
+        super().__init__(unused, interval, handler)
+
+    async def _check(self) -> None:
+        buf = _CircBuf(self._max)
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *self._args,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,  # exec.SetSysProcAttr: Setpgid
+            )
+        except OSError as exc:
+            self._report(CRITICAL, _start_error(self._args[0], exc))
+            return
+        try:
+            code = await asyncio.wait_for(self._collect(process, buf), self._timeout)
+        except asyncio.TimeoutError:
+            _kill_group(process)
+            await process.wait()
+            output = f"Timed out ({self._timeout_text}) running check"
+            captured = buf.text()
+            if captured:
+                output += "\n\n" + captured
+            self._report(CRITICAL, output)
+            return
+        finally:
+            if process.returncode is None:  # cancelled: the check was removed or the agent stops
+                _kill_group(process)
+                await process.wait()
+        status = PASSING if code == 0 else WARNING if code == 1 else CRITICAL
+        self._handler(status, buf.text())
+
+    @staticmethod
+    async def _collect(process: asyncio.subprocess.Process, buf: _CircBuf) -> int:
+        stream = process.stdout
+        assert stream is not None
+        while chunk := await stream.read(65536):
+            buf.write(chunk)
+        return await process.wait()
 
 
 def _go_op(method: str) -> str:

@@ -11,8 +11,10 @@ through ``/v1/agent``:
   ``check_update_interval`` (``State.UpdateCheck``'s deferral: half the interval plus a random
   stagger of up to the whole interval);
 * check runners (:mod:`~aioconsul.testing.local.checks`): TTL timers, HTTP and TCP probes at their
-  interval (never below ``check_interval_min``), thresholds; script and Docker checks are refused
-  unless ``enable_script_checks`` (off, as in ``-dev``); gRPC, H2PING, UDP, OS-service and alias
+  interval (never below ``check_interval_min``), thresholds; script checks run as
+  ``CheckMonitor`` does when the agent allows them (``enable_script_checks`` for checks
+  registered over HTTP, see :func:`script_refusal`) and are refused otherwise, Docker checks
+  likewise (but never run); gRPC, H2PING, UDP, OS-service and alias
   checks are registered with Consul's initial status and never run (their output says so);
 * ``DeregisterCriticalServiceAfter``: the reaper runs every ``check_reap_interval`` and
   deregisters a service whose check has been critical for longer than its timeout (raised to
@@ -43,14 +45,16 @@ from ..state.watch import Watch
 from .checks import (
     DEFAULT_BUF_SIZE,
     DEFAULT_TIMEOUT,
+    SCRIPT_TIMEOUT,
     IntervalCheck,
+    MonitorCheck,
     StatusHandler,
     TTLCheck,
     http_probe,
     tcp_probe,
 )
 
-__all__ = ["LOCAL", "LocalAgent", "ORIGIN", "check_kind", "validate_check_type"]
+__all__ = ["LOCAL", "LocalAgent", "ORIGIN", "check_kind", "script_refusal", "validate_check_type"]
 
 #: The channel woken by every change of the agent's local state (hash-based blocking).
 LOCAL: Final = "agent:local"
@@ -93,6 +97,32 @@ def check_kind(chk: Record) -> str:
         if present:
             return kind
     return ""
+
+
+def script_refusal(
+    chk: Record, source: str, *, enable_local: bool, enable_remote: bool
+) -> str | None:
+    """Agent.addCheck's gate on script checks (``CheckType.IsScript``: any ``ScriptArgs``).
+
+    ``source`` is Consul's configSource: ``"local"`` for checks from the agent's own config
+    files, ``"remote"`` for everything registered through the HTTP API (AgentRegisterCheck and
+    AgentRegisterService pass ConfigSourceRemote). ``enable_script_checks`` turns both on,
+    ``enable_local_script_checks`` only the local one (config/builder.go). Returns the error
+    text, or None when the check may be added.
+    """
+    if not chk.get("ScriptArgs"):
+        return None
+    if source == "local" and not enable_local:
+        return (
+            "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' "
+            "or 'enable_local_script_checks' to true"
+        )
+    if source == "remote" and not enable_remote:
+        return (
+            "Scripts are disabled on this agent from remote calls; to enable, configure "
+            "'enable_script_checks' to true"
+        )
+    return None
 
 
 def validate_check_type(chk: Record) -> str | None:
@@ -176,6 +206,8 @@ class LocalAgent:
         check_update_interval: float,
         coordinate_sync_interval: float,
         coordinate_update_period: float = 0.1,
+        enable_script_checks: bool = False,
+        enable_local_script_checks: bool | None = None,
     ) -> None:
         self._catalog = catalog
         self._watch = watch
@@ -195,6 +227,12 @@ class LocalAgent:
         self._update_interval = check_update_interval
         self._coordinate_interval = coordinate_sync_interval
         self._coordinate_period = coordinate_update_period
+        # config/builder.go: enable_local_script_checks defaults to enable_script_checks.
+        self.enable_remote_script_checks = enable_script_checks
+        self.enable_local_script_checks = (
+            enable_script_checks if enable_local_script_checks is None
+            else enable_local_script_checks
+        )
         self.services: dict[str, LocalService] = {}
         self.checks: dict[str, LocalCheck] = {}
         self._ttls: dict[str, TTLCheck] = {}
@@ -255,7 +293,9 @@ class LocalAgent:
     def stats(self) -> dict[str, str]:
         """The ``agent`` section of ``/v1/agent/self`` Stats (Agent.Stats)."""
         return {
-            "check_monitors": "0",
+            "check_monitors": str(
+                sum(isinstance(loop, MonitorCheck) for loop in self._loops.values())
+            ),
             "check_ttls": str(len(self._ttls)),
             "checks": str(len(self.live_checks())),
             "services": str(len(self.live_services())),
@@ -457,6 +497,19 @@ class LocalAgent:
                 )
 
             self._loops[check_id] = IntervalCheck(probe_tcp, interval, handler)
+        elif kind == "script":
+            script_timeout = chk["Timeout"] or round(SCRIPT_TIMEOUT * SECOND)
+            if script_timeout < 0:
+                script_timeout = round(SCRIPT_TIMEOUT * SECOND)
+            self._loops[check_id] = MonitorCheck(
+                chk["ScriptArgs"],
+                interval,
+                handler,
+                report,
+                timeout=script_timeout / SECOND,
+                timeout_text=format_duration(script_timeout),
+                output_max_size=max_size,
+            )
         else:
             label = {"os_service": "OSService", "h2ping": "H2PING"}.get(kind, kind.upper())
             note = _NOT_RUN.format("Alias" if kind == "alias" else label)
@@ -601,13 +654,20 @@ class LocalAgent:
         alias.update(Name=f"Connect Sidecar Aliasing {parent}", AliasService=parent)
         return [tcp, alias]
 
-    def _refuse_scripts(self, chk: Record) -> None:
-        """Agent.addCheck: script (and Docker) checks need enable_script_checks, off in -dev."""
-        if chk.get("ScriptArgs"):
-            raise RPCError(
-                "Scripts are disabled on this agent from remote calls; to enable, configure "
-                "'enable_script_checks' to true"
-            )
+    def _refuse_scripts(self, chk: Record, source: str = "remote") -> None:
+        """Agent.addCheck: script (and Docker) checks need enable_script_checks, off in -dev.
+
+        Every registration the dev agent receives comes through its HTTP API: Consul's
+        ConfigSourceRemote, which only ``enable_script_checks`` allows.
+        """
+        problem = script_refusal(
+            chk,
+            source,
+            enable_local=self.enable_local_script_checks,
+            enable_remote=self.enable_remote_script_checks,
+        )
+        if problem:
+            raise RPCError(problem)
 
     def _add_check_state(self, health: Record, chk: Record | None) -> None:
         """Agent.addCheck + State.AddCheck: start the runner, record the check."""
