@@ -16,8 +16,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .acl.resolver import Resolver
 from .golang.stdlib import SECOND, format_duration, go_json, strconv_quote
 from .local.state import LocalAgent
+from .local.tokens import AgentTokens
 from .state.catalog import Catalog
 from .state.store import Session, Store
 from .state.watch import Watch
@@ -233,6 +235,10 @@ class Backend:
             enable_local_script_checks=knobs.enable_local_script_checks,
         )
         self.local.bootstrap(CONSUL_VERSION)
+        #: The ACL system: a request's token to its enforcer (ACLs disabled: manage-all).
+        self.acl = Resolver()
+        #: The agent's own tokens (``/v1/agent/token/<kind>``).
+        self.tokens = AgentTokens()
         #: The agent's log, streamed by ``/v1/agent/monitor``.
         self.log = LogHub()
         #: A handler with a streamed body (the monitor) leaves here, by ``id(request)``, the

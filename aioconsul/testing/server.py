@@ -20,6 +20,7 @@ from typing import Any, Final
 from aiohttp import web
 from multidict import CIMultiDict
 
+from .acl.errors import ACLError
 from .backend import CONSUL_VERSION, Backend, CheckKnobs
 from .endpoints import ROUTES
 from .golang.stdlib import (
@@ -38,7 +39,6 @@ from .state.store import RPCError
 __all__ = ["CONSUL_VERSION", "CheckKnobs", "ConsulAPI"]
 
 _GZIP_MIN_SIZE: Final = 1400  # gziphandler.DefaultMinSize
-_ACL_HEADERS: Final = (("X-Consul-Default-ACL-Policy", "allow"),)
 
 
 def _accepts_gzip(request: web.Request) -> bool:
@@ -101,7 +101,7 @@ class ConsulAPI(Backend):
         return None
 
     def _response(self, request: web.Request, reply: Reply) -> web.Response:
-        headers = CIMultiDict(_ACL_HEADERS)
+        headers = self._acl_headers()
         headers.extend(reply.headers)
         if reply.content_type is not None:
             headers["Content-Type"] = reply.content_type
@@ -109,6 +109,10 @@ class ConsulAPI(Backend):
         if len(reply.body) >= _GZIP_MIN_SIZE and _accepts_gzip(request):
             response.enable_compression(web.ContentCoding.gzip)
         return response
+
+    def _acl_headers(self) -> CIMultiDict[str]:
+        """wrap sets X-Consul-Default-ACL-Policy on every answer, ACLs enabled or not."""
+        return CIMultiDict({"X-Consul-Default-ACL-Policy": self.acl.default_policy})
 
     def _redirect(self, request: web.Request, location: str, raw_query: str) -> web.Response:
         """http.Redirect with 301, as ServeMux answers a path that needs cleaning."""
@@ -185,13 +189,15 @@ class ConsulAPI(Backend):
                 reply = await route.handler(self, ctx)
         except HTTPError as exc:
             reply = Reply.text(exc.status, exc.reason)
+        except ACLError as exc:
+            reply = Reply.text(403, str(exc))  # wrap: isForbidden (denied, ACL not found)
         except (RPCError, GoSyntaxError) as exc:
             reply = Reply.text(500, str(exc))
         reply.headers[:0] = list(headers.items())
         stream = self.streams.pop(id(request), None)
         if stream is not None and reply.status == 200:
             # A streamed body (the monitor): the handler's coroutine prepares and writes it.
-            response = web.StreamResponse(headers=CIMultiDict(_ACL_HEADERS))
+            response = web.StreamResponse(headers=self._acl_headers())
             response.headers.extend(reply.headers)
             if reply.content_type is not None:
                 response.headers["Content-Type"] = reply.content_type

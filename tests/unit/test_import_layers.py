@@ -141,6 +141,7 @@ DEV_AGENT = "aioconsul.testing"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("golang",),
     ("structs", "state"),
+    ("acl",),
     ("local",),
     ("backend",),
     ("http",),

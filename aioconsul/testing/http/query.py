@@ -71,6 +71,8 @@ class Result(Generic[T]):
     value: T
     channels: tuple[Channel, ...]
     not_found: bool = False
+    #: QueryMeta.ResultsFilteredByACLs: an ACL filter hid something from the answer
+    filtered: bool = False
 
 
 def query_timeout(wait: int) -> float:
@@ -163,11 +165,15 @@ def forward(api: Backend, datacenter: str) -> None:
         raise RPCError("No path to datacenter")
 
 
-def set_meta(ctx: Context, index: int, *, known_leader: bool = True) -> None:
-    """setMeta: index (0 is sent as 1), last contact and known leader."""
+def set_meta(
+    ctx: Context, index: int, *, known_leader: bool = True, filtered: bool = False
+) -> None:
+    """setMeta: index (0 is sent as 1), last contact, known leader, results filtered by ACLs."""
     ctx.headers["X-Consul-LastContact"] = "0"
     ctx.headers["X-Consul-Index"] = str(index or 1)
     ctx.headers["X-Consul-KnownLeader"] = "true" if known_leader else "false"
+    if filtered:  # setResultsFilteredByACLs: only ever set to true
+        ctx.headers["X-Consul-Results-Filtered-By-ACLs"] = "true"
 
 
 def conflicting(ctx: Context, *flags: str) -> None:
@@ -269,15 +275,15 @@ async def rpc(
     deferred_meta: bool = True,
 ) -> Result[Any]:
     """Forward, prepare (filters), block; the response metadata as Consul sets it."""
-    index, known_leader = 0, False
+    index, known_leader, filtered = 0, False, False
     try:
         forward(api, opts.datacenter)
         query = prepare()
         result = await blocking(api, opts, query)
-        index, known_leader = result.index, True
+        index, known_leader, filtered = result.index, True, result.filtered
     finally:
         if deferred_meta or known_leader:
-            set_meta(ctx, index, known_leader=known_leader)
+            set_meta(ctx, index, known_leader=known_leader, filtered=filtered)
     return result
 
 
