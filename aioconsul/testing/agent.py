@@ -227,6 +227,13 @@ class DevAgent:
         await self._stopped.wait()
 
     @property
+    def backend(self) -> ConsulAPI:
+        """The running agent's state and request handler (for tests that reach past HTTP)."""
+        if self._api is None:
+            raise RuntimeError("the dev agent is not running")
+        return self._api
+
+    @property
     def blocking_queries(self) -> int:
         """How many blocking queries are parked right now (a diagnostic for tests)."""
         return self._api.watch.parked if self._api is not None else 0

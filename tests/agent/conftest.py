@@ -17,6 +17,16 @@ import yarl
 from multidict import CIMultiDictProxy
 
 from aioconsul.testing import DevAgent
+from aioconsul.testing.acl.authorizer import (
+    DENY_ALL,
+    Authorizer,
+    ChainedAuthorizer,
+    Decision,
+    Enforcer,
+    Permission,
+)
+from aioconsul.testing.acl.errors import ANONYMOUS_TOKEN_ID, ACLNotFound
+from aioconsul.testing.acl.resolver import Resolver
 
 
 @dataclass
@@ -84,3 +94,58 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 @pytest_asyncio.fixture
 async def api(http: aiohttp.ClientSession, consul_agent: DevAgent) -> Api:
     return Api(http, consul_agent)
+
+
+# -- the authorization seam, driven without the ACL system ---------------------------------
+
+
+class Grants(Authorizer):
+    """A test authorizer: ALLOW a permission on names with one of the given prefixes
+    (``""`` allows every name, and a global permission); DEFAULT for anything else."""
+
+    def __init__(self, rules: dict[Permission, tuple[str, ...]]) -> None:
+        self.rules = rules
+
+    def decide(self, permission: Permission, name: str = "") -> Decision:
+        prefixes = self.rules.get(permission, ())
+        if any(name.startswith(prefix) for prefix in prefixes):
+            return Decision.ALLOW
+        return Decision.DEFAULT
+
+
+class GrantResolver(Resolver):
+    """ACLs enabled with default deny; each SecretID resolves to the :class:`Grants` given to
+    it (chained with deny-all), no token to the anonymous token (deny-all), any other SecretID
+    is "ACL not found". It tests the permission lines of the handlers without the ACL system."""
+
+    enabled = True
+    default_policy = "deny"
+
+    def __init__(self) -> None:
+        self.grants: dict[str, Enforcer] = {}
+
+    def grant(self, secret: str, rules: dict[Permission, tuple[str, ...]]) -> dict[str, str]:
+        """Give ``secret`` the ``rules``; returns the X-Consul-Token header to send."""
+        accessor = f"accessor-{secret}"
+        self.grants[secret] = Enforcer(ChainedAuthorizer([Grants(rules), DENY_ALL]), accessor)
+        return {"X-Consul-Token": secret}
+
+    def resolve(self, secret: str) -> Enforcer:
+        if not secret:
+            return Enforcer(DENY_ALL, ANONYMOUS_TOKEN_ID)
+        try:
+            return self.grants[secret]
+        except KeyError:
+            raise ACLNotFound() from None
+
+
+@pytest_asyncio.fixture
+async def grants(consul_agent: DevAgent) -> AsyncIterator[GrantResolver]:
+    """ACLs on (default deny) through the seam; ``grants.grant(secret, {...})`` makes tokens."""
+    backend = consul_agent.backend
+    saved = backend.acl
+    backend.acl = resolver = GrantResolver()
+    try:
+        yield resolver
+    finally:
+        backend.acl = saved
