@@ -11,9 +11,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from ._core.config import DEFAULT_TIMEOUT, Address, Config, resolve
+from ._core.config import DEFAULT_TIMEOUT, Address, Config, TokenProvider, resolve
 from ._core.core import Core
 from ._core.retry import Retry
+from .api.acl import ACL
 from .api.agent import Agent
 from .api.catalog import Catalog
 from .api.coordinate import Coordinate
@@ -28,6 +29,7 @@ from .recipes import recipe_method
 from .recipes.election import Election
 from .recipes.lock import Lock
 from .recipes.semaphore import Semaphore
+from .toolkit.discovery import Pool
 from .toolkit.registration import Registration
 from .typing import Consistency, Duration, Meta
 from .watch import Backoff, ErrorMode, QuietErrors, Watch
@@ -53,6 +55,16 @@ class Consul:
 
     A malformed address (``"http//127.0.0.1:8500"``, a bad port, an unknown scheme) is refused
     here with a ValueError naming ``address``.
+
+    ``token`` is the ACL token of every request; each endpoint method (and watch, recipe,
+    registration) also takes ``token=``, sent instead of it for that call only, like Go's
+    ``QueryOptions.Token``. Either travels in the ``X-Consul-Token`` header alone.
+    ``token`` may also be a *token provider*: a callable, sync or async, returning the token
+    (from Vault, say), asked for the first request and again when the agent answers 403 "ACL
+    not found"; the request is then sent once more if the token is another one. A
+    ``token_file`` (or ``CONSUL_HTTP_TOKEN_FILE``) is watched the same way: looked at, at most
+    once a second, when a request is sent, re-read when it changed, and at once on "ACL not
+    found". A call's own ``token=`` is never replaced. See :doc:`/client`.
 
     ``timeout`` (seconds, None for none) bounds calls that do not block; a blocking read's timeout
     is derived from its wait instead (the wait, plus Consul's jitter of wait/16, plus 15 s).
@@ -83,6 +95,7 @@ class Consul:
 
     kv: KV
     agent: Agent
+    acl: ACL
     event: Event
     catalog: Catalog
     health: Health
@@ -98,12 +111,14 @@ class Consul:
     election = recipe_method(Election, "election")
     # The service toolkit (aioconsul.toolkit): managed registration with the local agent.
     register = recipe_method(Registration, "register")
+    # Healthy-instance pools: a live, balanced view of a service's healthy instances.
+    discover = recipe_method(Pool, "discover")
 
     def __init__(
         self,
         address: Address | None = None,
         *,
-        token: str | None = None,
+        token: str | TokenProvider | None = None,
         token_file: str | None = None,
         consistency: Consistency | str | None = None,
         dc: str | None = None,
@@ -135,6 +150,7 @@ class Consul:
         self._core = core = Core(self.config, session)
         self.kv = KV(core)
         self.agent = Agent(core)
+        self.acl = ACL(core)
         self.event = Event(core)
         self.catalog = Catalog(core)
         self.health = Health(core)
@@ -178,8 +194,9 @@ class Consul:
         ``async for nodes, meta in client.watch(client.catalog.nodes):``.
 
         ``read`` is a method taking ``watch=`` (``client.health.service``, ``client.kv.items``...)
-        and ``args``/``kwargs`` its arguments; a callable without ``watch=`` is refused at once
-        with a TypeError naming ``read``. Typed ``Watch[tuple[T, Meta]]``, ``T`` being what
+        and ``args``/``kwargs`` its arguments (``token=`` among them: the ACL token of every
+        read); a callable without ``watch=`` is refused at once with a TypeError naming
+        ``read``. Typed ``Watch[tuple[T, Meta]]``, ``T`` being what
         ``read`` returns beside its Meta, or ``Watch[tuple[T, Meta] | ConsulError]`` with
         ``errors="yield"``. See :class:`~aioconsul.watch.Watch`.
         """

@@ -11,7 +11,7 @@
     └── ResponseError                   the agent answered with an error status
         ├── UnexpectedRedirect          3xx: aioconsul never follows redirects
         ├── BadRequest                  400
-        ├── PermissionDenied            401 / 403
+        ├── PermissionDenied            401 / 403; .permission, .resource, .accessor_id, .cause
         │   └── ACLNotFound             403 "ACL not found": the token is unknown or expired
         ├── NotFound                    404
         ├── MethodNotAllowed            405
@@ -37,17 +37,21 @@ Semaphores raise the same classes, with the Go client's semaphore messages.
 
 Bad arguments are refused with ``TypeError``/``ValueError`` before any request is sent; they are
 not part of this tree. The status is mapped to a class in one function, :func:`error_for_status`.
-No error text ever contains the ACL token: messages name the method, the path and the address only.
+No error text ever contains an ACL token: messages name the method, the path and the address, and
+quote the agent's answer with any token of the request (the call's, the client's, a SecretID it
+sent) replaced by ``<hidden>``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, NamedTuple
 
 from .typing import Meta
 
 __all__ = [
+    "ANONYMOUS_ACCESSOR_ID",
     "ACLNotFound",
     "BadRequest",
     "CASConflict",
@@ -152,8 +156,105 @@ class BadRequest(ResponseError):
     """400: the agent refused the request's parameters or body."""
 
 
+#: Consul's ``acl.AnonymousTokenID``: the accessor of the token a request without one is served
+#: with ("anonymous token" in a denial).
+ANONYMOUS_ACCESSOR_ID = "00000000-0000-0000-0000-000000000002"
+
+# Consul's acl.PermissionDeniedError.Error(): "Permission denied" then ": <cause>", or
+# ": token with AccessorID '<id>'" / ": anonymous token", " lacks permission '<resource>:<level>'"
+# and, for a named resource, " on <Go %q of the name>" (ResourceDescriptor.ToString in CE).
+_DENIED = "Permission denied"
+_DETAILED = re.compile(
+    r"(?:anonymous token|token with AccessorID '(?P<accessor>[^']*)') "
+    r"lacks permission '(?P<permission>[^']*)'"
+    r'(?: on "(?P<resource>(?:[^"\\]|\\.)*)")?')
+_GO_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
+               "v": "\v", "\\": "\\", '"': '"', "'": "'"}
+
+
+def _go_unquote(text: str) -> str:
+    """The string a Go ``%q`` (``strconv.Quote``) body stands for, without its quotes."""
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char != "\\" or i + 1 == len(text):
+            out += char.encode("utf-8")
+            i += 1
+            continue
+        code = text[i + 1]
+        width = {"x": 2, "u": 4, "U": 8}.get(code)
+        if code in _GO_ESCAPES:
+            out += _GO_ESCAPES[code].encode()
+            i += 2
+        elif width is not None and len(text) >= i + 2 + width:
+            value = int(text[i + 2:i + 2 + width], 16)
+            out += bytes([value]) if code == "x" else chr(value).encode("utf-8", "replace")
+            i += 2 + width
+        elif code in "01234567" and len(text) >= i + 4:
+            out.append(int(text[i + 1:i + 4], 8) & 0xFF)
+            i += 4
+        else:
+            out += char.encode()
+            i += 1
+    return out.decode("utf-8", "replace")
+
+
 class PermissionDenied(ResponseError):
-    """401/403: the token lacks a permission (or ACLs are disabled for a token endpoint)."""
+    """401/403: the token lacks a permission (or ACLs are disabled for a token endpoint).
+
+    What Consul names in the denial is parsed from its text (``acl/errors.go``): for
+    ``Permission denied: token with AccessorID '<id>' lacks permission 'key:write' on "foo"``,
+    :attr:`permission` is ``"key:write"``, :attr:`resource` ``"foo"`` and :attr:`accessor_id`
+    the token's AccessorID (not a secret; the anonymous token's,
+    :data:`ANONYMOUS_ACCESSOR_ID`, for "anonymous token"). A denial with a reason instead
+    (``Permission denied: ACL bootstrap no longer allowed (reset index: 7)``) sets
+    :attr:`cause`. Each is None when Consul did not say (a bare ``Permission denied``, a
+    permission on no named resource such as ``operator:read``, ``ACL support disabled``).
+    """
+
+    #: The permission that was missing, ``"<resource type>:<access level>"`` (``"key:write"``).
+    permission: str | None
+    #: The name of the resource it was missing on (the key, the service...), unquoted.
+    resource: str | None
+    #: The AccessorID of the token that was denied.
+    accessor_id: str | None
+    #: The reason of a denial that names no permission.
+    cause: str | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str = "",
+        address: str = "",
+        status: int | None = None,
+        meta: Meta | None = None,
+    ) -> None:
+        super().__init__(message, operation=operation, address=address, status=status,
+                         meta=meta)
+        self.permission = self.resource = self.accessor_id = self.cause = None
+        start = message.find(_DENIED)
+        if start < 0:
+            return
+        rest = message[start + len(_DENIED):]
+        if not rest.startswith(": "):
+            return
+        rest = rest[2:]
+        found = _DETAILED.match(rest)
+        if found is None:
+            self.cause = rest.strip() or None
+            return
+        self.permission = found["permission"]
+        accessor = found["accessor"]
+        self.accessor_id = ANONYMOUS_ACCESSOR_ID if accessor is None else accessor
+        if found["resource"] is not None:
+            self.resource = _go_unquote(found["resource"])
+
+    @property
+    def anonymous(self) -> bool:
+        """True when the denied token is the anonymous one (the request carried no token)."""
+        return self.accessor_id == ANONYMOUS_ACCESSOR_ID
 
 
 class ACLNotFound(PermissionDenied):

@@ -116,6 +116,9 @@ class Watch(Generic[Item]):
     With ``errors="log"`` a failed read is logged and retried after the back-off; with
     ``"raise"`` it is raised, and iterating again retries after the same back-off.
 
+    ``token=`` among ``kwargs`` is the ACL token every read of the watch is made with (checked
+    here), instead of the client's; like every token, it is never shown by ``repr()``.
+
     Use ``async with`` (or call :meth:`aclose`) so that leaving the loop early cancels the
     request in flight at once.
     """
@@ -182,6 +185,8 @@ class Watch(Generic[Item]):
             raise TypeError(f"read: {name} takes no watch= argument, it is not a blocking read")
         if "watch" in kwargs:
             raise TypeError("watch: the watch sets the blocking index itself")
+        if kwargs.get("token") is not None:  # the ACL token of every read: refused now, not later
+            normalize.token(kwargs["token"])
         if errors not in _ERROR_MODES:
             raise ValueError(f"errors: expected one of {', '.join(_ERROR_MODES)}, got {errors!r}")
         if isinstance(min_interval, bool) or not isinstance(min_interval, (int, float)) \

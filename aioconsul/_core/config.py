@@ -3,6 +3,9 @@
 :func:`resolve` turns the arguments of :class:`aioconsul.Consul` and an environment mapping into one
 frozen :class:`Config`. It reads nothing but that mapping and, when one is named, the token file.
 It must never let the token or the basic-auth password into ``repr()`` or any message.
+
+A token that can change (a provider callable, a token file) is described here, never fetched
+or watched here: :mod:`aioconsul._core.tokens` does that for the client's requests.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import ipaddress
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,13 +22,18 @@ from ..typing import Consistency
 from . import normalize
 from .retry import DEFAULT_RETRY, NO_RETRY, Retry
 
-__all__ = ["Address", "Config", "DEFAULT_TIMEOUT", "Target", "resolve"]
+__all__ = ["Address", "Config", "DEFAULT_TIMEOUT", "Target", "TokenProvider", "resolve"]
 
 log = logging.getLogger("aioconsul")
 
 #: An agent address: ``"host:port"``, ``"http(s)://host:port[/prefix]"``, ``"unix:///path"`` or
 #: ``("host", port)``; or a list of them to fail over between.
 Address = str | tuple[str, int] | list[str | tuple[str, int]]
+
+#: What ``Consul(token=...)`` takes besides a str: a callable (sync or async) returning the
+#: token, or None (or "") for none; it is asked for the first request and again on a 403 "ACL
+#: not found".
+TokenProvider = Callable[[], "str | Awaitable[str | None] | None"]
 
 DEFAULT_ADDRESS = "127.0.0.1:8500"
 #: Total timeout of a request that does not block, in seconds.
@@ -75,10 +83,17 @@ class Target:
 @dataclass(frozen=True)
 class Config:
     """Where the agents are and how to talk to them. The token and password never appear in
-    repr. ``targets`` holds one address, or several to fail over between, in order."""
+    repr. ``targets`` holds one address, or several to fail over between, in order.
+
+    ``token`` is the fixed token, or the token file's content when the client was made;
+    ``token_provider`` the callable that gives the token instead (then ``token`` is None);
+    ``token_file`` the token file that is watched for a new token (explicit or from
+    ``CONSUL_HTTP_TOKEN_FILE``)."""
 
     targets: tuple[Target, ...] = (Target(),)
     token: str | None = field(default=None, repr=False)
+    token_provider: TokenProvider | None = field(default=None, repr=False, compare=False)
+    token_file: str | None = None
     auth: tuple[str, str] | None = field(default=None, repr=False)
     dc: str | None = None
     namespace: str | None = None
@@ -250,7 +265,7 @@ def _optional_str(value: Any, name: str) -> str | None:
 def resolve(
     address: Address | None = None,
     *,
-    token: str | None = None,
+    token: str | TokenProvider | None = None,
     token_file: str | None = None,
     consistency: Any = None,
     dc: str | None = None,
@@ -295,13 +310,28 @@ def resolve(
         targets.append(Target(scheme=scheme, **parsed))
 
     # Go's precedence: explicit token file > explicit token > CONSUL_HTTP_TOKEN_FILE > env token.
-    resolved_token: str | None
+    # A token file, either one, is watched for a new token; a callable token is a provider.
+    resolved_token: str | None = None
+    provider: TokenProvider | None = None
+    watched: str | None = None
     if token_file is not None:
+        if callable(token):
+            raise ValueError("token, token_file: give a token provider or a token file, not "
+                             "both")
+        if not isinstance(token_file, str):
+            raise TypeError(f"token_file: expected a str, got {type(token_file).__name__}")
         resolved_token = _read_token_file(token_file, "token_file")
+        watched = token_file
+    elif callable(token):
+        provider = token
     elif token is not None:
-        resolved_token = _optional_str(token, "token")
+        if not isinstance(token, str):
+            raise TypeError(f"token: expected a str or a callable returning one, got "
+                            f"{type(token).__name__}")
+        resolved_token = token or None
     elif env.get("CONSUL_HTTP_TOKEN_FILE"):
-        resolved_token = _read_token_file(env["CONSUL_HTTP_TOKEN_FILE"], "CONSUL_HTTP_TOKEN_FILE")
+        watched = env["CONSUL_HTTP_TOKEN_FILE"]
+        resolved_token = _read_token_file(watched, "CONSUL_HTTP_TOKEN_FILE")
     else:
         resolved_token = env.get("CONSUL_HTTP_TOKEN") or None
 
@@ -374,6 +404,8 @@ def resolve(
     return Config(
         targets=tuple(targets),
         token=resolved_token,
+        token_provider=provider,
+        token_file=watched,
         auth=resolved_auth,
         dc=_optional_str(dc, "dc"),
         namespace=_optional_str(pick(namespace, "CONSUL_NAMESPACE"), "namespace"),

@@ -19,6 +19,7 @@ from .config import Config
 from .request import UNSUPPORTED, Params, build
 from .response import parse, permanent_error
 from .retry import NO_RETRY, WATCHING, Retry
+from .tokens import TokenSource, attach, source_for
 from .transport import Transport
 
 if TYPE_CHECKING:
@@ -45,11 +46,13 @@ class Core:
     :meth:`Transport.fail_over`) and the retry goes where it now points.
     """
 
-    __slots__ = ("_watch_policy", "config", "transport")
+    __slots__ = ("_watch_policy", "config", "tokens", "transport")
 
     def __init__(self, config: Config, session: aiohttp.ClientSession | None = None) -> None:
         self.config = config
-        self.transport = Transport(config, session)
+        #: The client's token when it can change (a provider, a token file); None when fixed.
+        self.tokens: TokenSource | None = source_for(config)
+        self.transport = Transport(config, session, tokens=self.tokens)
         # A watch handles failures itself (back-off, then a read that does not block, since a
         # restarted agent may hold other data at the same index); its reads only move on to
         # the other agents of the cluster, where the index keeps its meaning, and only as far
@@ -80,6 +83,8 @@ class Core:
         b64: str | None = None,
         idempotent: bool = False,
         home: bool = False,
+        token: str | None = None,
+        secrets: tuple[str | None, ...] = (),
     ) -> tuple[Any, Meta]:
         """Send one request and return ``(data, meta)``; see :func:`response.parse`.
 
@@ -101,16 +106,38 @@ class Core:
         retries stay there, and its errors name that agent.
         An answer that cannot change when repeated (a malformed ``filter=``, a validation
         error: see :func:`response.permanent_error`) is never retried.
+        ``token`` is the call's ACL token (Go's ``QueryOptions.Token``/``WriteOptions.Token``):
+        sent as ``X-Consul-Token`` instead of the client's, for this request and its retries
+        only; None sends the client's. ``secrets`` are texts of the body (a SecretID, a bearer
+        token) that, like both tokens, no error message may show.
+
+        A client token that can change (``Consul(token=callable)``, a token file) is taken from
+        the token source for each request without a ``token`` of its own. When the agent
+        answers such a request 403 "ACL not found", the source fetches the token once more
+        and, if it is another one, the request is sent once more with it, whatever its method:
+        Consul resolves the token before doing anything else (``ResolveTokenAndDefaultMeta``
+        comes first in every endpoint, e.g. ``KVS.Apply`` before ``raftApply`` in
+        ``agent/consul/kvs_endpoint.go``, ``Txn.Apply``, and ``AgentRegisterService`` before
+        ``AddService`` in ``agent/agent_endpoint.go``), and ``acl.ErrNotFound`` comes only
+        from that resolution, so a write refused so was never applied. That one repeat is
+        not a retry of the policy (no back-off, not counted); a second "ACL not found", or the
+        same token again, raises :class:`~aioconsul.errors.ACLNotFound`. A call's own token is
+        never replaced.
         """
         if json is not None:
             body, content_type = _json.dumps(json).encode(), "application/json"
         request = build(
             method, path, self.config, params=params, body=body, content_type=content_type,
             dc=dc, namespace=namespace, partition=partition, consistency=consistency, watch=watch,
-            hash_watch=hash_watch,
+            hash_watch=hash_watch, token=token, secrets=secrets,
         )
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s", method, request.target)
+        source = self.tokens if token is None else None  # a call's own token stays
+        sent: str | None = None
+        fetches = 0
+        if source is not None:
+            sent, fetches = await attach(source, request)
         transport = self.transport
         home = home or path.startswith(AGENT_LOCAL)
         if not WATCHING or asyncio.current_task() not in WATCHING:
@@ -132,6 +159,17 @@ class Core:
                 if failures >= policy.attempts or not (safe or isinstance(exc, ConnectError)):
                     raise
             else:
+                if status == 403 and source is not None and b"ACL not found" in data:
+                    # Fetch the token once more; send the request again only with another one.
+                    fresh = await source.refresh(fetches)
+                    source = None  # once per request
+                    if fresh != sent:
+                        log.info("%s: ACL not found; sending it again with the token fetched "
+                                 "again", request.operation)
+                        request.token = fresh
+                        if fresh is not None:
+                            request.secrets = (*request.secrets, fresh)
+                        continue
                 if not (safe and status in policy.statuses and failures < policy.attempts
                         and status not in ok_statuses and not permanent_error(status, data)):
                     return parse(request, status, headers, data,

@@ -34,6 +34,7 @@ __all__ = [
     "payload",
     "regex",
     "tags",
+    "token",
     "uint64",
 ]
 
@@ -354,3 +355,16 @@ def tags(value: Any, name: str = "tag") -> list[str]:
             raise ValueError(f"{name}: a tag must not be empty")
         result.append(item)
     return sorted(result) if isinstance(value, (set, frozenset)) else result
+
+
+def token(value: Any, name: str = "token") -> str:
+    """An ACL token (a SecretID) for the ``X-Consul-Token`` header: a non-empty str without a
+    control character (CR, LF, NUL...) that could end or split the header. The value itself
+    never appears in the message."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected a str, got {type(value).__name__}")
+    if not value:
+        raise ValueError(f"{name}: must not be empty (None uses the client's token)")
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+        raise ValueError(f"{name}: contains a control character (CR, LF...), refused")
+    return value

@@ -2,7 +2,8 @@
 
 Pure functions from an endpoint's arguments and the :class:`~aioconsul._core.config.Config` to a
 :class:`Request`. The ACL token is never placed in the URL: it travels in the ``X-Consul-Token``
-header, which the transport adds; nothing here sees it.
+header, which the transport adds. A call's own token (``token=``) rides on the Request, outside
+its ``target`` and its ``repr()``; so do the secrets an answer's error text must never show.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "Request",
     "blocking_timeout",
     "build",
+    "hide",
     "id_path",
     "quote_key",
     "quote_segment",
@@ -51,18 +53,28 @@ UNSUPPORTED: Any = _Unsupported()
 
 
 class Request:
-    """One HTTP request, ready for the transport. ``target`` is the quoted path and query."""
+    """One HTTP request, ready for the transport. ``target`` is the quoted path and query.
 
-    __slots__ = ("body", "content_type", "method", "path", "target", "timeout")
+    ``token`` is the call's own ACL token (None: the client's), sent as ``X-Consul-Token`` in
+    place of the client's; ``secrets`` are the texts no message about this request may show
+    (that token, the client's, and secrets the body carries, such as a SecretID being set).
+    Neither is part of ``repr()``.
+    """
+
+    __slots__ = ("body", "content_type", "method", "path", "secrets", "target", "timeout",
+                 "token")
 
     def __init__(self, method: str, path: str, target: str, body: bytes | None = None,
-                 content_type: str | None = None, timeout: float | None = None) -> None:
+                 content_type: str | None = None, timeout: float | None = None, *,
+                 token: str | None = None, secrets: tuple[str, ...] = ()) -> None:
         self.method = method
         self.path = path
         self.target = target
         self.body = body
         self.content_type = content_type
         self.timeout = timeout
+        self.token = token
+        self.secrets = secrets
 
     @property
     def operation(self) -> str:
@@ -71,6 +83,19 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.target}>"
+
+
+#: What a secret is replaced with in a message: Consul's own word for a redacted SecretID.
+HIDDEN = "<hidden>"
+
+
+def hide(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret in ``secrets`` replaced by ``<hidden>``: an agent (or a proxy)
+    may echo a token back in an error, and no message of ours may show one."""
+    for secret in sorted(secrets, key=len, reverse=True):  # a longer one may hold a shorter
+        if secret and secret in text:
+            text = text.replace(secret, HIDDEN)
+    return text
 
 
 # Characters a path keeps as they are (RFC 3986 unreserved, and "/" between key segments).
@@ -121,6 +146,8 @@ def build(
     watch: Any = None,
     hash_watch: Any = None,
     timeout: float | None = None,
+    token: str | None = None,
+    secrets: Iterable[str | None] = (),
 ) -> Request:
     """Build a request for ``path`` (already quoted, starting with ``/v1/``).
 
@@ -133,14 +160,24 @@ def build(
     ``hash_watch`` is a hash-based Blocking (agent-local endpoints such as
     ``/v1/agent/service/:id``): it adds ``hash`` and ``wait`` instead, with the same timeout rule.
     An endpoint takes one kind of blocking or the other, never both.
+    ``token`` is the call's ACL token, sent instead of the client's (checked here: a non-empty
+    str without CR/LF); ``secrets`` are other texts the request carries that no error message
+    may show (a SecretID in the body).
     """
+    if token is None and not secrets:  # the common case
+        hidden: tuple[str, ...] = (config.token,) if config.token else ()
+    else:
+        if token is not None:
+            token = normalize.token(token)
+        hidden = tuple(text for text in (token, config.token, *secrets) if text)
     if (not params and dc is None and namespace is None and partition is None
             and watch is None and hash_watch is None and timeout is None
             and config.dc is None and config.namespace is None and config.partition is None
             and (consistency is UNSUPPORTED or (consistency is None
                                                 and config.consistency is Consistency.DEFAULT))):
         # The common case, a call with every option at its default: nothing to add.
-        return Request(method, path, path, body, content_type, config.timeout)
+        return Request(method, path, path, body, content_type, config.timeout, token=token,
+                       secrets=hidden)
     query = [_encode(name, value) for name, value in params]
     dc = config.dc if dc is None else normalize.object_id(dc, "dc", "Datacenter")
     if dc:
@@ -177,4 +214,5 @@ def build(
                 query.append(f"wait={normalize.format_wait(wait_ns)}")
             timeout = blocking_timeout(wait_ns)
     target = f"{path}?{'&'.join(query)}" if query else path
-    return Request(method, path, target, body, content_type, timeout)
+    return Request(method, path, target, body, content_type, timeout, token=token,
+                   secrets=hidden)

@@ -2,7 +2,9 @@
 
 Pure functions over what the transport received (status, headers, body bytes). Every answer's Meta
 is parsed once, here. Never raises a bare ``JSONDecodeError``: a body that is not what Consul sends
-becomes a :class:`~aioconsul.errors.ProtocolError` naming the request.
+becomes a :class:`~aioconsul.errors.ProtocolError` naming the request. No message built from
+an answer shows a secret of the request (its token, the client's, a SecretID it sent): each is
+replaced by ``<hidden>``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from ..errors import NotConsul, ProtocolError, error_for_status
 from ..typing import Meta
 from .jsoncodec import loads
-from .request import Request
+from .request import Request, hide
 
 __all__ = ["parse", "permanent_error"]
 
@@ -62,7 +64,7 @@ def parse(
         try:
             data = loads(body)
         except ValueError:
-            excerpt = body[:_EXCERPT].decode("utf-8", "replace")
+            excerpt = hide(body[:_EXCERPT].decode("utf-8", "replace"), request.secrets)
             more = "..." if len(body) > _EXCERPT else ""
             raise ProtocolError(
                 f"the answer is not valid JSON ({len(body)} bytes): {excerpt!r}{more}",
@@ -79,7 +81,7 @@ def parse(
         return data, meta
     if status == 404 and missing_ok:
         if indexed and headers.get("X-Consul-Index") is None:
-            text = _readable(body, headers)
+            text = hide(_readable(body, headers), request.secrets)
             raise NotConsul(
                 "the answer has no X-Consul-Index, which Consul always sends with this 404 "
                 "(a missing key): the address does not look like a Consul agent"
@@ -97,6 +99,8 @@ def parse(
         location = headers.get("Location")
         if location:
             message = f"{message} (redirect to {location!r} not followed)".lstrip()
+    # An agent that echoes a token back (a SecretID in an error) never gets it into a message.
+    message = hide(message, request.secrets)
     raise error_for_status(status, message, meta=meta, operation=request.operation,
                            address=address)
 
@@ -113,6 +117,8 @@ _PERMANENT = (
     "Invalid ",
     "strconv.",
     "Bad request",
+    "Failed to parse ACL rules",  # ACL.PolicySet: acl.NewPolicyFromSource
+    "No such ACL ",  # ACL.TokenSet/RoleSet: a link to a policy or role name that does not exist
 )
 # Never permanent, whatever else the text says: what a cluster without a leader, a
 # partitioned or rate-limited one answers (structs.ErrNoLeader "No cluster leader",

@@ -3,8 +3,11 @@
 The only client-side module that imports aiohttp. It owns the ClientSession it creates (lazily,
 inside the running loop) and closes only that one; a session handed in by the caller is used and
 never closed. It adds the token as the ``X-Consul-Token`` header, never to the URL, and never logs
-headers. It never follows redirects, and never lets aiohttp re-send a request on its own: what is
-repeated is decided by the request core's retry policy. (A lent session keeps aiohttp's habit of
+headers; a call's own token (``token=``) replaces the client's for that request only. A client
+token that can change (a provider, a token file) is never one of the session's headers: each
+request carries the token the request core gave it (a stream asks the token source itself). It never
+follows redirects, and never lets aiohttp re-send a request on its own: what is repeated is
+decided by the request core's retry policy. (A lent session keeps aiohttp's habit of
 re-sending a PUT or DELETE once when a reused connection breaks; the client does not change a
 session it does not own.)
 
@@ -33,7 +36,8 @@ from yarl import URL
 from .._version import __version__
 from ..errors import ConnectError, RequestTimeout, TransportError
 from .config import Config, Target
-from .request import Request
+from .request import Request, hide
+from .tokens import TokenSource, attach
 
 __all__ = ["Transport"]
 
@@ -148,8 +152,10 @@ class Transport:
     the agent of each request and passes its number to :meth:`send`.
     """
 
-    def __init__(self, config: Config, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(self, config: Config, session: aiohttp.ClientSession | None = None, *,
+                 tokens: TokenSource | None = None) -> None:
         self.config = config
+        self._tokens = tokens
         self._session = session
         self._owned = session is None
         self._closed = False
@@ -161,7 +167,7 @@ class Transport:
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop of the first request
         self._guard: AsyncGenerator[None, None] | None = None
         headers = {"User-Agent": f"aioconsul/{__version__}"}
-        if config.token:
+        if config.token and tokens is None:  # a token that can change rides on each request
             headers["X-Consul-Token"] = config.token
         if config.auth is not None:
             pair = f"{config.auth[0]}:{config.auth[1]}".encode()
@@ -305,6 +311,10 @@ class Transport:
                 typed = self._typed[content_type] = {**(headers or {}),
                                                      "Content-Type": content_type}
             headers = typed
+        if request.token is not None:
+            # The call's own token replaces the client's, for this request only (aiohttp lets
+            # a request's header win over the session's of the same name).
+            headers = {**(headers or {}), "X-Consul-Token": request.token}
         url = self._url(request.target, agent)
         entry = task = deadlines = None
         seconds = request.timeout
@@ -344,7 +354,8 @@ class Transport:
             error = ConnectError if isinstance(exc, aiohttp.ClientConnectorError) \
                 else TransportError
             raise error(
-                f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
+                hide(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
+                     request.secrets),
                 operation=request.operation, address=self._addresses[agent],
             ) from exc
         finally:
@@ -369,13 +380,19 @@ class Transport:
         def failed(exc: aiohttp.ClientError) -> TransportError:
             error = ConnectError if isinstance(exc, aiohttp.ClientConnectorError) \
                 else TransportError
-            return error(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
+            return error(hide(f"{type(exc).__name__}: {exc}" if str(exc)
+                              else type(exc).__name__, request.secrets),
                          operation=request.operation, address=self._addresses[agent])
 
+        headers = self._call_headers
+        if request.token is None and self._tokens is not None:
+            await attach(self._tokens, request)
+        if request.token is not None:
+            headers = {**(headers or {}), "X-Consul-Token": request.token}
         try:
             response = await session.request(
                 request.method, self._url(request.target, agent), data=request.body,
-                headers=self._call_headers,
+                headers=headers,
                 timeout=aiohttp.ClientTimeout(total=None, connect=request.timeout or None),
                 **self._extra,
             )

@@ -47,10 +47,11 @@ def query_params(
 async def read_list(
     core: Core, path: str, params: list[tuple[str, str]], *, dc: Any, namespace: Any,
     partition: Any, consistency: Any, watch: Any,
+    token: str | None = None,
 ) -> tuple[Collection, Meta]:
     """A blocking, consistency-aware read of a list; Consul's ``null`` for none becomes ``[]``."""
     data, meta = await core.request(
         "GET", path, params=params, dc=dc, namespace=namespace, partition=partition,
-        consistency=consistency, watch=watch,
+        consistency=consistency, watch=watch, token=token,
     )
     return (data or []), meta

@@ -8,13 +8,13 @@ requires; the writes that set a state (register, maintenance, a check's status, 
 safe to repeat and marked idempotent, deregister and leave are not. The duration fields of
 service and check definitions (``Interval``, ``TTL``, ``Timeout``,
 ``DeregisterCriticalServiceAfter``) take a Go duration string or a timedelta and are sent as
-Go duration strings. The token handed to :meth:`Agent.update_token` travels in the JSON
-body only: never in the URL, a log line or an error message.
+Go duration strings. The secret handed to :meth:`Agent.update_token` travels in the JSON
+body only: never in the URL, a log line or an error message. Every method takes ``token``: the
+ACL token of that call, sent instead of the client's.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
@@ -30,7 +30,8 @@ from ..typing import Collection, Duration, HashBlocking, Meta, Object, ObjectID
 from ..typing import Mapping as ObjectMapping
 from ..watch import blocks_on_hash
 
-__all__ = ["LOG_LEVELS", "STATUSES", "Agent", "AgentChecks", "AgentServices", "Monitor"]
+__all__ = ["LEGACY_TOKEN_KINDS", "LOG_LEVELS", "STATUSES", "TOKEN_KINDS", "Agent", "AgentChecks",
+           "AgentServices", "Monitor"]
 
 #: The statuses a check can be set to.
 STATUSES = ("passing", "warning", "critical")
@@ -41,7 +42,13 @@ _SERVICE_KEYS = ("ServiceID", "ID")
 _SERVICE_NAME_KEYS = ("Service", "Name")
 _CHECK_KEYS = ("CheckID", "ID")
 _NODE_KEYS = ("Node", "Name")
-_TOKEN_KIND = re.compile(r"[A-Za-z0-9_-]+")
+#: The agent's ACL tokens :meth:`Agent.update_token` sets (``PUT /v1/agent/token/<kind>``,
+#: agent/agent_endpoint.go ``AgentToken``).
+TOKEN_KINDS = ("default", "agent", "agent_recovery", "replication",
+               "config_file_service_registration", "dns")
+#: The older names of the same tokens, which Consul still accepts.
+LEGACY_TOKEN_KINDS = ("acl_token", "acl_agent_token", "agent_master", "acl_agent_master_token",
+                      "acl_replication_token", "dns_token")
 #: Check fields holding a Go duration, as Consul matches JSON fields (see :func:`_fold`).
 _DURATION_FIELDS = frozenset({"interval", "ttl", "timeout", "deregistercriticalserviceafter"})
 #: Non-2xx statuses of /v1/agent/health/service/* that are a report, not an error.
@@ -174,6 +181,7 @@ class AgentServices(Endpoint):
         filter: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> tuple[ObjectMapping, Meta]:
         """Every service of this agent, by id (``GET /v1/agent/services``).
 
@@ -181,7 +189,7 @@ class AgentServices(Endpoint):
         """
         data, meta = await self._core.request(
             "GET", "/v1/agent/services", params=_filter(filter), namespace=namespace,
-            partition=partition,
+            partition=partition, token=token,
         )
         return (data or {}), meta
 
@@ -193,6 +201,7 @@ class AgentServices(Endpoint):
         watch: HashBlocking | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> tuple[Object | None, Meta]:
         """One service's full definition (``GET /v1/agent/service/<id>``); ``(None, meta)`` when
         the agent has no service with that id.
@@ -208,7 +217,7 @@ class AgentServices(Endpoint):
         """
         data, meta = await self._core.request(
             "GET", _service_path("service", service), hash_watch=watch, namespace=namespace,
-            partition=partition, missing_ok=True,
+            partition=partition, missing_ok=True, token=token,
         )
         return data, meta
 
@@ -226,6 +235,7 @@ class AgentServices(Endpoint):
         replace_existing_checks: bool = False,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> None:
         """Register a service with this agent, or replace its definition
         (``PUT /v1/agent/service/register``).
@@ -268,7 +278,7 @@ class AgentServices(Endpoint):
         params = [("replace-existing-checks", "true")] if replace_existing_checks else []
         await self._core.request(
             "PUT", "/v1/agent/service/register", params=params, json=body, namespace=namespace,
-            partition=partition, idempotent=True,
+            partition=partition, idempotent=True, token=token,
         )
 
     async def deregister(
@@ -277,6 +287,7 @@ class AgentServices(Endpoint):
         *,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> None:
         """Remove a service and its checks (``PUT /v1/agent/service/deregister/<id>``).
 
@@ -285,7 +296,7 @@ class AgentServices(Endpoint):
         """
         await self._core.request(
             "PUT", _service_path("service/deregister", service), namespace=namespace,
-            partition=partition,
+            partition=partition, token=token,
         )
 
     async def maintenance(
@@ -296,6 +307,7 @@ class AgentServices(Endpoint):
         reason: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> None:
         """Put a service into maintenance mode or take it out
         (``PUT /v1/agent/service/maintenance/<id>?enable=``).
@@ -309,7 +321,7 @@ class AgentServices(Endpoint):
             params.append(("reason", _text(reason, "reason", empty=True)))
         await self._core.request(
             "PUT", _service_path("service/maintenance", service), params=params,
-            namespace=namespace, partition=partition, idempotent=True,
+            namespace=namespace, partition=partition, idempotent=True, token=token,
         )
 
     @overload
@@ -320,6 +332,7 @@ class AgentServices(Endpoint):
         id: None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]: ...
 
     @overload
@@ -330,6 +343,7 @@ class AgentServices(Endpoint):
         id: ObjectID,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> tuple[Object | None, Meta]: ...
 
     async def health(
@@ -339,6 +353,7 @@ class AgentServices(Endpoint):
         id: ObjectID | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> tuple[Collection | Object | None, Meta]:
         """The aggregated health of local service instances, by service name or by ``id=``
         (``GET /v1/agent/health/service/name/<name>`` or ``.../id/<id>``).
@@ -358,7 +373,7 @@ class AgentServices(Endpoint):
             path = id_path("/v1/agent/health/service/name/", name, "name", _SERVICE_NAME_KEYS)
         data, meta = await self._core.request(
             "GET", path, namespace=namespace, partition=partition, missing_ok=True,
-            ok_statuses=_HEALTH_REPORTS,
+            ok_statuses=_HEALTH_REPORTS, token=token,
         )
         if id is None:
             return (data or []), meta
@@ -376,6 +391,7 @@ class AgentChecks(Endpoint):
         filter: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> tuple[ObjectMapping, Meta]:
         """Every check of this agent, by check id (``GET /v1/agent/checks``).
 
@@ -383,7 +399,7 @@ class AgentChecks(Endpoint):
         """
         data, meta = await self._core.request(
             "GET", "/v1/agent/checks", params=_filter(filter), namespace=namespace,
-            partition=partition,
+            partition=partition, token=token,
         )
         return (data or {}), meta
 
@@ -403,6 +419,7 @@ class AgentChecks(Endpoint):
         deregister_critical_service_after: Duration | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> None:
         """Register a check with this agent, or replace it (``PUT /v1/agent/check/register``).
 
@@ -440,7 +457,7 @@ class AgentChecks(Endpoint):
             _put(body, "Status", _status(status, "status"))
         await self._core.request(
             "PUT", "/v1/agent/check/register", json=body, namespace=namespace,
-            partition=partition, idempotent=True,
+            partition=partition, idempotent=True, token=token,
         )
 
     async def deregister(
@@ -449,19 +466,21 @@ class AgentChecks(Endpoint):
         *,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> None:
         """Remove a check (``PUT /v1/agent/check/deregister/<id>``); an unknown id raises
         :class:`~aioconsul.errors.NotFound`, as do the status reports below."""
         await self._core.request(
             "PUT", _check_path("deregister", check), namespace=namespace, partition=partition,
+            token=token,
         )
 
     async def _ttl(self, verb: str, check: Any, note: str | None, namespace: str | None,
-                   partition: str | None) -> None:
+                   partition: str | None, token: str | None) -> None:
         params = [] if note is None else [("note", _text(note, "note", empty=True))]
         await self._core.request(
             "PUT", _check_path(verb, check), params=params, namespace=namespace,
-            partition=partition, idempotent=True,
+            partition=partition, idempotent=True, token=token,
         )
 
     async def pass_(
@@ -471,10 +490,11 @@ class AgentChecks(Endpoint):
         *,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> None:
         """Set a TTL check to passing and restart its TTL (``PUT /v1/agent/check/pass/<id>``);
         ``note`` becomes its output."""
-        await self._ttl("pass", check, note, namespace, partition)
+        await self._ttl("pass", check, note, namespace, partition, token)
 
     async def warn(
         self,
@@ -483,9 +503,10 @@ class AgentChecks(Endpoint):
         *,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> None:
         """Set a TTL check to warning (``PUT /v1/agent/check/warn/<id>``)."""
-        await self._ttl("warn", check, note, namespace, partition)
+        await self._ttl("warn", check, note, namespace, partition, token)
 
     async def fail(
         self,
@@ -494,9 +515,10 @@ class AgentChecks(Endpoint):
         *,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> None:
         """Set a TTL check to critical (``PUT /v1/agent/check/fail/<id>``)."""
-        await self._ttl("fail", check, note, namespace, partition)
+        await self._ttl("fail", check, note, namespace, partition, token)
 
     async def update(
         self,
@@ -506,6 +528,7 @@ class AgentChecks(Endpoint):
         *,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> None:
         """Set a TTL check's status and output (``PUT /v1/agent/check/update/<id>``).
 
@@ -517,7 +540,7 @@ class AgentChecks(Endpoint):
                 "Output": "" if output is None else _text(output, "output", empty=True)}
         await self._core.request(
             "PUT", _check_path("update", check), json=body, namespace=namespace,
-            partition=partition, idempotent=True,
+            partition=partition, idempotent=True, token=token,
         )
 
 
@@ -625,13 +648,13 @@ class Agent(Endpoint):
         self.services = AgentServices(core)
         self.checks = AgentChecks(core)
 
-    async def self(self) -> Object:
+    async def self(self, *, token: str | None = None) -> Object:
         """The agent's configuration and member record (``GET /v1/agent/self``).
 
         ``Config`` (``Datacenter``, ``NodeName``, ``NodeID``, ``Server``, ``Version``...) is
         stable across releases; ``DebugConfig`` is not.
         """
-        data, _ = await self._core.request("GET", "/v1/agent/self")
+        data, _ = await self._core.request("GET", "/v1/agent/self", token=token)
         result: Object = data
         return result
 
@@ -642,6 +665,7 @@ class Agent(Endpoint):
         segment: str | None = None,
         filter: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """The members of the gossip pool as this agent sees them (``GET /v1/agent/members``).
 
@@ -659,7 +683,7 @@ class Agent(Endpoint):
             params.append(("segment", segment))
         params += _filter(filter)
         data, meta = await self._core.request(
-            "GET", "/v1/agent/members", params=params, partition=partition,
+            "GET", "/v1/agent/members", params=params, partition=partition, token=token,
         )
         return (data or []), meta
 
@@ -669,18 +693,19 @@ class Agent(Endpoint):
         *,
         wan: bool = False,
         partition: str | None = None,
+        token: str | None = None,
     ) -> None:
         """Ask the agent to join the gossip pool of the agent at ``address`` (``"host"`` or
         ``"host:port"``) (``PUT /v1/agent/join/<address>``); ``wan`` joins the WAN pool."""
         params = [("wan", "1")] if wan else []
         await self._core.request(
             "PUT", "/v1/agent/join/" + quote_segment(_text(address, "address")), params=params,
-            partition=partition, idempotent=True,
+            partition=partition, idempotent=True, token=token,
         )
 
-    async def leave(self) -> None:
+    async def leave(self, *, token: str | None = None) -> None:
         """Leave the cluster gracefully and shut the agent down (``PUT /v1/agent/leave``)."""
-        await self._core.request("PUT", "/v1/agent/leave")
+        await self._core.request("PUT", "/v1/agent/leave", token=token)
 
     async def force_leave(
         self,
@@ -689,6 +714,7 @@ class Agent(Endpoint):
         prune: bool = False,
         wan: bool = False,
         partition: str | None = None,
+        token: str | None = None,
     ) -> None:
         """Move a failed member to the "left" state (``PUT /v1/agent/force-leave/<node>``).
 
@@ -698,10 +724,12 @@ class Agent(Endpoint):
         params = [(flag, "1") for flag, given in (("prune", prune), ("wan", wan)) if given]
         await self._core.request(
             "PUT", id_path("/v1/agent/force-leave/", node, "node", _NODE_KEYS),
-            params=params, partition=partition, idempotent=True,
+            params=params, partition=partition, idempotent=True, token=token,
         )
 
-    async def maintenance(self, enable: bool, *, reason: str | None = None) -> None:
+    async def maintenance(
+        self, enable: bool, *, reason: str | None = None, token: str | None = None,
+    ) -> None:
         """Put this node into maintenance mode or take it out
         (``PUT /v1/agent/maintenance?enable=``).
 
@@ -711,35 +739,38 @@ class Agent(Endpoint):
         params = [("enable", _flag(enable, "enable"))]
         if reason is not None:
             params.append(("reason", _text(reason, "reason", empty=True)))
-        await self._core.request("PUT", "/v1/agent/maintenance", params=params, idempotent=True)
+        await self._core.request("PUT", "/v1/agent/maintenance", params=params, idempotent=True,
+                                 token=token)
 
-    async def reload(self) -> None:
+    async def reload(self, *, token: str | None = None) -> None:
         """Reload the agent's configuration files (``PUT /v1/agent/reload``)."""
-        await self._core.request("PUT", "/v1/agent/reload", idempotent=True)
+        await self._core.request("PUT", "/v1/agent/reload", idempotent=True, token=token)
 
-    async def metrics(self) -> Object:
+    async def metrics(self, *, token: str | None = None) -> Object:
         """The agent's metrics of the last finished interval, as JSON
         (``GET /v1/agent/metrics``): ``Timestamp``, ``Gauges``, ``Points``, ``Counters``,
         ``Samples``."""
-        data, _ = await self._core.request("GET", "/v1/agent/metrics")
+        data, _ = await self._core.request("GET", "/v1/agent/metrics", token=token)
         result: Object = data
         return result
 
-    async def host(self) -> Object:
+    async def host(self, *, token: str | None = None) -> Object:
         """Facts about the agent's host: ``Memory``, ``CPU``, ``Host``, ``Disk``
         (``GET /v1/agent/host``; its shape is not stable across releases)."""
-        data, _ = await self._core.request("GET", "/v1/agent/host")
+        data, _ = await self._core.request("GET", "/v1/agent/host", token=token)
         result: Object = data
         return result
 
-    async def version(self) -> Object:
+    async def version(self, *, token: str | None = None) -> Object:
         """The agent's build: ``HumanVersion``, ``SHA``, ``BuildDate``, ``FIPS``
         (``GET /v1/agent/version``, Consul 1.16+)."""
-        data, _ = await self._core.request("GET", "/v1/agent/version")
+        data, _ = await self._core.request("GET", "/v1/agent/version", token=token)
         result: Object = data
         return result
 
-    def monitor(self, loglevel: str = "info", *, logjson: bool = False) -> Monitor:
+    def monitor(
+        self, loglevel: str = "info", *, logjson: bool = False, token: str | None = None,
+    ) -> Monitor:
         """Stream the agent's log (``GET /v1/agent/monitor``): a :class:`Monitor`, an async
         iterator (and async context manager) of its lines from now on.
 
@@ -755,21 +786,27 @@ class Agent(Endpoint):
         if not isinstance(logjson, bool):
             raise TypeError(f"logjson: expected True or False, got {type(logjson).__name__}")
         params = [("loglevel", loglevel)] + ([("logjson", "")] if logjson else [])
-        request = build("GET", "/v1/agent/monitor", self._core.config, params=params)
+        request = build("GET", "/v1/agent/monitor", self._core.config, params=params,
+                        token=token)
         return Monitor(self._core, request, logjson=logjson)
 
-    async def update_token(self, kind: str, token: str) -> None:
-        """Set one of the agent's ACL tokens (``PUT /v1/agent/token/<kind>``).
+    async def update_token(self, kind: str, secret: str, *, token: str | None = None) -> None:
+        """Set one of the agent's ACL tokens (``PUT /v1/agent/token/<kind>``) to ``secret``.
 
-        ``kind`` is ``default``, ``agent``, ``agent_recovery``, ``replication``,
-        ``config_file_service_registration`` or ``dns``. The token travels in the JSON body,
-        never in the URL, and no message ever shows it. An agent without ACLs answers
-        :class:`~aioconsul.errors.PermissionDenied` ("ACL support disabled").
+        ``kind`` is one of :data:`TOKEN_KINDS`: ``default``, ``agent``, ``agent_recovery``,
+        ``replication``, ``config_file_service_registration`` or ``dns`` (the legacy names
+        Consul still takes, :data:`LEGACY_TOKEN_KINDS`, are accepted too); another kind is a
+        ValueError before anything is sent. ``secret`` is the SecretID to set; it travels in
+        the JSON body, never in the URL, and no message ever shows it. ``token`` is the ACL
+        token this call is made with (it needs ``agent:write``), as on every method. An agent
+        without ACLs answers :class:`~aioconsul.errors.PermissionDenied` ("ACL support
+        disabled").
         """
         kind = _text(kind, "kind")
-        if not _TOKEN_KIND.fullmatch(kind):
-            raise ValueError(f"kind: {kind!r} is not a token kind (e.g. 'default', 'agent')")
-        if not isinstance(token, str):
-            raise TypeError(f"token: expected a str, got {type(token).__name__}")
-        await self._core.request("PUT", "/v1/agent/token/" + kind, json={"Token": token},
-                                 idempotent=True)
+        if kind not in TOKEN_KINDS and kind not in LEGACY_TOKEN_KINDS:
+            raise ValueError(f"kind: {kind!r} is not one of the agent's token kinds "
+                             f"({', '.join(TOKEN_KINDS)})")
+        if not isinstance(secret, str):
+            raise TypeError(f"secret: expected a str, got {type(secret).__name__}")
+        await self._core.request("PUT", "/v1/agent/token/" + kind, json={"Token": secret},
+                                 idempotent=True, token=token, secrets=(secret,))

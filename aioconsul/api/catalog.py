@@ -29,7 +29,8 @@ def _object(value: Any, name: str) -> dict[str, Any]:
 
 
 class Catalog(Endpoint):
-    """``client.catalog``: register and read nodes, services and checks of a datacenter."""
+    """``client.catalog``: register and read nodes, services and checks of a datacenter. Every
+    method takes ``token``: the ACL token of that call, instead of the client's."""
 
     __slots__ = ()
 
@@ -48,6 +49,7 @@ class Catalog(Endpoint):
         dc: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> bool:
         """Register a node, and optionally a service and checks on it (``PUT
         /v1/catalog/register``).
@@ -71,7 +73,7 @@ class Catalog(Endpoint):
             raise ValueError("address: a catalog registration needs the node's address")
         data, _ = await self._core.request(
             "PUT", "/v1/catalog/register", json=body, dc=dc, namespace=namespace,
-            partition=partition, idempotent=True,
+            partition=partition, idempotent=True, token=token,
         )
         return data is True
 
@@ -84,6 +86,7 @@ class Catalog(Endpoint):
         dc: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> bool:
         """Remove a node, or only one of its services or checks (``PUT /v1/catalog/deregister``).
 
@@ -99,13 +102,13 @@ class Catalog(Endpoint):
             body["CheckID"] = normalize.object_id(check, "check", "CheckID")
         data, _ = await self._core.request(
             "PUT", "/v1/catalog/deregister", json=body, dc=dc, namespace=namespace,
-            partition=partition, idempotent=True,
+            partition=partition, idempotent=True, token=token,
         )
         return data is True
 
-    async def datacenters(self) -> list[str]:
+    async def datacenters(self, *, token: str | None = None) -> list[str]:
         """Every known datacenter, nearest first (``GET /v1/catalog/datacenters``)."""
-        data, _ = await self._core.request("GET", "/v1/catalog/datacenters")
+        data, _ = await self._core.request("GET", "/v1/catalog/datacenters", token=token)
         return list(data or [])
 
     async def nodes(
@@ -119,6 +122,7 @@ class Catalog(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """The nodes of a datacenter (``GET /v1/catalog/nodes``).
 
@@ -128,6 +132,7 @@ class Catalog(Endpoint):
             self._core, "/v1/catalog/nodes",
             query_params(near=near, node_meta=node_meta, filter=filter, peer=peer),
             dc=dc, namespace=None, partition=partition, consistency=consistency, watch=watch,
+            token=token,
         )
 
     async def services(
@@ -141,12 +146,14 @@ class Catalog(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[dict[str, list[str]], Meta]:
         """Every service name with its tags (``GET /v1/catalog/services``)."""
         data, meta = await self._core.request(
             "GET", "/v1/catalog/services",
             params=query_params(node_meta=node_meta, filter=filter, peer=peer), dc=dc,
             namespace=namespace, partition=partition, consistency=consistency, watch=watch,
+            token=token,
         )
         return (data or {}), meta
 
@@ -164,6 +171,7 @@ class Catalog(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """The instances of one service (``GET /v1/catalog/service/<name>``).
 
@@ -171,7 +179,8 @@ class Catalog(Endpoint):
         ``Name``). ``tag`` keeps instances having every given tag.
         """
         return await self._instances("/v1/catalog/service/", service, tag, near, node_meta,
-                                     filter, peer, dc, namespace, partition, consistency, watch)
+                                     filter, peer, dc, namespace, partition, consistency, watch,
+                                     token)
 
     async def connect(
         self,
@@ -187,20 +196,24 @@ class Catalog(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """The Connect-capable instances of a service: its proxies and native services
         (``GET /v1/catalog/connect/<name>``)."""
         return await self._instances("/v1/catalog/connect/", service, tag, near, node_meta,
-                                     filter, peer, dc, namespace, partition, consistency, watch)
+                                     filter, peer, dc, namespace, partition, consistency, watch,
+                                     token)
 
     async def _instances(
         self, base: str, service: Any, tag: Any, near: Any, node_meta: Any, filter: Any,
         peer: Any, dc: Any, namespace: Any, partition: Any, consistency: Any, watch: Any,
+        token: str | None,
     ) -> tuple[Collection, Meta]:
         return await read_list(
             self._core, id_path(base, service, "service", SERVICE_NAME_KEYS),
             query_params(tag=tag, near=near, node_meta=node_meta, filter=filter, peer=peer),
             dc=dc, namespace=namespace, partition=partition, consistency=consistency, watch=watch,
+            token=token,
         )
 
     async def node(
@@ -214,13 +227,14 @@ class Catalog(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Object | None, Meta]:
         """One node and its services map (``GET /v1/catalog/node/<node>``); ``(None, meta)``
         for an unknown node. ``filter`` applies to the services."""
         data, meta = await self._core.request(
             "GET", id_path("/v1/catalog/node/", node, "node", "Node"),
             params=query_params(filter=filter, peer=peer), dc=dc, namespace=namespace,
-            partition=partition, consistency=consistency, watch=watch,
+            partition=partition, consistency=consistency, watch=watch, token=token,
         )
         return data, meta
 
@@ -235,13 +249,14 @@ class Catalog(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Object | None, Meta]:
         """One node with its services as a list (``GET /v1/catalog/node-services/<node>``);
         ``(None, meta)`` for an unknown node."""
         data, meta = await self._core.request(
             "GET", id_path("/v1/catalog/node-services/", node, "node", "Node"),
             params=query_params(filter=filter, peer=peer), dc=dc, namespace=namespace,
-            partition=partition, consistency=consistency, watch=watch,
+            partition=partition, consistency=consistency, watch=watch, token=token,
         )
         # Consul answers an unknown node with {"Node": null, "Services": null}
         # (CatalogNodeServiceList returns the empty struct), unlike /catalog/node's null.
@@ -258,6 +273,7 @@ class Catalog(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """The services a terminating or ingress gateway routes to
         (``GET /v1/catalog/gateway-services/<gateway>``)."""
@@ -265,5 +281,5 @@ class Catalog(Endpoint):
             self._core, id_path("/v1/catalog/gateway-services/", gateway, "gateway",
                                   SERVICE_NAME_KEYS),
             [], dc=dc, namespace=namespace, partition=partition, consistency=consistency,
-            watch=watch,
+            watch=watch, token=token,
         )

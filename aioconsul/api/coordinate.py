@@ -35,13 +35,14 @@ def rtt(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
 
 
 class Coordinate(Endpoint):
-    """``client.coordinate``: the network coordinates of servers and nodes."""
+    """``client.coordinate``: the network coordinates of servers and nodes. Every method takes
+    ``token``: the ACL token of that call, instead of the client's."""
 
     __slots__ = ()
 
-    async def datacenters(self) -> Collection:
+    async def datacenters(self, *, token: str | None = None) -> Collection:
         """The WAN coordinates of each datacenter's servers (``GET /v1/coordinate/datacenters``)."""
-        data, _ = await self._core.request("GET", "/v1/coordinate/datacenters")
+        data, _ = await self._core.request("GET", "/v1/coordinate/datacenters", token=token)
         return list(data or [])
 
     async def nodes(
@@ -52,12 +53,13 @@ class Coordinate(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """The LAN coordinates of every node (``GET /v1/coordinate/nodes``)."""
         params = [("segment", segment)] if segment is not None else []
         data, meta = await self._core.request(
             "GET", "/v1/coordinate/nodes", params=params, dc=dc, partition=partition,
-            consistency=consistency, watch=watch,
+            consistency=consistency, watch=watch, token=token,
         )
         return (data or []), meta
 
@@ -70,6 +72,7 @@ class Coordinate(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """The coordinates of one node, one per segment (``GET /v1/coordinate/node/<node>``);
         ``([], meta)`` when the node has none."""
@@ -77,6 +80,7 @@ class Coordinate(Endpoint):
         data, meta = await self._core.request(
             "GET", id_path("/v1/coordinate/node/", node, "node", "Node"), params=params, dc=dc,
             partition=partition, consistency=consistency, watch=watch, missing_ok=True,
+            token=token,
         )
         return (data or []), meta
 
@@ -88,6 +92,7 @@ class Coordinate(Endpoint):
         segment: str | None = None,
         dc: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> None:
         """Set a node's LAN coordinate (``PUT /v1/coordinate/update``).
 
@@ -100,4 +105,4 @@ class Coordinate(Endpoint):
         if segment is not None:
             body["Segment"] = segment
         await self._core.request("PUT", "/v1/coordinate/update", json=body, dc=dc,
-                                 partition=partition, idempotent=True)
+                                 partition=partition, idempotent=True, token=token)

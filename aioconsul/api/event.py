@@ -53,7 +53,9 @@ def _name(name: Any, *, firing: bool = True) -> str:
 
 
 class Event(Endpoint):
-    """``client.event``: fire user events and list the ones this agent has seen."""
+    """``client.event``: fire user events and list the ones this agent has seen. Every method
+    takes ``token``: the ACL token of that call (of each read of a watch), instead of the
+    client's."""
 
     __slots__ = ()
 
@@ -66,6 +68,7 @@ class Event(Endpoint):
         service: Filter | None = None,
         tag: Filter | None = None,
         dc: str | None = None,
+        token: str | None = None,
     ) -> Object:
         """Fire event ``name`` (``PUT /v1/event/fire/<name>``) and return it as created.
 
@@ -77,6 +80,7 @@ class Event(Endpoint):
         data, _ = await self._core.request(
             "PUT", "/v1/event/fire/" + quote_segment(_name(name)), params=params, body=body,
             content_type="application/octet-stream" if body else None, dc=dc, b64="Payload",
+            token=token,
         )
         result: Object = data
         return result
@@ -89,6 +93,7 @@ class Event(Endpoint):
         service: Filter | None = None,
         tag: Filter | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """List recent events, oldest first (``GET /v1/event/list``), payloads as bytes.
 
@@ -98,7 +103,7 @@ class Event(Endpoint):
         params = [("name", _name(name, firing=False))] if name is not None else []
         params += _filters(node, service, tag)
         data, meta = await self._core.request(
-            "GET", "/v1/event/list", params=params, watch=watch, b64="Payload",
+            "GET", "/v1/event/list", params=params, watch=watch, b64="Payload", token=token,
         )
         return (data or []), meta
 
@@ -114,6 +119,7 @@ class Event(Endpoint):
         wait: Duration | None = "5m",
         errors: QuietErrors = "log",
         backoff: Backoff | None = None,
+        token: str | None = None,
     ) -> EventWatch[tuple[Object, Meta]]: ...
 
     @overload
@@ -128,6 +134,7 @@ class Event(Endpoint):
         wait: Duration | None = "5m",
         errors: ErrorMode,
         backoff: Backoff | None = None,
+        token: str | None = None,
     ) -> EventWatch[tuple[Object, Meta] | ConsulError]: ...
 
     def watch(
@@ -141,6 +148,7 @@ class Event(Endpoint):
         wait: Duration | None = "5m",
         errors: ErrorMode = "log",
         backoff: Backoff | None = None,
+        token: str | None = None,
     ) -> EventWatch[tuple[Object, Meta]] | EventWatch[tuple[Object, Meta] | ConsulError]:
         """Each new event, once: ``async for event, meta in client.event.watch("deploy"):``.
 
@@ -153,6 +161,7 @@ class Event(Endpoint):
         if name is not None:
             _name(name, firing=False)
         _filters(node, service, tag)
+        options: dict[str, Any] = {} if token is None else {"token": normalize.token(token)}
         return EventWatch(Watch(self.items, name, node=node, service=service, tag=tag,
-                                wait=wait, errors=errors, backoff=backoff),
+                                wait=wait, errors=errors, backoff=backoff, **options),
                           since_now=since_now)

@@ -22,7 +22,8 @@ STATES = ("any", "passing", "warning", "critical")
 
 
 class Health(Endpoint):
-    """``client.health``: instances with their health, and checks by node, service or state."""
+    """``client.health``: instances with their health, and checks by node, service or state.
+    Every method takes ``token``: the ACL token of that call, instead of the client's."""
 
     __slots__ = ()
 
@@ -37,12 +38,13 @@ class Health(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """The checks of one node, node and service checks alike
         (``GET /v1/health/node/<node>``)."""
         return await self._read(id_path("/v1/health/node/", node, "node", "Node"),
                                 query_params(filter=filter, peer=peer), dc, namespace, partition,
-                                consistency, watch)
+                                consistency, watch, token)
 
     async def checks(
         self,
@@ -57,12 +59,13 @@ class Health(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """The checks of every instance of a service (``GET /v1/health/checks/<service>``)."""
         return await self._read(
             id_path("/v1/health/checks/", service, "service", SERVICE_NAME_KEYS),
             query_params(near=near, node_meta=node_meta, filter=filter, peer=peer), dc,
-            namespace, partition, consistency, watch)
+            namespace, partition, consistency, watch, token)
 
     async def service(
         self,
@@ -79,6 +82,7 @@ class Health(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """Instances of a service, each ``{"Node", "Service", "Checks"}``
         (``GET /v1/health/service/<service>``).
@@ -88,7 +92,7 @@ class Health(Endpoint):
         """
         return await self._instances("/v1/health/service/", service, tag, passing, near,
                                      node_meta, filter, peer, dc, namespace, partition,
-                                     consistency, watch)
+                                     consistency, watch, token)
 
     async def connect(
         self,
@@ -105,12 +109,13 @@ class Health(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """Connect-capable instances of a service with their health
         (``GET /v1/health/connect/<service>``)."""
         return await self._instances("/v1/health/connect/", service, tag, passing, near,
                                      node_meta, filter, peer, dc, namespace, partition,
-                                     consistency, watch)
+                                     consistency, watch, token)
 
     async def ingress(
         self,
@@ -126,12 +131,13 @@ class Health(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """The ingress gateways serving a service, with their health
         (``GET /v1/health/ingress/<service>``)."""
         return await self._instances("/v1/health/ingress/", service, tag, passing, near,
                                      node_meta, filter, None, dc, namespace, partition,
-                                     consistency, watch)
+                                     consistency, watch, token)
 
     async def state(
         self,
@@ -145,6 +151,7 @@ class Health(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """Every check in ``state``: ``any``, ``passing``, ``warning`` or ``critical``
         (``GET /v1/health/state/<state>``)."""
@@ -152,12 +159,12 @@ class Health(Endpoint):
             raise ValueError(f"state: expected one of {', '.join(STATES)}, got {state!r}")
         return await self._read(f"/v1/health/state/{state}",
                                 query_params(near=near, node_meta=node_meta, filter=filter),
-                                dc, namespace, partition, consistency, watch)
+                                dc, namespace, partition, consistency, watch, token)
 
     async def _instances(
         self, base: str, service: Any, tag: Any, passing: bool, near: Any, node_meta: Any,
         filter: Any, peer: Any, dc: Any, namespace: Any, partition: Any, consistency: Any,
-        watch: Any,
+        watch: Any, token: str | None,
     ) -> tuple[Collection, Meta]:
         if not isinstance(passing, bool):
             raise TypeError(f"passing: expected a bool, got {type(passing).__name__}")
@@ -165,11 +172,12 @@ class Health(Endpoint):
             id_path(base, service, "service", SERVICE_NAME_KEYS),
             query_params(tag=tag, passing=passing, near=near, node_meta=node_meta,
                          filter=filter, peer=peer),
-            dc, namespace, partition, consistency, watch)
+            dc, namespace, partition, consistency, watch, token)
 
     async def _read(
         self, path: str, params: list[tuple[str, str]], dc: Any, namespace: Any, partition: Any,
-        consistency: Any, watch: Any,
+        consistency: Any, watch: Any, token: str | None,
     ) -> tuple[Collection, Meta]:
         return await read_list(self._core, path, params, dc=dc, namespace=namespace,
-                               partition=partition, consistency=consistency, watch=watch)
+                               partition=partition, consistency=consistency, watch=watch,
+                               token=token)

@@ -12,7 +12,7 @@ import binascii
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._core import normalize
 from .._core.core import Endpoint
@@ -31,7 +31,11 @@ from ..typing import (
 )
 from ..watch import Backoff, ErrorMode, QuietErrors, Watch
 from . import _limits
+from ._tree import _codec, _folder, nest
 from .txn import MAX_OPS, Transaction, Txn
+
+if TYPE_CHECKING:
+    from ..toolkit.config import LiveConfig
 
 __all__ = ["DEFAULT_UPDATE_RETRIES", "IMPORT_BATCH", "KV", "MAX_VALUE_SIZE", "Codec", "nest"]
 
@@ -51,7 +55,6 @@ _OCTETS = "application/octet-stream"
 #: How :meth:`KV.tree` decodes each value: ``"bytes"`` (as stored), ``"text"`` (UTF-8),
 #: ``"json"`` (an empty value is None), or a callable taking the bytes.
 Codec = Literal["bytes", "text", "json"] | Callable[[bytes], Any]
-_CODECS = ("bytes", "text", "json")
 #: What ``fn`` of :meth:`KV.update` is: the current value (None if missing) to the new one.
 Updater = Callable[[bytes | None], Payload | Awaitable[Payload]]
 
@@ -66,73 +69,6 @@ def _value(value: Any, name: str = "value") -> bytes:
         raise ValueError(f"{name}: {len(data)} bytes is over Consul's limit of {MAX_VALUE_SIZE} "
                          f"bytes (kv_max_value_size)")
     return data
-
-
-def _codec(codec: Any) -> Callable[[bytes], Any]:
-    """The decoding function of a :data:`Codec` (checked before any request)."""
-    if isinstance(codec, str):
-        if codec == "bytes":
-            return bytes
-        if codec == "text":
-            return lambda data: data.decode("utf-8")
-        if codec == "json":
-            return lambda data: json.loads(data) if data else None
-        raise ValueError(f"codec: expected one of {', '.join(map(repr, _CODECS))} or a "
-                         f"callable, got {codec!r}")
-    if callable(codec):
-        return codec  # type: ignore[no-any-return]
-    raise TypeError(f"codec: expected one of {', '.join(map(repr, _CODECS))} or a callable, "
-                    f"got {type(codec).__name__}")
-
-
-def _folder(prefix: str) -> str:
-    return prefix if prefix == "" or prefix.endswith("/") else prefix + "/"
-
-
-def nest(entries: Iterable[Mapping[str, Any]], prefix: str = "", *,
-         codec: Codec = "bytes") -> dict[str, Any]:
-    """The nested dict of KV ``entries`` (as :meth:`KV.items` returns them) under ``prefix``.
-
-    Pure; the rules of :meth:`KV.tree`: the prefix (taken as a folder, ``"a"`` as ``"a/"``) is
-    stripped and each ``/`` opens a dict; a folder key (ending in ``/``, as ``consul kv put a/``
-    or the UI make) gives an empty dict, its value ignored; a key that is both a value and a
-    folder (``a/b`` and ``a/b/c``) is a ``ValueError`` naming both. Entries outside the folder
-    are skipped. A value the codec cannot decode is a ``ValueError`` naming its key.
-    """
-    decode = _codec(codec)
-    folder = _folder(prefix)
-    tree: dict[str, Any] = {}
-    leaves: dict[tuple[str, ...], str] = {}  # the path of each value -> its key
-
-    def clash(leaf: str, other: str) -> ValueError:
-        return ValueError(f"{leaf!r} and {other!r}: a key cannot be both a value and a folder "
-                          "in a tree (read this prefix with items())")
-
-    # Sorted, a value ("a/b") comes before anything in the folder of the same name ("a/b/c").
-    for entry in sorted(entries, key=lambda e: str(e.get("Key", ""))):
-        key = str(entry.get("Key", ""))
-        if not key.startswith(folder):
-            continue
-        *dirs, name = key[len(folder):].split("/")
-        node = tree
-        path: tuple[str, ...] = ()
-        for part in dirs:
-            path += (part,)
-            if path in leaves:
-                raise clash(leaves[path], key)
-            node = node.setdefault(part, {})
-        if name == "":
-            continue  # a folder key: its dict is made above, its value ignored
-        path += (name,)
-        if name in node:
-            raise clash(key, leaves.get(path, folder + "/".join(path) + "/"))
-        value = entry.get("Value")
-        try:
-            node[name] = decode(b"" if value is None else bytes(value))
-        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-            raise ValueError(f"{key!r}: the value cannot be decoded ({exc})") from exc
-        leaves[path] = key
-    return tree
 
 
 def _import_ops(entries: Any) -> list[dict[str, Any]]:
@@ -192,7 +128,8 @@ class KV(Endpoint):
 
     Every read returns ``(data, meta)`` and takes ``dc``, ``namespace``, ``partition``,
     ``consistency`` and ``watch`` (a :data:`~aioconsul.typing.Blocking`: the index to wait past,
-    optionally with a wait). Every write returns the agent's bool.
+    optionally with a wait). Every write returns the agent's bool. Every method takes
+    ``token``: the ACL token of that call, sent instead of the client's.
     """
 
     __slots__ = ()
@@ -206,6 +143,7 @@ class KV(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Object | None, Meta]:
         """Read one entry (``GET /v1/kv/<key>``).
 
@@ -217,7 +155,7 @@ class KV(Endpoint):
         data, meta = await self._core.request(
             "GET", _path(normalize.kv_key(key)), dc=dc, namespace=namespace,
             partition=partition, consistency=consistency, watch=watch, missing_ok=True,
-            indexed=True, b64="Value",
+            indexed=True, b64="Value", token=token,
         )
         return (data[0] if data else None), meta
 
@@ -233,6 +171,7 @@ class KV(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
+        token: str | None = None,
     ) -> Watch[tuple[Object | None, Meta]]: ...
 
     @overload
@@ -247,6 +186,7 @@ class KV(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
+        token: str | None = None,
     ) -> Watch[tuple[Object | None, Meta] | ConsulError]: ...
 
     def watch(
@@ -260,6 +200,7 @@ class KV(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
+        token: str | None = None,
     ) -> Watch[tuple[Object | None, Meta] | ConsulError]:
         """Watch one key: ``async for entry, meta in client.kv.watch("config/app"):``.
 
@@ -270,7 +211,7 @@ class KV(Endpoint):
         # Only the options given: the read's defaults are None, and each wake-up passes them.
         options: dict[str, Any] = {name: value for name, value in (
             ("dc", dc), ("namespace", namespace), ("partition", partition),
-            ("consistency", consistency)) if value is not None}
+            ("consistency", consistency), ("token", token)) if value is not None}
         return Watch(self.get, key, wait=wait, errors=errors, backoff=backoff, **options)
 
     async def raw(
@@ -282,12 +223,13 @@ class KV(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[bytes | None, Meta]:
         """Read only the value's bytes (``GET /v1/kv/<key>?raw``); ``(None, meta)`` if missing."""
         data, meta = await self._core.request(
             "GET", _path(normalize.kv_key(key)), params=(("raw", ""),), dc=dc,
             namespace=namespace, partition=partition, consistency=consistency, watch=watch,
-            missing_ok=True, indexed=True, raw=True,
+            missing_ok=True, indexed=True, raw=True, token=token,
         )
         return (bytes(data) if data is not None else None), meta
 
@@ -301,6 +243,7 @@ class KV(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[list[str], Meta]:
         """List the keys under ``prefix`` (``GET /v1/kv/<prefix>?keys``).
 
@@ -315,7 +258,7 @@ class KV(Endpoint):
         data, meta = await self._core.request(
             "GET", _path(normalize.kv_key(prefix, "prefix", prefix=True)), params=params, dc=dc,
             namespace=namespace, partition=partition, consistency=consistency, watch=watch,
-            missing_ok=True, indexed=True,
+            missing_ok=True, indexed=True, token=token,
         )
         return (data or []), meta
 
@@ -328,6 +271,7 @@ class KV(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """Read every entry under ``prefix`` (``GET /v1/kv/<prefix>?recurse``); ``[]`` if none.
 
@@ -338,7 +282,7 @@ class KV(Endpoint):
             "GET", _path(normalize.kv_key(prefix, "prefix", prefix=True)),
             params=(("recurse", ""),), dc=dc, namespace=namespace, partition=partition,
             consistency=consistency, watch=watch, missing_ok=True, indexed=True,
-            b64="Value",
+            b64="Value", token=token,
         )
         return (data or []), meta
 
@@ -351,6 +295,7 @@ class KV(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
+        token: str | None = None,
     ) -> dict[str, Any]:
         """Read the folder ``prefix`` into a nested dict, the prefix stripped (one
         ``GET /v1/kv/<prefix>/?recurse``): ``a/b/c`` under ``"a/"`` gives ``{"b": {"c": value}}``.
@@ -368,8 +313,33 @@ class KV(Endpoint):
         _codec(codec)
         folder = _folder(normalize.kv_key(prefix, "prefix", prefix=True))
         entries, _ = await self.items(folder, dc=dc, namespace=namespace, partition=partition,
-                                      consistency=consistency)
+                                      consistency=consistency, token=token)
         return nest(entries, folder, codec=codec)
+
+    def config(
+        self,
+        prefix: str,
+        *,
+        codec: Codec = "bytes",
+        wait: float | Duration | tuple[float | Duration, float | Duration] | None = None,
+        validate: Callable[[dict[str, Any]], Any] | None = None,
+        on_change: Callable[[Any], Any] | None = None,
+        on_reject: Callable[[Any], Any] | None = None,
+        dc: str | None = None,
+        namespace: str | None = None,
+        partition: str | None = None,
+        consistency: str | None = None,
+        token: str | None = None,
+    ) -> LiveConfig:
+        """The folder ``prefix`` as a live nested dict while ``async with`` runs:
+        ``async with client.kv.config("config/web/") as cfg:``; one recursive watch keeps it
+        current, with quiescence (``wait``) and a validator. See
+        :class:`~aioconsul.toolkit.config.LiveConfig`; :meth:`tree` is the one-shot read."""
+        from ..toolkit.config import LiveConfig  # loaded with the toolkit, on first use
+
+        return LiveConfig(self, prefix, codec=codec, wait=wait, validate=validate,
+                          on_change=on_change, on_reject=on_reject, dc=dc, namespace=namespace,
+                          partition=partition, consistency=consistency, token=token)
 
     async def set(
         self,
@@ -383,6 +353,7 @@ class KV(Endpoint):
         dc: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> bool:
         """Write ``value`` to ``key`` (``PUT /v1/kv/<key>``); returns whether it was written.
 
@@ -413,7 +384,7 @@ class KV(Endpoint):
         # request that could not connect is tried again (the CAS retry rule, see cas()).
         result, _ = await self._core.request(
             "PUT", _path(key), params=params, body=data, content_type=_OCTETS, dc=dc,
-            namespace=namespace, partition=partition,
+            namespace=namespace, partition=partition, token=token,
         )
         return result is True
 
@@ -427,6 +398,7 @@ class KV(Endpoint):
         dc: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> bool:
         """Write only if the key's ModifyIndex is ``index`` (an index, or the entry last read).
 
@@ -443,7 +415,7 @@ class KV(Endpoint):
         (:meth:`lock`, :meth:`unlock`) and :meth:`delete_cas`.
         """
         return await self.set(key, value, flags=flags, cas=index, dc=dc, namespace=namespace,
-                              partition=partition)
+                              partition=partition, token=token)
 
     async def lock(
         self,
@@ -455,13 +427,14 @@ class KV(Endpoint):
         dc: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> bool:
         """Acquire ``key`` for ``session`` and write ``value`` (``?acquire=``).
 
         Returns False when another session holds the key or its lock-delay is running.
         """
         return await self.set(key, value, flags=flags, acquire=session, dc=dc,
-                              namespace=namespace, partition=partition)
+                              namespace=namespace, partition=partition, token=token)
 
     async def unlock(
         self,
@@ -473,6 +446,7 @@ class KV(Endpoint):
         dc: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> bool:
         """Release ``key`` held by ``session`` (``?release=``); Consul stores ``value`` too.
 
@@ -480,7 +454,7 @@ class KV(Endpoint):
         Returns False when ``session`` does not hold the key.
         """
         return await self.set(key, value, flags=flags, release=session, dc=dc,
-                              namespace=namespace, partition=partition)
+                              namespace=namespace, partition=partition, token=token)
 
     async def delete(
         self,
@@ -489,11 +463,12 @@ class KV(Endpoint):
         dc: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> bool:
         """Delete one key (``DELETE /v1/kv/<key>``); deleting a missing key is also True."""
         result, _ = await self._core.request(
             "DELETE", _path(normalize.kv_key(key)), dc=dc, namespace=namespace,
-            partition=partition,
+            partition=partition, token=token,
         )
         return result is True
 
@@ -504,11 +479,13 @@ class KV(Endpoint):
         dc: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> bool:
         """Delete every key under ``prefix`` (``?recurse``); ``""`` empties the whole store."""
         result, _ = await self._core.request(
             "DELETE", _path(normalize.kv_key(prefix, "prefix", prefix=True)),
             params=(("recurse", ""),), dc=dc, namespace=namespace, partition=partition,
+            token=token,
         )
         return result is True
 
@@ -520,6 +497,7 @@ class KV(Endpoint):
         dc: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> bool:
         """Delete ``key`` only if its ModifyIndex is ``index`` (an index or the entry last read).
 
@@ -532,7 +510,7 @@ class KV(Endpoint):
             raise ValueError("index: Consul's delete-cas needs an index above 0")
         result, _ = await self._core.request(
             "DELETE", _path(normalize.kv_key(key)), params=(("cas", str(cas)),), dc=dc,
-            namespace=namespace, partition=partition,  # never repeated once sent: see cas()
+            namespace=namespace, partition=partition, token=token,  # never repeated: see cas()
         )
         return result is True
 
@@ -547,6 +525,7 @@ class KV(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
+        token: str | None = None,
     ) -> Object:
         """Read-modify-write ``key`` with check-and-set: ``fn(current)`` gives the new value.
 
@@ -577,7 +556,8 @@ class KV(Endpoint):
             raise ValueError(f"retries: must not be negative, got {retries}")
         if flags is not None:
             flags = normalize.uint64(flags, "flags")
-        where: dict[str, Any] = {"dc": dc, "namespace": namespace, "partition": partition}
+        where: dict[str, Any] = {"dc": dc, "namespace": namespace, "partition": partition,
+                                 "token": token}
         if consistency is not None:
             normalize.consistency(consistency)
 
@@ -620,6 +600,7 @@ class KV(Endpoint):
         consistency: Consistency | str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> Transaction:
         """A new KV transaction (``PUT /v1/txn``), built one validated verb at a time.
 
@@ -629,7 +610,7 @@ class KV(Endpoint):
         """
 
         return Transaction(Txn(self._core), dc=dc, consistency=consistency,
-                           namespace=namespace, partition=partition)
+                           namespace=namespace, partition=partition, token=token)
 
     async def export(
         self,
@@ -639,6 +620,7 @@ class KV(Endpoint):
         namespace: str | None = None,
         partition: str | None = None,
         consistency: Consistency | str | None = None,
+        token: str | None = None,
     ) -> list[dict[str, Any]]:
         """Every entry under ``prefix`` in ``consul kv export``'s JSON shape (one recurse read).
 
@@ -650,7 +632,7 @@ class KV(Endpoint):
         (``python -m aioconsul kv export`` prints it exactly).
         """
         entries, _ = await self.items(prefix, dc=dc, namespace=namespace, partition=partition,
-                                      consistency=consistency)
+                                      consistency=consistency, token=token)
         exported: list[dict[str, Any]] = []
         for entry in entries:
             item: dict[str, Any] = {
@@ -670,6 +652,7 @@ class KV(Endpoint):
         dc: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> int:
         """Write entries in ``consul kv export``'s shape (as :meth:`export` returns them).
 
@@ -695,7 +678,8 @@ class KV(Endpoint):
         if not 1 <= batch <= MAX_OPS:
             raise ValueError(f"batch: expected 1 to {MAX_OPS} operations, got {batch}")
         ops = _import_ops(entries)
-        where: dict[str, Any] = {"dc": dc, "namespace": namespace, "partition": partition}
+        where: dict[str, Any] = {"dc": dc, "namespace": namespace, "partition": partition,
+                                 "token": token}
         txn = Txn(self._core)
         pending: list[dict[str, Any]] = []
         size = 0
@@ -713,7 +697,7 @@ class KV(Endpoint):
                 await flush()
                 await self.set(body["Key"], body["Value"], flags=body["Flags"], dc=dc,
                                namespace=body.get("Namespace", namespace),
-                               partition=body.get("Partition", partition))
+                               partition=body.get("Partition", partition), token=token)
                 continue
             if len(pending) >= batch or size + cost > _TXN_BODY_BUDGET:
                 await flush()

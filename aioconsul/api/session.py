@@ -32,7 +32,9 @@ def _path(verb: str, session: Any) -> str:
 
 
 class Session(Endpoint):
-    """``client.session``: the sessions behind KV locks."""
+    """``client.session``: the sessions behind KV locks. Every method takes ``token``: the ACL
+    token of that call (a keep-alive renews and destroys with it too), instead of the
+    client's."""
 
     __slots__ = ()
 
@@ -50,6 +52,7 @@ class Session(Endpoint):
         dc: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> Object:
         """Create a session (``PUT /v1/session/create``) and return ``{"ID": ...}``.
 
@@ -91,7 +94,7 @@ class Session(Endpoint):
         # the home agent's, never whichever agent a fail-over moved the client to.
         data, _ = await self._core.request(
             "PUT", "/v1/session/create", json=body, dc=dc, namespace=namespace,
-            partition=partition, home=node is None,
+            partition=partition, home=node is None, token=token,
         )
         result: Object = data
         return result
@@ -109,6 +112,7 @@ class Session(Endpoint):
         on_lost: Callable[[SessionKeepAlive], Any] | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> SessionKeepAlive:
         """A session with a ``ttl``, renewed in the background while it is in use.
 
@@ -136,10 +140,12 @@ class Session(Endpoint):
             service_checks = _names(service_checks, "service_checks")
         if on_lost is not None and not callable(on_lost):
             raise TypeError(f"on_lost: expected a callable, got {type(on_lost).__name__}")
+        if token is not None:
+            normalize.token(token)
         options: dict[str, Any] = {
             "name": name, "behavior": behavior, "lock_delay": lock_delay, "node": node,
             "node_checks": node_checks, "service_checks": service_checks,
-            "namespace": namespace, "partition": partition,
+            "namespace": namespace, "partition": partition, "token": token,
         }
         return SessionKeepAlive(self, ttl_ns, options, on_lost)
 
@@ -150,11 +156,12 @@ class Session(Endpoint):
         dc: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> bool:
         """Destroy a session (``PUT /v1/session/destroy/<id>``); unknown ids also give True."""
         data, _ = await self._core.request(
             "PUT", _path("destroy", session),
-            dc=dc, namespace=namespace, partition=partition, idempotent=True,
+            dc=dc, namespace=namespace, partition=partition, idempotent=True, token=token,
         )
         return data is True
 
@@ -165,6 +172,7 @@ class Session(Endpoint):
         dc: str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> Object:
         """Renew a session's TTL (``PUT /v1/session/renew/<id>``) and return the session.
 
@@ -173,7 +181,7 @@ class Session(Endpoint):
         """
         data, _ = await self._core.request(
             "PUT", _path("renew", session),
-            dc=dc, namespace=namespace, partition=partition, idempotent=True,
+            dc=dc, namespace=namespace, partition=partition, idempotent=True, token=token,
         )
         result: Object = data[0]
         return result
@@ -187,11 +195,13 @@ class Session(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Object | None, Meta]:
         """Read one session (``GET /v1/session/info/<id>``); ``(None, meta)`` if it is gone."""
         data, meta = await self._core.request(
             "GET", _path("info", session),
             dc=dc, namespace=namespace, partition=partition, consistency=consistency, watch=watch,
+            token=token,
         )
         return (data[0] if data else None), meta
 
@@ -204,11 +214,13 @@ class Session(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """The sessions of one node (``GET /v1/session/node/<node>``)."""
         data, meta = await self._core.request(
             "GET", id_path("/v1/session/node/", node, "node", "Node"),
             dc=dc, namespace=namespace, partition=partition, consistency=consistency, watch=watch,
+            token=token,
         )
         return (data or []), meta
 
@@ -220,10 +232,11 @@ class Session(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """Every session of the datacenter (``GET /v1/session/list``)."""
         data, meta = await self._core.request(
             "GET", "/v1/session/list", dc=dc, namespace=namespace, partition=partition,
-            consistency=consistency, watch=watch,
+            consistency=consistency, watch=watch, token=token,
         )
         return (data or []), meta

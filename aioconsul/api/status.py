@@ -8,16 +8,17 @@ __all__ = ["Status"]
 
 
 class Status(Endpoint):
-    """``client.status``: the Raft leader and peers of a datacenter."""
+    """``client.status``: the Raft leader and peers of a datacenter. Every method takes
+    ``token``: the ACL token of that call, instead of the client's."""
 
     __slots__ = ()
 
-    async def leader(self, *, dc: str | None = None) -> str:
+    async def leader(self, *, dc: str | None = None, token: str | None = None) -> str:
         """The Raft leader's ``"ip:port"`` (``GET /v1/status/leader``); ``""`` when none."""
-        data, _ = await self._core.request("GET", "/v1/status/leader", dc=dc)
+        data, _ = await self._core.request("GET", "/v1/status/leader", dc=dc, token=token)
         return str(data or "")
 
-    async def peers(self, *, dc: str | None = None) -> list[str]:
+    async def peers(self, *, dc: str | None = None, token: str | None = None) -> list[str]:
         """The Raft peers' ``"ip:port"`` addresses (``GET /v1/status/peers``)."""
-        data, _ = await self._core.request("GET", "/v1/status/peers", dc=dc)
+        data, _ = await self._core.request("GET", "/v1/status/peers", dc=dc, token=token)
         return list(data or [])

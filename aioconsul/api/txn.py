@@ -148,10 +148,11 @@ class Transaction:
 
     KV verbs are named after Consul's (``check-index`` is :meth:`check_index`); catalog verbs
     carry their object's name (:meth:`node_set`, :meth:`service_get`, :meth:`check_delete`).
+    ``token`` is the ACL token it is applied with (None: the client's).
     """
 
-    __slots__ = ("_consistency", "_dc", "_namespace", "_ops", "_partition", "_txn", "meta",
-                 "results")
+    __slots__ = ("_consistency", "_dc", "_namespace", "_ops", "_partition", "_token", "_txn",
+                 "meta", "results")
 
     def __init__(
         self,
@@ -161,12 +162,14 @@ class Transaction:
         consistency: Consistency | str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> None:
         self._txn = txn
         self._dc = dc
         self._consistency = consistency
         self._namespace = namespace
         self._partition = partition
+        self._token = None if token is None else normalize.token(token)
         self._ops: list[dict[str, Any]] = []
         #: The results of the last :meth:`apply` (None until then).
         self.results: Collection | None = None
@@ -424,7 +427,7 @@ class Transaction:
             raise RuntimeError("this Transaction has no client: pass it to client.txn.apply()")
         self.results, self.meta = await self._txn.apply(
             self._ops, dc=self._dc, consistency=self._consistency, namespace=self._namespace,
-            partition=self._partition,
+            partition=self._partition, token=self._token,
         )
         return self.results, self.meta
 
@@ -454,6 +457,7 @@ class Txn(Endpoint):
         consistency: Consistency | str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """Apply ``ops`` atomically (``PUT /v1/txn``) and return ``(results, meta)``.
 
@@ -466,12 +470,13 @@ class Txn(Endpoint):
 
         A transaction with no writes is served as a read: ``consistency`` applies to it and
         ``meta`` carries ``KnownLeader``/``LastContact``; one with writes goes through Raft and
-        Consul ignores ``consistency``. No transaction has an index to block on.
+        Consul ignores ``consistency``. No transaction has an index to block on. ``token`` is
+        the ACL token of this call (None: the client's).
         """
         body = encode_ops(ops)
         data, meta = await self._core.request(
             "PUT", "/v1/txn", json=body, dc=dc, namespace=namespace, partition=partition,
-            consistency=consistency, idempotent=is_read_only(body),
+            consistency=consistency, idempotent=is_read_only(body), token=token,
         )
         try:
             return decode_results(data), meta
@@ -487,7 +492,8 @@ class Txn(Endpoint):
         consistency: Consistency | str | None = None,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> Transaction:
         """A new, empty :class:`Transaction` that :meth:`Transaction.apply` sends here."""
         return Transaction(self, dc=dc, consistency=consistency, namespace=namespace,
-                           partition=partition)
+                           partition=partition, token=token)

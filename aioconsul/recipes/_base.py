@@ -107,6 +107,7 @@ class _Recipe:
         cancel_on_loss: bool,
         namespace: str | None,
         partition: str | None,
+        token: str | None = None,
     ) -> None:
         self._client = client
         self._key = key
@@ -150,6 +151,8 @@ class _Recipe:
             self._where["namespace"] = namespace
         if partition is not None:
             self._where["partition"] = partition
+        if token is not None:  # every read, write and session call of the recipe uses it
+            self._where["token"] = normalize.token(token)
 
         self._mutex = asyncio.Lock()
         self._acquired = False

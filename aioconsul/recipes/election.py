@@ -165,6 +165,9 @@ class Election:
       raises), step down and return its result (or raise). Cancelling ``run`` steps down too.
     * :meth:`terms` — ``async with election.terms() as terms: async for term in terms:`` for a
       loop of your own, with ``async with term:`` around the leader's work.
+
+    ``token`` is the ACL token of every request of the campaign (the Lock's), instead of the
+    client's.
     """
 
     def __init__(
@@ -183,12 +186,13 @@ class Election:
         retry_time: Duration = DEFAULT_CAMPAIGN_RETRY_TIME,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> None:
         self._lock = Lock(
             client, key, value=value, session_name=session_name, session_ttl=session_ttl,
             lock_wait=lock_wait, lock_delay=lock_delay, lock_retry_time=lock_retry_time,
             monitor_retries=monitor_retries, monitor_retry_time=monitor_retry_time,
-            cancel_on_loss=True, namespace=namespace, partition=partition,
+            cancel_on_loss=True, namespace=namespace, partition=partition, token=token,
         )
         self._retry_time = normalize.duration(retry_time, "retry_time") * 1e-9
 

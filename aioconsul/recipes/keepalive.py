@@ -81,7 +81,7 @@ class SessionKeepAlive(Mapping[str, Any]):
         self._endpoint = endpoint
         self._ttl_ns = ttl_ns
         self._options = create_options
-        self._where = {key: create_options[key] for key in ("namespace", "partition")
+        self._where = {key: create_options[key] for key in ("namespace", "partition", "token")
                        if create_options.get(key) is not None}
         self._on_lost = on_lost
         self._id: str | None = None

@@ -67,6 +67,8 @@ class Lock(_Recipe):
     destroys the session this object created. A lent ``session`` (an id, a session object, or a
     :class:`~aioconsul.recipes.keepalive.SessionKeepAlive`, whose loss then also counts) is
     never destroyed. Sessions favour liveness over safety: a lock can be lost at any moment.
+    ``token`` is the ACL token of every request the lock sends (its session's too), instead of
+    the client's: it needs ``key:write`` on the key and ``session:write`` on the node.
 
     An acquisition that fails or is cancelled after its ``?acquire=`` was sent may have taken
     the key all the same (the agent can apply it and still answer 500, and a CAS write is never
@@ -100,6 +102,7 @@ class Lock(_Recipe):
         cancel_on_loss: bool = False,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> None:
         super().__init__(
             client, normalize.kv_key(key, "key"), value=value, session=session,
@@ -107,6 +110,7 @@ class Lock(_Recipe):
             wait=lock_wait, wait_name="lock_wait", try_once=lock_try_once,
             monitor_retries=monitor_retries, monitor_retry_time=monitor_retry_time,
             cancel_on_loss=cancel_on_loss, namespace=namespace, partition=partition,
+            token=token,
         )
         self._retry_time = _seconds(lock_retry_time, "lock_retry_time")
         self._token: int | None = None

@@ -100,7 +100,8 @@ class Semaphore(_Recipe):
     does — our session leaves ``.lock``'s holders (its check-and-set may have been applied
     although the request failed) and the contender key is deleted — before the session it made
     is destroyed; a lent session is never destroyed. That cleanup is shielded from cancellation
-    and bounded by :data:`~aioconsul.recipes.keepalive.CLEANUP_TIMEOUT`.
+    and bounded by :data:`~aioconsul.recipes.keepalive.CLEANUP_TIMEOUT`. ``token`` is the ACL
+    token of every request the semaphore sends (its session's too), instead of the client's.
     """
 
     _KIND = "semaphore"
@@ -125,6 +126,7 @@ class Semaphore(_Recipe):
         cancel_on_loss: bool = False,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> None:
         # path.Join(prefix, ...) in Go: a trailing "/" is dropped.
         prefix = normalize.kv_key(prefix, "prefix").rstrip("/")
@@ -140,6 +142,7 @@ class Semaphore(_Recipe):
             wait_name="semaphore_wait", try_once=semaphore_try_once,
             monitor_retries=monitor_retries, monitor_retry_time=monitor_retry_time,
             cancel_on_loss=cancel_on_loss, namespace=namespace, partition=partition,
+            token=token,
         )
         self._limit = limit
         self._lock_key = f"{prefix}/{DEFAULT_SEMAPHORE_KEY}"

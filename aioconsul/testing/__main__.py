@@ -65,6 +65,23 @@ def _parser() -> argparse.ArgumentParser:
                        action="store_true", default=None,
                        help="allow script checks from the agent's own configuration only "
                             "(the dev agent has none: HTTP registrations stay refused)")
+    acl = parser.add_argument_group("ACLs (off by default, as in -dev)")
+    acl.add_argument("--acl-enabled", dest="acl_enabled", action="store_true",
+                     help="turn on the ACL system (Consul's acl.enabled)")
+    acl.add_argument("--acl-default-policy", dest="acl_default_policy", default="allow",
+                     choices=("allow", "deny"),
+                     help="what no ACL rule grants: allow or deny (default allow)")
+    acl.add_argument("--acl-down-policy", dest="acl_down_policy", default="extend-cache",
+                     choices=("allow", "deny", "extend-cache", "async-cache"),
+                     help="acl.down_policy, reported as configured (default extend-cache)")
+    acl.add_argument("--acl-initial-management", dest="acl_initial_management",
+                     metavar="TOKEN",
+                     help="SecretID of the initial management token the agent bootstraps "
+                          "with (acl.tokens.initial_management); implies --acl-enabled")
+    acl.add_argument("--acl-enable-token-persistence", dest="acl_enable_token_persistence",
+                     action="store_true",
+                     help="acl.enable_token_persistence, reported as configured (the dev "
+                          "agent keeps its tokens in memory)")
     timing = parser.add_argument_group("timing (Consul's defaults)")
     timing.add_argument("--session-ttl-min", dest="session_ttl_min", type=_duration,
                         default=10.0, metavar="DURATION",
@@ -104,6 +121,8 @@ def _agent(args: argparse.Namespace) -> DevAgent:
         ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ssl_context.load_cert_chain(args.cert_file, args.key_file)
     options = {name: getattr(args, name) for name in _AGENT_OPTIONS}
+    if args.acl_initial_management:
+        options["acl_enabled"] = True
     return DevAgent(ssl_context=ssl_context, **options)
 
 
@@ -123,6 +142,11 @@ _AGENT_OPTIONS = (
     "coordinate_sync_interval",
     "enable_script_checks",
     "enable_local_script_checks",
+    "acl_enabled",
+    "acl_default_policy",
+    "acl_down_policy",
+    "acl_initial_management",
+    "acl_enable_token_persistence",
 )
 
 

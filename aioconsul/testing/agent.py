@@ -16,6 +16,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from .backend import ACLConfig
 from .server import CheckKnobs, ConsulAPI
 
 __all__ = ["DevAgent"]
@@ -76,6 +77,15 @@ class DevAgent:
     ``coordinate_sync_interval`` (15 s) plus a random stagger after it starts. Tests can shrink
     all of these, e.g. ``DevAgent(check_reap_interval=0.01, check_deregister_interval_min=0)``.
 
+    ACLs are off, as in ``-dev``. ``acl_enabled=True`` turns on Consul's ACL system (one
+    datacenter): ``acl_default_policy`` ("allow" or "deny") decides what no rule grants and is
+    sent as ``X-Consul-Default-ACL-Policy``; ``acl_initial_management`` is the SecretID of the
+    initial management token the agent bootstraps with (Consul's
+    ``acl.tokens.initial_management``; ``PUT /v1/acl/bootstrap`` is then refused), otherwise
+    bootstrap over HTTP. Requests without a token are served with the anonymous token.
+    ``acl_down_policy`` and ``acl_enable_token_persistence`` are reported as configured; a
+    single in-memory server is never "down" and keeps the agent's tokens in memory only.
+
     Use it as ``async with DevAgent() as agent:`` or call :meth:`start` and :meth:`stop`
     (both idempotent). A stopped agent can be started again; it then starts empty.
     ``PUT /v1/agent/leave`` makes it leave and shut down, as Consul's agent does: it answers
@@ -101,6 +111,11 @@ class DevAgent:
         coordinate_sync_interval: float = 15.0,
         enable_script_checks: bool = False,
         enable_local_script_checks: bool | None = None,
+        acl_enabled: bool = False,
+        acl_default_policy: str = "allow",
+        acl_down_policy: str = "extend-cache",
+        acl_initial_management: str | None = None,
+        acl_enable_token_persistence: bool = False,
     ) -> None:
         self._host = host
         self._port = port
@@ -119,6 +134,22 @@ class DevAgent:
             coordinate_sync_interval=coordinate_sync_interval,
             enable_script_checks=enable_script_checks,
             enable_local_script_checks=enable_local_script_checks,
+        )
+        if acl_default_policy not in ("allow", "deny"):
+            raise ValueError(
+                f"acl_default_policy must be 'allow' or 'deny', not {acl_default_policy!r}"
+            )
+        if acl_down_policy not in ("allow", "deny", "extend-cache", "async-cache"):
+            raise ValueError(  # NewACLResolver: invalid ACL down policy
+                "acl_down_policy must be 'allow', 'deny', 'extend-cache' or 'async-cache', "
+                f"not {acl_down_policy!r}"
+            )
+        self._acl = ACLConfig(
+            enabled=acl_enabled,
+            default_policy=acl_default_policy,
+            down_policy=acl_down_policy,
+            initial_management=acl_initial_management,
+            enable_token_persistence=acl_enable_token_persistence,
         )
         self._runner: web.AppRunner | None = None
         self._api: ConsulAPI | None = None
@@ -144,6 +175,7 @@ class DevAgent:
             session_ttl_min=self._session_ttl_min,
             session_ttl_multiplier=self._session_ttl_multiplier,
             checks=self._check_knobs,
+            acl=self._acl,
         )
         app = web.Application()
         app.on_response_prepare.append(_strip_server_header)

@@ -16,10 +16,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .acl.resolver import Resolver
+from .acl.resolver import ACLResolver, Resolver
 from .golang.stdlib import SECOND, format_duration, go_json, strconv_quote
 from .local.state import LocalAgent
 from .local.tokens import AgentTokens
+from .state.acl import ACLStore, initialize_acls
 from .state.catalog import Catalog
 from .state.store import Session, Store
 from .state.watch import Watch
@@ -35,6 +36,7 @@ __all__ = [
     "MAX_QUERY_TIME",
     "REVISION",
     "LOG_LEVELS",
+    "ACLConfig",
     "Backend",
     "CheckKnobs",
     "LogHub",
@@ -193,6 +195,17 @@ class CheckKnobs:
     enable_local_script_checks: bool | None = None  # None: as enable_script_checks
 
 
+@dataclass(frozen=True, slots=True)
+class ACLConfig:
+    """The agent's ``acl`` configuration block (Consul's defaults; ACLs off as in ``-dev``)."""
+
+    enabled: bool = False  # acl.enabled
+    default_policy: str = "allow"  # acl.default_policy
+    down_policy: str = "extend-cache"  # acl.down_policy
+    initial_management: str | None = None  # acl.tokens.initial_management
+    enable_token_persistence: bool = False  # acl.enable_token_persistence
+
+
 class Backend:
     """The state behind a :class:`~aioconsul.testing.DevAgent`: store, catalog, local agent."""
 
@@ -205,6 +218,7 @@ class Backend:
         session_ttl_min: float,
         session_ttl_multiplier: float,
         checks: CheckKnobs | None = None,
+        acl: ACLConfig | None = None,
     ) -> None:
         self.node_name = node_name
         self.datacenter = datacenter
@@ -235,10 +249,25 @@ class Backend:
             enable_local_script_checks=knobs.enable_local_script_checks,
         )
         self.local.bootstrap(CONSUL_VERSION)
-        #: The ACL system: a request's token to its enforcer (ACLs disabled: manage-all).
-        self.acl = Resolver()
+        #: The agent's ``acl`` configuration.
+        self.acl_config = acl_config = acl or ACLConfig()
         #: The agent's own tokens (``/v1/agent/token/<kind>``).
         self.tokens = AgentTokens()
+        #: The ACL tables (tokens, policies, roles, auth methods, binding rules).
+        self.acl_store = ACLStore(self.store, on_expiry=self._schedule_token_reaping)
+        self._reap_timer: asyncio.TimerHandle | None = None
+        #: The ACL system: a request's token to its enforcer (ACLs disabled: manage-all).
+        self.acl: Resolver = Resolver()
+        if acl_config.enabled:
+            self.acl = ACLResolver(
+                self.acl_store,
+                self.tokens,
+                datacenter=datacenter,
+                node_name=node_name,
+                default_policy=acl_config.default_policy,
+                down_policy=acl_config.down_policy,
+            )
+            initialize_acls(self.acl_store, acl_config.initial_management)
         #: The agent's log, streamed by ``/v1/agent/monitor``.
         self.log = LogHub()
         #: A handler with a streamed body (the monitor) leaves here, by ``id(request)``, the
@@ -265,6 +294,10 @@ class Backend:
         for timer in self._session_timers.values():
             timer.cancel()
         self._session_timers.clear()
+        if self._reap_timer is not None:
+            self._reap_timer.cancel()
+            self._reap_timer = None
+        self.acl_store.on_expiry = None
 
     async def shutdown(self) -> None:
         """:meth:`close`, then stop the check runners and the agent's timers."""
@@ -291,6 +324,52 @@ class Backend:
         self._session_timers.pop(session_id, None)
         self.store.session_destroy(session_id)
 
+    def _schedule_token_reaping(self, expires_ns: int | None) -> None:
+        """The leader's token reaper (``acl_token_exp.go``): run when the next token expires."""
+        if self._reap_timer is not None:
+            self._reap_timer.cancel()
+            self._reap_timer = None
+        if expires_ns is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # outside the agent's loop (a test building a backend by hand)
+            return
+        delay = max(0.0, (expires_ns - self.acl_store.now()) / 1e9) + 0.001
+        self._reap_timer = loop.call_later(delay, self.acl_store.reap_expired)
+
+    def _acl_debug(self) -> dict[str, Any]:
+        """The DebugConfig ACL fields (RuntimeConfig.Sanitized: every token is "hidden")."""
+        config = self.acl_config
+        return {
+            "ACLEnableKeyListPolicy": False,
+            "ACLInitialManagementToken": "hidden",
+            "ACLResolverSettings": {
+                "ACLDefaultPolicy": config.default_policy,
+                "ACLDownPolicy": config.down_policy,
+                "ACLPolicyTTL": "30s",
+                "ACLRoleTTL": "30s",
+                "ACLTokenTTL": "30s",
+                "ACLsEnabled": config.enabled,
+                "Datacenter": self.datacenter,
+                "EnterpriseMeta": {},
+                "NodeName": self.node_name,
+            },
+            "ACLTokenReplication": False,
+            "ACLTokens": {
+                "ACLAgentRecoveryToken": "hidden",
+                "ACLAgentToken": "hidden",
+                "ACLConfigFileRegistrationToken": "hidden",
+                "ACLDNSToken": "hidden",
+                "ACLDefaultToken": "hidden",
+                "ACLReplicationToken": "hidden",
+                "DataDir": "",
+                "EnablePersistence": config.enable_token_persistence,
+                "EnterpriseConfig": {},
+            },
+            "ACLsEnabled": config.enabled,
+        }
+
     def self_info(self) -> dict[str, Any]:
         """The /v1/agent/self document (Config is stable; DebugConfig is a small subset)."""
         build = f"{CONSUL_VERSION}:{REVISION}"
@@ -306,7 +385,7 @@ class Backend:
                 "BuildDate": BUILD_DATE,
             },
             "DebugConfig": {
-                "ACLResolverSettings": {"ACLDefaultPolicy": "allow", "ACLsEnabled": False},
+                **self._acl_debug(),
                 "Datacenter": self.datacenter,
                 "DefaultQueryTime": format_duration(DEFAULT_QUERY_TIME),
                 "DevMode": True,
@@ -327,7 +406,7 @@ class Backend:
                 "Addr": "127.0.0.1",
                 "Port": 8301,
                 "Tags": {
-                    "acls": "0",
+                    "acls": "1" if self.acl_config.enabled else "0",
                     "build": build,
                     "dc": self.datacenter,
                     "ft_fs": "1",
@@ -354,7 +433,7 @@ class Backend:
                 "agent": self.local.stats(),
                 "build": {"prerelease": "", "revision": REVISION, "version": CONSUL_VERSION},
                 "consul": {
-                    "acl": "disabled",
+                    "acl": "enabled" if self.acl_config.enabled else "disabled",
                     "bootstrap": "false",
                     "known_datacenters": "1",
                     "leader": "true",

@@ -80,8 +80,13 @@ class ConsulAPI(Backend):
         escaped = raw_path if valid_encoded_path(raw_path) else escape_path(path)
         cleaned = clean_path(escaped)
         route = self._match(cleaned)
-        if route is None and not cleaned.endswith("/"):
-            # ServeMux: "/tree" redirects to "/tree/" when only the subtree is registered.
+        exact = route is not None and not (
+            route.subtree and cleaned.count("/") > len(route.segments)
+        )
+        if not exact and not cleaned.endswith("/"):
+            # ServeMux.matchOrRedirect: a path that matches no pattern exactly ("/tree", or
+            # "/v1/acl/policy/name" inside "/v1/acl/policy/") redirects to "/tree/" when that
+            # is exactly a registered subtree's root.
             slash = self._match(cleaned + "/")
             if slash is not None and slash.subtree and cleaned.count("/") == len(slash.segments):
                 return self._redirect(request, escape_path(clean_path(path) + "/"), raw_query)

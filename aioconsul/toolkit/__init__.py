@@ -8,6 +8,31 @@ through aiohttp or the request core.
 
 from __future__ import annotations
 
+from ._live import Changes
+from .config import ConfigChange, ConfigRejected, LiveConfig
+from .discovery import (
+    STRATEGIES,
+    WARNING_POLICIES,
+    Instance,
+    NoInstances,
+    Pool,
+    PoolChange,
+    Weights,
+)
 from .registration import DRAIN_MODES, Registration
 
-__all__ = ["DRAIN_MODES", "Registration"]
+__all__ = [
+    "DRAIN_MODES",
+    "STRATEGIES",
+    "WARNING_POLICIES",
+    "Changes",
+    "ConfigChange",
+    "ConfigRejected",
+    "Instance",
+    "LiveConfig",
+    "NoInstances",
+    "Pool",
+    "PoolChange",
+    "Registration",
+    "Weights",
+]

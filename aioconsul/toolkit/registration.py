@@ -171,8 +171,10 @@ class Registration:
     it waits cuts the grace short, never the deregistration; each request is bounded by
     :data:`~aioconsul.recipes.keepalive.CLEANUP_TIMEOUT`.
 
-    The client's token is the one used throughout: registering again when the token changes is
-    not done (the client has no way to change its token).
+    ``token`` is the ACL token of every request the registration sends (register, heartbeats,
+    its watch, the drain and the deregistration), instead of the client's (it needs
+    ``service:write`` on the service). Either is used throughout: registering again when the
+    token changes is not done.
     """
 
     def __init__(
@@ -190,6 +192,7 @@ class Registration:
         grace: float | Duration = 2.0,
         namespace: str | None = None,
         partition: str | None = None,
+        token: str | None = None,
     ) -> None:
         if isinstance(service, str):
             definition: dict[str, Any] = {"Name": _optional_text(service, "service")}
@@ -241,6 +244,8 @@ class Registration:
         for key, value in (("namespace", namespace), ("partition", partition)):
             if _optional_text(value, key) is not None:
                 self._where[key] = value
+        if token is not None:
+            self._where["token"] = normalize.token(token)
 
         checks: list[dict[str, Any]] = []
         one = _pop(definition, "Check")

@@ -205,10 +205,11 @@ async def test_node_services_lists_services(api: Api) -> None:
     assert body["Services"][0]["Tags"] == []
 
 
-async def test_gateway_services_of_an_unknown_gateway_is_null(api: Api) -> None:
-    """CatalogGatewayServices returns the RPC's nil GatewayServices slice."""
+async def test_gateway_services_of_an_unknown_gateway_is_empty(api: Api) -> None:
+    """Catalog.GatewayServices always runs filterACL, and filterGatewayServices
+    (agent/structs/aclfilter/filter.go) rebuilds the nil slice with make(): ``[]``."""
     reply = await api.get("/v1/catalog/gateway-services/gw")
-    assert (reply.status, reply.text) == (200, "null")
+    assert (reply.status, reply.text) == (200, "[]")
 
 
 async def test_connect_lists_connect_native_services(api: Api) -> None:

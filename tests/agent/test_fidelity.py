@@ -163,13 +163,14 @@ async def test_force_leave_wan_looks_only_in_the_wan_pool(api: Api) -> None:
 # -- null versus [] ------------------------------------------------------------------------
 
 
-async def test_gateway_services_with_nothing_registered_is_null(api: Api) -> None:
-    """agent/catalog_endpoint.go CatalogGatewayServices returns ``out.Services`` as is (no
-    "Use empty list instead of nil" there, unlike its neighbours), and
-    agent/consul/state/catalog.go GatewayServices builds it from ``var results`` (nil) when
-    no gateway config entry links a service: real Consul answers ``null``, not ``[]``."""
+async def test_gateway_services_with_nothing_registered_is_empty(api: Api) -> None:
+    """agent/catalog_endpoint.go CatalogGatewayServices returns ``out.Services`` as is, and
+    state.GatewayServices builds it from ``var results`` (nil) when no gateway config entry
+    links a service; but Catalog.GatewayServices then always runs filterACL (ACLs disabled
+    resolve to manage-all), and filterGatewayServices (agent/structs/aclfilter/filter.go)
+    rebuilds the slice with ``make``: real Consul answers ``[]``, not ``null``."""
     reply = await api.get("/v1/catalog/gateway-services/no-such-gateway")
-    assert (reply.status, reply.text) == (200, "null")
+    assert (reply.status, reply.text) == (200, "[]")
 
 
 EMPTY_LISTS = [

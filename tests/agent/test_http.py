@@ -100,6 +100,16 @@ async def test_subtree_root_without_slash_redirects(api: Api) -> None:
     assert (reply.status, reply.headers["Location"]) == (301, "/v1/session/info/")
 
 
+async def test_a_subtree_root_inside_another_subtree_redirects(api: Api) -> None:
+    """ServeMux.matchOrRedirect (Go 1.22): "/v1/acl/policy/name" falls inside the subtree
+    "/v1/acl/policy/" but matches no pattern exactly, and "/v1/acl/policy/name/" is exactly a
+    registered subtree's root, so it redirects instead of reaching the by-ID handler; a deeper
+    path inside a subtree ("/v1/kv/a/b") is served as it is."""
+    reply = await api.get("/v1/acl/policy/name?x=1")
+    assert (reply.status, reply.headers["Location"]) == (301, "/v1/acl/policy/name/?x=1")
+    assert (await api.get("/v1/kv/a/b")).status == 404
+
+
 @pytest.mark.parametrize(
     "path", ["/v1/kv/a%0Ab", "/v1/kv/tab%09", "/v1/kv/%7F", "/v1/kv/nbsp%C2%A0"]
 )

@@ -64,7 +64,8 @@ class Proxy:
     ``down`` resets every connection (an agent that is gone, but counted); ``hold`` makes the
     requests whose path and query contain it wait for ``release`` before taking their step.
     ``seen`` lists ``(method, path and query)`` as requests arrive, ``answered`` as they are
-    answered.
+    answered; ``tokens`` the ``X-Consul-Token`` header of each request of ``seen`` (None when it
+    had none).
     """
 
     def __init__(self, upstream: str, faults: list[Fault]) -> None:
@@ -72,6 +73,7 @@ class Proxy:
         self.faults = faults
         self.down = False
         self.seen: list[tuple[str, str]] = []
+        self.tokens: list[str | None] = []
         self.answered: list[tuple[str, str]] = []
         self.hold: str | None = None
         self.release = asyncio.Event()
@@ -84,6 +86,7 @@ class Proxy:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.seen.append((request.method, request.path_qs))
+        self.tokens.append(request.headers.get("X-Consul-Token"))
         if self.hold is not None and self.hold in request.path_qs:
             await self.release.wait()
         response = await self._step(request)

@@ -265,7 +265,7 @@ BAD_CALLS = [
     (lambda a: a.members(filter=3), TypeError, "^filter: "),
     (lambda a: a.update_token("", "t"), ValueError, "^kind: "),
     (lambda a: a.update_token("agent/../x", "t"), ValueError, "^kind: "),
-    (lambda a: a.update_token("agent", None), TypeError, "^token: "),
+    (lambda a: a.update_token("agent", None), TypeError, "^secret: "),
     (lambda a: a.services.get(""), ValueError, "^service: "),
     (lambda a: a.services.get("web", watch=42), TypeError, "^watch: "),
     (lambda a: a.services.get("web", watch={"Index": 3}), ValueError, "^watch: "),

@@ -81,3 +81,25 @@ async def blocking_arguments(client: Consul, meta: Meta, service: Object) -> Non
     assert_type(services, dict[str, dict[str, Any]])
     await client.kv.get("k", watch=[1])  # type: ignore[arg-type]
     await client.agent.services.get("web", watch=1)  # type: ignore[arg-type]
+
+
+async def acl_types(client: Consul, meta: Meta) -> None:
+    # client.acl: objects and lists with their Meta, None for a read of nothing.
+    token, _ = await client.acl.tokens.create(policies=["readonly", {"ID": "p"}])
+    assert_type(token, Object)
+    assert_type(await client.acl.tokens.get(token, expanded=True), tuple[Object | None, Meta])
+    assert_type(await client.acl.tokens.items(policy=token, watch=meta),
+                tuple[Collection, Meta])
+    assert_type(await client.acl.tokens.self(token="s3cr3t"), tuple[Object, Meta])
+    assert_type(await client.acl.tokens.delete(token), bool)
+    assert_type(await client.acl.policies.create("p", {"key_prefix": {}}),
+                tuple[Object, Meta])
+    assert_type(await client.acl.policies.get_by_name("p"), tuple[Object | None, Meta])
+    assert_type(await client.acl.templated_policies.items(),
+                tuple[dict[str, dict[str, Any]], Meta])
+    assert_type(await client.acl.oidc_auth_url("oidc", "http://cb"), tuple[str, Meta])
+    assert_type(await client.acl.logout(token="s3cr3t"), None)
+    # A per-call token is a str on every method, watches and recipes included.
+    assert_type(client.kv.watch("k", token="s3cr3t"), Watch[tuple[Object | None, Meta]])
+    await client.kv.get("k", token=b"s3cr3t")  # type: ignore[arg-type]
+    await client.acl.policies.create("p", 42)  # type: ignore[arg-type]

@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Final
 
 from ..http.reply import Route
-from . import agent, catalog, coordinate, event, health, kv, session, status, txn
+from . import acl, agent, catalog, coordinate, event, health, kv, session, status, txn
 
 __all__ = ["ROUTES"]
 
 #: Every route, group by group; the patterns of different groups never overlap, so the order
 #: only matters inside a group (a subtree pattern after the exact ones it contains).
 ROUTES: Final[tuple[Route, ...]] = (
+    *acl.ROUTES,
     *agent.ROUTES,
     *catalog.ROUTES,
     *coordinate.ROUTES,

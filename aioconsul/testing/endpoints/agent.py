@@ -30,9 +30,12 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from ..acl import filter as aclfilter
+from ..acl.authorizer import Enforcer, Permission
 from ..backend import BUILD_DATE, CONSUL_VERSION, LOG_LEVELS, REVISION, Backend
 from ..golang.bexpr import FieldSchema
 from ..golang.stdlib import MINUTE, SECOND, format_duration, go_json_floats, strconv_quote
+from ..http.acl import authorize, request_token
 from ..http.query import (
     QueryOptions,
     build_filter,
@@ -53,6 +56,7 @@ from ..state.catalog import (
     validate_node_service,
 )
 from ..state.store import RPCError
+from ..structs.acl import decode_agent_token
 from ..structs.bodies import (
     check_definition,
     check_is_empty,
@@ -219,7 +223,22 @@ def _payload(ctx: Context, status: int, reason: str, obj: Any, *, text: bool) ->
     return reply
 
 
+def _results_filtered(ctx: Context, token: str, hidden: bool) -> None:
+    """setResultsFilteredByACLs, done by hand for agent-local listings and only when the
+    request carried a token (its own or the agent's default): ``if token != ""``."""
+    if aclfilter.mask(token, hidden):
+        ctx.headers["X-Consul-Results-Filtered-By-ACLs"] = "true"
+
+
+def _require_agent(api: Backend, ctx: Context, permission: Permission) -> None:
+    """Resolve the request's token and require ``agent:read``/``agent:write`` on this agent's
+    node name (the ``Agent*Allowed`` check of AgentSelf, AgentReload, AgentJoin...)."""
+    authorize(api, ctx).require(permission, api.node_name)
+
+
 async def agent_self(api: Backend, ctx: Context) -> Reply:
+    """AgentSelf: agent:read on the agent's node name before anything else."""
+    _require_agent(api, ctx, Permission.AGENT_READ)
     # go_json_floats: the coordinate's Height is written 0.00001, as encoding/json does.
     return Reply(200, go_json_floats(api.self_info(), pretty=ctx.pretty), JSON)
 
@@ -236,7 +255,7 @@ def _members(api: Backend, *, wan: bool) -> list[Record]:
 
 
 async def agent_members(api: Backend, ctx: Context) -> Reply:
-    """AgentMembers: this agent, from the LAN or the WAN pool."""
+    """AgentMembers: this agent, from the LAN or the WAN pool, filtered by node:read."""
     wan = bool(ctx.query.get("wan"))
     segment = ctx.query.get("segment")
     if wan and segment not in ("", "_all"):
@@ -244,7 +263,10 @@ async def agent_members(api: Backend, ctx: Context) -> Reply:
     partition_only(ctx)
     if not wan and segment not in ("", "_all"):
         raise RPCError("network segments are not supported in this version of Consul")
-    members = _members(api, wan=wan)
+    # filterMembers resolves the token here, after the pool was read, and hides the members
+    # whose name the token may not read (node:read) before ``?filter=`` is compiled and run.
+    members, hidden = aclfilter.members(authorize(api, ctx), _members(api, wan=wan))
+    _results_filtered(ctx, request_token(api, ctx), hidden)
     if ctx.query.get("filter"):
         bexpr = build_filter(ctx, MEMBER_SCHEMA)
         members = [m for m in members if bexpr.matches(m)]
@@ -252,14 +274,17 @@ async def agent_members(api: Backend, ctx: Context) -> Reply:
 
 
 async def agent_join(api: Backend, ctx: Context) -> Reply:
-    """AgentJoin: accepted; an embedded agent has no gossip pool to join."""
+    """AgentJoin: agent:write first, then the partition; accepted, as an embedded agent has no
+    gossip pool to join."""
+    _require_agent(api, ctx, Permission.AGENT_WRITE)
     partition_only(ctx)
     return Reply()
 
 
 async def agent_leave(api: Backend, ctx: Context) -> Reply:
     """AgentLeave: Agent.Leave, then ShutdownAgent; the 200 is still written, then the agent
-    stops (``consul agent`` sees ShutdownCh close and exits 0)."""
+    stops (``consul agent`` sees ShutdownCh close and exits 0). Needs agent:write."""
+    _require_agent(api, ctx, Permission.AGENT_WRITE)
     api.leave()
     return Reply()
 
@@ -271,8 +296,10 @@ async def agent_force_leave(api: Backend, ctx: Context) -> Reply:
     (as ``node.dc`` unless it already ends so) in the WAN pool; ``?wan`` looks in the WAN pool
     only and passes an empty LAN name. Found nowhere: the plain error ``agent: No node found
     with name '<node>'`` (HTTP 500; with ``?wan`` the quoted name is the empty LAN one).
-    Removing this alive agent itself succeeds (serf only broadcasts a leave intent).
+    Removing this alive agent itself succeeds (serf only broadcasts a leave intent). The token
+    needs operator:write, checked before the partition is parsed.
     """
+    authorize(api, ctx).require(Permission.OPERATOR_WRITE)
     partition_only(ctx)
     node = tail(ctx, "/v1/agent/force-leave/")
     if "wan" in ctx.query:
@@ -287,15 +314,20 @@ async def agent_force_leave(api: Backend, ctx: Context) -> Reply:
 
 
 async def agent_reload(api: Backend, ctx: Context) -> Reply:
-    """AgentReload: a -dev agent reloads its (empty) configuration and loses API state."""
+    """AgentReload: agent:write; a -dev agent reloads its (empty) configuration and loses API
+    state."""
+    _require_agent(api, ctx, Permission.AGENT_WRITE)
     api.local.reload()
     api.local.sync_changes()
     return Reply()
 
 
 async def agent_node_maintenance(api: Backend, ctx: Context) -> Reply:
-    """AgentNodeMaintenance: the ``_node_maintenance`` critical check."""
-    if _enable(ctx):
+    """AgentNodeMaintenance: the ``_node_maintenance`` critical check; after the ``enable``
+    400s, node:write on the agent's node name."""
+    enable = _enable(ctx)
+    authorize(api, ctx).require(Permission.NODE_WRITE, api.node_name)
+    if enable:
         api.local.enable_node_maintenance(ctx.query.get("reason"))
     else:
         api.local.disable_node_maintenance()
@@ -333,8 +365,10 @@ async def agent_metrics(api: Backend, ctx: Context) -> Reply:
 
     Without ``prometheus_retention_time`` (as in ``-dev``) a Prometheus request gets Consul's
     CodeWithPayloadError{415} with no payload object: ``HTTPHandlers.wrap`` then returns before
-    writing the status, so the reply is a bodiless 200 carrying ``X-Consul-Reason``.
+    writing the status, so the reply is a bodiless 200 carrying ``X-Consul-Reason``. The
+    agent:read check comes first.
     """
+    _require_agent(api, ctx, Permission.AGENT_READ)
     if _wants_prometheus(ctx):
         return Reply(200, headers=[("X-Consul-Reason", _PROMETHEUS_DISABLED)])
     now = int(time.time()) // 10 * 10
@@ -455,7 +489,8 @@ def host_info() -> Record:
 
 
 async def agent_host(api: Backend, ctx: Context) -> Reply:
-    """AgentHost."""
+    """AgentHost: operator:read."""
+    authorize(api, ctx).require(Permission.OPERATOR_READ)
     return json_floats(ctx, host_info())
 
 
@@ -467,8 +502,37 @@ async def agent_version(api: Backend, ctx: Context) -> Reply:
 
 
 async def agent_token(api: Backend, ctx: Context) -> Reply:
-    """AgentToken: with ACLs disabled nothing else is looked at."""
-    raise HTTPError(401, "ACL support disabled")
+    """AgentToken: set one of the agent's own tokens (``acl:write``), 200 with no body.
+
+    With ACLs disabled nothing else is looked at (401). The token is resolved and checked
+    before the body is decoded and before the kind is looked at, so an unknown kind is
+    404 ``Token "<kind>" is unknown`` only for a token with ``acl:write``. The legacy kind
+    names Consul still accepts (``acl_token``, ``acl_agent_token``, ``acl_agent_master_token``,
+    ``agent_master``, ``acl_replication_token``, ``dns_token``) set the same tokens.
+    """
+    if not api.acl.enabled:
+        raise HTTPError(401, "ACL support disabled")
+    authorize(api, ctx).require(Permission.ACL_WRITE)
+    body = await decode_body(ctx, lambda data: {"Token": decode_agent_token(data)})
+    secret = str(body["Token"])
+    kind = tail(ctx, "/v1/agent/token/")
+    tokens = api.tokens
+    if kind in ("acl_token", "default"):
+        tokens.default = secret
+    elif kind in ("acl_agent_token", "agent"):
+        tokens.agent = secret
+    elif kind in ("acl_agent_master_token", "agent_master", "agent_recovery"):
+        tokens.agent_recovery = secret
+    elif kind in ("acl_replication_token", "replication"):
+        tokens.replication = secret
+    elif kind == "config_file_service_registration":
+        tokens.config_file_service_registration = secret
+    elif kind in ("dns_token", "dns"):
+        tokens.dns = secret
+    else:
+        raise HTTPError(404, f"Token {strconv_quote(kind)} is unknown")
+    api.log.log(3, "agent", "Updated agent's ACL token", ("token", kind))
+    return Reply()
 
 
 # -- services ------------------------------------------------------------------------------
@@ -480,8 +544,10 @@ async def agent_monitor(api: Backend, ctx: Context) -> Reply:
     The level is checked (``logging.ValidateLogLevel``, any case) before a byte is sent; the
     sink is attached before the header goes out, so what the agent logs from then on is in
     the stream. Each line is written (flushed) as it comes. The stream ends when the client
-    hangs up (the handler is cancelled) or the agent shuts down.
+    hangs up (the handler is cancelled) or the agent shuts down. agent:read is checked before
+    the log level.
     """
+    _require_agent(api, ctx, Permission.AGENT_READ)
     level = ctx.query.get("loglevel") or "INFO"
     json_format = "logjson" in ctx.query
     if level.upper() not in LOG_LEVELS:
@@ -504,12 +570,19 @@ async def agent_monitor(api: Backend, ctx: Context) -> Reply:
 
 
 async def agent_services(api: Backend, ctx: Context) -> Reply:
-    """AgentServices: service ID -> api.AgentService; ``filter`` applies to the values."""
+    """AgentServices: service ID -> api.AgentService; ``filter`` applies to the values.
+
+    The token is resolved before the filter is compiled; filterServicesWithAuthorizer hides
+    the services it may not read (service:read) *before* the filter runs.
+    """
     ent_meta(ctx)
-    bexpr = build_filter(ctx, AGENT_SERVICE_SCHEMA)
+    authz = authorize(api, ctx)
     services = {
         svc["ID"]: agent_service_json(svc, api.datacenter) for svc in api.local.live_services()
     }
+    bexpr = build_filter(ctx, AGENT_SERVICE_SCHEMA)
+    services, hidden = aclfilter.agent_services(authz, services)
+    _results_filtered(ctx, request_token(api, ctx), hidden)
     return ctx.json({k: v for k, v in sorted(services.items()) if bexpr.matches(v)})
 
 
@@ -522,17 +595,23 @@ def _content_hash(reply: Record) -> str:
 
 
 async def agent_service(api: Backend, ctx: Context) -> Reply:
-    """AgentService: one service, hash-blocking on ``?hash`` (LocalBlockingQuery)."""
+    """AgentService: one service, hash-blocking on ``?hash`` (LocalBlockingQuery).
+
+    The token is resolved once up front ("ACL not found" before anything else) and again on
+    every run, after the 404 for an unknown ID: service:read on the service's name.
+    """
     service_id = tail(ctx, "/v1/agent/service/")
     opts = QueryOptions(api.datacenter)
     parse_wait(ctx, opts)
     ent_meta(ctx)
+    authorize(api, ctx)
     wanted = ctx.query.get("hash")
 
     def current() -> tuple[str, Record]:
         svc = api.local.service(service_id)
         if svc is None:
             raise HTTPError(404, f"unknown service ID: {service_id}")
+        authorize(api, ctx).require(Permission.SERVICE_READ, svc["Service"])
         reply = agent_service_json(svc, api.datacenter)
         content_hash = _content_hash(reply)
         return content_hash, agent_service_json(svc, api.datacenter, content_hash)
@@ -565,14 +644,17 @@ def _service_health(api: Backend, service_id: str) -> tuple[int, str, list[Recor
 
 
 async def agent_health_by_id(api: Backend, ctx: Context) -> Reply:
-    """AgentHealthServiceByID."""
+    """AgentHealthServiceByID: service:read on the service, once it is known to exist (an
+    unknown ID is the 404 payload whatever the token)."""
     service_id = tail(ctx, "/v1/agent/health/service/id/")
     if not service_id:
         raise HTTPError(400, "Missing serviceID")
     ent_meta(ctx)
+    authz = authorize(api, ctx)
     text = _wants_text(ctx)
     svc = api.local.service(service_id)
     if svc is not None:
+        authz.require(Permission.SERVICE_READ, svc["Service"])
         code, status, checks = _service_health(api, service_id)
         if text:
             return _payload(ctx, code, status, status, text=True)
@@ -590,11 +672,13 @@ async def agent_health_by_id(api: Backend, ctx: Context) -> Reply:
 
 
 async def agent_health_by_name(api: Backend, ctx: Context) -> Reply:
-    """AgentHealthServiceByName: the worst status of the instances with that name."""
+    """AgentHealthServiceByName: the worst status of the instances with that name; service:read
+    on the name is required whether or not any instance exists."""
     name = tail(ctx, "/v1/agent/health/service/name/")
     if not name:
         raise HTTPError(400, "Missing service Name")
     ent_meta(ctx)
+    authorize(api, ctx).require(Permission.SERVICE_READ, name)
     code, status = 404, f"ServiceName {name} Not Found"
     result = []
     for svc in api.local.live_services():
@@ -681,13 +765,20 @@ def _sidecar(ns: Record) -> tuple[Record, list[Record]] | None:
 
 
 async def agent_service_register(api: Backend, ctx: Context) -> Reply:
-    """AgentRegisterService: validation in Consul's order, then the service and its sidecar."""
+    """AgentRegisterService: validation in Consul's order, then the service and its sidecar.
+
+    The token is resolved after the name and address checks; vetServiceRegisterWithAuthorizer
+    runs once the service and its checks are valid, and the sidecar (with its own ``Token``
+    when the definition has one) is vetted after it is built.
+    """
     ent_meta(ctx)
     definition = await decode_body(ctx, service_definition)
     if not definition["Name"]:
         raise HTTPError(400, "Missing service name")
     if definition["Address"] in ("0.0.0.0", "::", "[::]"):  # ipaddr.IsAny
         raise HTTPError(400, "Invalid service address")
+    token = request_token(api, ctx)
+    authz = api.acl.resolve(token)
     ns = node_service_from_definition(definition)
     if ns["Weights"] is not None:
         problem = _validate_weights(ns["Weights"])
@@ -704,11 +795,15 @@ async def agent_service_register(api: Backend, ctx: Context) -> Reply:
     sidecar_definition = (ns["Connect"] or {}).get("SidecarService")
     if sidecar_definition is not None:
         _validate_checks(_check_types(sidecar_definition), "Invalid check in sidecar_service")
+    _vet_service_register(api, authz, ns)
     sidecar = _sidecar(ns)
     if sidecar is not None:
         problems = validate_node_service(sidecar[0], for_agent=True)
         if problems:
             raise HTTPError(400, f"Failed Validation: {multierror(problems)}")
+        # vetServiceRegister: the sidecar's own token, if it names one, is resolved afresh.
+        sidecar_token = (sidecar_definition or {}).get("Token") or token
+        _vet_service_register(api, api.acl.resolve(sidecar_token), sidecar[0])
         ns["Connect"] = {k: v for k, v in ns["Connect"].items() if k != "SidecarService"}
     values = [v for k, v in ctx.query.pairs if k == "replace-existing-checks"]
     replace = bool(values) and values[0] in ("", "true")
@@ -719,31 +814,57 @@ async def agent_service_register(api: Backend, ctx: Context) -> Reply:
     return Reply()
 
 
-def _vet_service(api: Backend, service_id: str) -> None:
-    """vetServiceUpdateWithAuthorizer: an unknown service is 404 even without ACLs."""
-    if api.local.service(service_id) is None:
+def _vet_service_register(api: Backend, authz: Enforcer, ns: Record) -> None:
+    """vetServiceRegisterWithAuthorizer (``agent/acl.go``): service:write on the service, on
+    any local service it overwrites, and for a connect proxy on its destination."""
+    authz.require(Permission.SERVICE_WRITE, ns["Service"])
+    existing = api.local.service(ns["ID"])
+    if existing is not None:
+        authz.require(Permission.SERVICE_WRITE, existing["Service"])
+    if ns["Kind"] == "connect-proxy":
+        destination = (ns["Proxy"] or {}).get("DestinationServiceName", "")
+        authz.require(Permission.SERVICE_WRITE, destination)
+
+
+def _vet_service(api: Backend, authz: Enforcer, service_id: str) -> None:
+    """vetServiceUpdateWithAuthorizer: service:write on the existing service; an unknown
+    service is 404, with ACLs or without."""
+    existing = api.local.service(service_id)
+    if existing is None:
         raise HTTPError(
             404,
             f"Unknown service ID {strconv_quote(service_id)}. "
             "Ensure that the service ID is passed, not the service name.",
         )
+    authz.require(Permission.SERVICE_WRITE, existing["Service"])
 
 
-def _vet_check(api: Backend, check_id: str) -> None:
-    """vetCheckUpdateWithAuthorizer."""
-    if api.local.check(check_id) is None:
+def _require_check_write(api: Backend, authz: Enforcer, service_name: str) -> None:
+    """A service check needs service:write on its service, a node check node:write on the
+    agent's node name (``agent/acl.go``)."""
+    if service_name:
+        authz.require(Permission.SERVICE_WRITE, service_name)
+    else:
+        authz.require(Permission.NODE_WRITE, api.node_name)
+
+
+def _vet_check(api: Backend, authz: Enforcer, check_id: str) -> None:
+    """vetCheckUpdateWithAuthorizer: write on the existing check; an unknown one is 404."""
+    existing = api.local.check(check_id)
+    if existing is None:
         raise HTTPError(
             404,
             f"Unknown check ID {strconv_quote(check_id)}. "
             "Ensure that the check ID is passed, not the check name.",
         )
+    _require_check_write(api, authz, existing["ServiceName"])
 
 
 async def agent_service_deregister(api: Backend, ctx: Context) -> Reply:
-    """AgentDeregisterService."""
+    """AgentDeregisterService: the token, then vetServiceUpdateWithAuthorizer."""
     service_id = tail(ctx, "/v1/agent/service/deregister/")
     ent_meta(ctx)
-    _vet_service(api, service_id)
+    _vet_service(api, authorize(api, ctx), service_id)
     api.local.remove_service(service_id)
     api.local.sync_changes()
     return Reply()
@@ -756,7 +877,7 @@ async def agent_service_maintenance(api: Backend, ctx: Context) -> Reply:
         raise HTTPError(400, "Missing service ID")
     enable = _enable(ctx)
     ent_meta(ctx)
-    _vet_service(api, service_id)
+    _vet_service(api, authorize(api, ctx), service_id)
     if enable:
         api.local.enable_service_maintenance(service_id, ctx.query.get("reason"))
     else:
@@ -769,21 +890,30 @@ async def agent_service_maintenance(api: Backend, ctx: Context) -> Reply:
 
 
 async def agent_checks(api: Backend, ctx: Context) -> Reply:
-    """AgentChecks: check ID -> structs.HealthCheck; ``filter`` applies to the values."""
+    """AgentChecks: check ID -> structs.HealthCheck; ``filter`` applies to the values.
+
+    The token is resolved, the filter compiled, then filterChecksWithAuthorizer hides the
+    checks the token may not read *before* the filter runs.
+    """
     ent_meta(ctx)
+    authz = authorize(api, ctx)
     bexpr = build_filter(ctx, CHECK_SCHEMA)
     checks = {c["CheckID"]: _local_check_json(c) for c in api.local.live_checks()}
+    checks, hidden = aclfilter.agent_checks(authz, checks, api.node_name)
+    _results_filtered(ctx, request_token(api, ctx), hidden)
     return ctx.json({k: v for k, v in sorted(checks.items()) if bexpr.matches(v)})
 
 
 async def agent_check_register(api: Backend, ctx: Context) -> Reply:
-    """AgentRegisterCheck."""
+    """AgentRegisterCheck: the token is resolved after the name and status checks;
+    vetCheckRegisterWithAuthorizer runs once the check and its service are known."""
     ent_meta(ctx)
     definition = await decode_body(ctx, check_definition)
     if not definition["Name"]:
         raise HTTPError(400, "Missing check name")
     if definition["Status"] and definition["Status"] not in _STATUSES:
         raise HTTPError(400, "Bad check status")
+    authz = authorize(api, ctx)
     # CheckDefinition.HealthCheck: Interval and Timeout as Duration.String(), "0s" included.
     health: Record = {
         "Node": api.node_name,
@@ -812,16 +942,21 @@ async def agent_check_register(api: Backend, ctx: Context) -> Reply:
         if svc is None:
             raise HTTPError(404, f"ServiceID {strconv_quote(health['ServiceID'])} does not exist")
         health["ServiceName"] = svc["Service"]
+    # vetCheckRegisterWithAuthorizer: the check itself, then any check it overwrites.
+    _require_check_write(api, authz, health["ServiceName"])
+    existing = api.local.check(health["CheckID"])
+    if existing is not None:
+        _require_check_write(api, authz, existing["ServiceName"])
     api.local.add_check(health, chk)
     api.local.sync_changes()
     return Reply()
 
 
 async def agent_check_deregister(api: Backend, ctx: Context) -> Reply:
-    """AgentDeregisterCheck."""
+    """AgentDeregisterCheck: the token, then vetCheckUpdateWithAuthorizer."""
     check_id = tail(ctx, "/v1/agent/check/deregister/")
     ent_meta(ctx)
-    _vet_check(api, check_id)
+    _vet_check(api, authorize(api, ctx), check_id)
     api.local.remove_check(check_id)
     api.local.sync_changes()
     return Reply()
@@ -830,9 +965,9 @@ async def agent_check_deregister(api: Backend, ctx: Context) -> Reply:
 async def _check_update(
     api: Backend, ctx: Context, check_id: str, status: str, output: str
 ) -> Reply:
-    """agentCheckUpdate: vet, then update the TTL check (which syncs)."""
+    """agentCheckUpdate: the token, vetCheckUpdateWithAuthorizer, then the TTL check update."""
     ent_meta(ctx)
-    _vet_check(api, check_id)
+    _vet_check(api, authorize(api, ctx), check_id)
     api.local.update_ttl_check(check_id, status, output)
     api.local.sync_changes()
     return Reply()
@@ -870,7 +1005,12 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route.of("/v1/agent/self", ("GET",), agent_self),
     Route.of("/v1/agent/token/", ("PUT",), agent_token),
     Route.of("/v1/agent/host", ("GET",), agent_host),
-    Route.of("/v1/agent/version", ("GET",), agent_version),
+    Route.of(
+        "/v1/agent/version",
+        ("GET",),
+        agent_version,
+        no_acl="AgentVersion resolves no token (agent/agent_endpoint.go)",
+    ),
     Route.of("/v1/agent/maintenance", ("PUT",), agent_node_maintenance),
     Route.of("/v1/agent/reload", ("PUT",), agent_reload),
     Route.of("/v1/agent/metrics", ("GET",), agent_metrics),

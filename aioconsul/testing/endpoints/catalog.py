@@ -15,8 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
+from ..acl import filter as aclfilter
+from ..acl.authorizer import Enforcer, Permission
 from ..backend import Backend
 from ..golang.bexpr import Filter
+from ..http.acl import authorize, request_token
 from ..http.query import (
     Record,
     Result,
@@ -43,6 +46,7 @@ from ..state.catalog import (
     node_service_json,
     service_node_json,
 )
+from ..state.store import RPCError
 from ..structs.bodies import (
     deregister_request,
     register_request,
@@ -59,24 +63,136 @@ from ..structs.catalog import (
 __all__ = ["ROUTES"]
 
 
+class _EmptyAnswer(Exception):
+    """The RPC returns nil before its blocking query runs: an empty answer, zero metadata."""
+
+
 async def catalog_register(api: Backend, ctx: Context) -> Reply:
-    """CatalogRegister + Catalog.Register."""
+    """CatalogRegister + Catalog.Register: the token is resolved after forwarding, its policy
+    applied after the request is validated (servicePreApply, vetRegisterWithACL)."""
     ent_meta(ctx)
     req = await decode_body(ctx, register_request, reword_enterprise_field)
     req["Datacenter"] = req.get("Datacenter") or api.datacenter
     forward(api, req["Datacenter"])
-    api.catalog.register(req)
+    authz = authorize(api, ctx)
+
+    def vet(service: Record | None, checks: list[Record]) -> None:
+        _vet_register(api, authz, req, service, checks)
+
+    api.catalog.register(req, vet=vet)
     return ctx.json(True)
 
 
+def _changes_node(req: Record, node: Record) -> bool:
+    """RegisterRequest.ChangesNode for an existing node (nil and empty maps differ, as
+    reflect.DeepEqual says)."""
+    if req.get("SkipNodeUpdate"):
+        return False
+    return (
+        req.get("ID", "") != node.get("ID", "")
+        or req["Node"].lower() != node["Node"].lower()
+        or req.get("Address", "") != node.get("Address", "")
+        or req.get("Datacenter", "") != node.get("Datacenter", "")
+        or req.get("TaggedAddresses") != node.get("TaggedAddresses")
+        or req.get("NodeMeta") != node.get("Meta")
+        or req.get("Locality") != node.get("Locality")
+    )
+
+
+def _vet_register(
+    api: Backend, authz: Enforcer, req: Record, service: Record | None, checks: list[Record]
+) -> None:
+    """servicePreApply's service:write lines, then vetRegisterWithACL (agent/consul/
+    catalog_endpoint.go), in Consul's order; its node and service-ID errors apply with ACLs
+    disabled too."""
+    if service is not None:
+        if service["Service"] != "consul":  # structs.ConsulServiceName is exempt here only
+            authz.require(Permission.SERVICE_WRITE, service["Service"])
+        if service["Kind"] == "connect-proxy":  # a proxy needs write on its destination
+            destination = (service["Proxy"] or {}).get("DestinationServiceName", "")
+            authz.require(Permission.SERVICE_WRITE, destination)
+    node_name = req["Node"]
+    _, node, existing = api.catalog.node_services(node_name)  # state.NodeServices
+    # NodeServices.Services: keyed by the service ID exactly as it is stored.
+    ns = None if node is None else {svc["ID"]: svc for svc in existing}
+    if node is None or _changes_node(req, node):
+        authz.require(Permission.NODE_WRITE, node_name)
+    if service is not None:
+        authz.require(Permission.SERVICE_WRITE, service["Service"])
+        other = None if ns is None else ns.get(service["ID"])
+        if other is not None:
+            # Overwriting another service by its ID: the bare acl.ErrPermissionDenied.
+            authz.require_plain(Permission.SERVICE_WRITE, other["Service"])
+    for check in checks:
+        check_id = check.get("CheckID", "")
+        if check["Node"].lower() != node_name.lower():  # strings.EqualFold
+            raise RPCError(
+                f"Node '{check['Node']}' for check '{check_id}' doesn't match register "
+                f"request node '{node_name}'"
+            )
+        service_id = check.get("ServiceID", "")
+        if not service_id:
+            authz.require(Permission.NODE_WRITE, node_name)
+            continue
+        if service is not None and service["ID"] == service_id:
+            continue
+        other = None if ns is None else ns.get(service_id)
+        if other is None:
+            raise RPCError(f"Unknown service ID '{service_id}' for check ID '{check_id}'")
+        authz.require(Permission.SERVICE_WRITE, other["Service"])
+
+
+def _node_service(api: Backend, node: str, service_id: str) -> Record | None:
+    """state.NodeService: the node's service with this ID (both looked up case-blind)."""
+    _, found, services = api.catalog.node_services(node)
+    if found is None or found["Node"].lower() != node.lower():
+        return None
+    return next((s for s in services if s["ID"].lower() == service_id.lower()), None)
+
+
+def _node_check(api: Backend, node: str, check_id: str) -> Record | None:
+    """state.NodeCheck."""
+    _, checks = api.catalog.node_checks(node)
+    return next((c for c in checks if c["CheckID"].lower() == check_id.lower()), None)
+
+
+def _vet_deregister(
+    api: Backend, authz: Enforcer, node: str, service_id: str, check_id: str
+) -> None:
+    """vetDeregisterWithACL: node:write allows anything on the node; otherwise the service,
+    else the check, is looked up (an unknown one is an RPC error) and needs write."""
+    if authz.allows(Permission.NODE_WRITE, node):
+        return
+    if service_id:
+        svc = _node_service(api, node, service_id)
+        if svc is None:
+            raise RPCError(f"Unknown service ID '{service_id}'")
+        authz.require(Permission.SERVICE_WRITE, svc["Service"])
+    elif check_id:
+        check = _node_check(api, node, check_id)
+        if check is None:
+            raise RPCError(f"Unknown check ID '{check_id}'")
+        if check["ServiceID"]:
+            authz.require(Permission.SERVICE_WRITE, check["ServiceName"])
+        else:
+            authz.require(Permission.NODE_WRITE, node)
+    else:
+        authz.require(Permission.NODE_WRITE, node)
+
+
 async def catalog_deregister(api: Backend, ctx: Context) -> Reply:
-    """CatalogDeregister + Catalog.Deregister (with ACLs off, no lookup precedes it)."""
+    """CatalogDeregister + Catalog.Deregister: "Must provide node", the token, then
+    vetDeregisterWithACL (with ACLs off, node:write is granted and no lookup is made)."""
     ent_meta(ctx)
     req = await decode_body(ctx, deregister_request, reword_enterprise_field)
     forward(api, req.get("Datacenter") or api.datacenter)
-    api.catalog.deregister(
-        req.get("Node", ""), service_id=req.get("ServiceID", ""), check_id=req.get("CheckID", "")
-    )
+    node = req.get("Node", "")
+    if not node:
+        raise RPCError("Must provide node")
+    authz = authorize(api, ctx)
+    service_id, check_id = req.get("ServiceID", ""), req.get("CheckID", "")
+    _vet_deregister(api, authz, node, service_id, check_id)
+    api.catalog.deregister(node, service_id=service_id, check_id=check_id)
     return ctx.json(True)
 
 
@@ -86,21 +202,24 @@ async def catalog_datacenters(api: Backend, ctx: Context) -> Reply:
 
 
 async def catalog_nodes(api: Backend, ctx: Context) -> Reply:
-    """CatalogNodes + Catalog.ListNodes."""
+    """CatalogNodes + Catalog.ListNodes: the filter is compiled first; each run resolves the
+    token (filterACL) and hides the nodes it may not read before ``?filter=`` applies."""
     near = parse_near(api, ctx)
     partition_only(ctx)
     meta = parse_meta_filter(ctx)
     opts = parse(api, ctx)
     catalog = api.catalog
+    token = request_token(api, ctx)
 
     def prepare() -> Callable[[], Result[list[Record]]]:
         bexpr = build_filter(ctx, NODE_SCHEMA)
 
         def query() -> Result[list[Record]]:
             index, nodes = catalog.nodes(meta)
-            out = [j for j in map(node_json, nodes) if bexpr.matches(j)]
+            shown, hidden = aclfilter.nodes(authorize(api, ctx), [node_json(n) for n in nodes])
+            out = [j for j in shown if bexpr.matches(j)]
             sort_near(api, near, out, lambda n: n["Node"])
-            return Result(index, out, (NODES,))
+            return Result(index, out, (NODES,), filtered=aclfilter.mask(token, hidden))
 
         return query
 
@@ -109,26 +228,36 @@ async def catalog_nodes(api: Backend, ctx: Context) -> Reply:
 
 
 async def catalog_services(api: Backend, ctx: Context) -> Reply:
-    """CatalogServices + Catalog.ListServices: service name -> the union of its tags."""
+    """CatalogServices + Catalog.ListServices: service name -> the union of its tags.
+
+    The token is resolved before the filter is compiled; the service rows are ACL-filtered as
+    ServiceNodes (node:read on their node and service:read), then ``?filter=`` applies.
+    """
     ent_meta(ctx)
     meta = parse_meta_filter(ctx)
     opts = parse(api, ctx)
     catalog = api.catalog
+    token = request_token(api, ctx)
 
     def prepare() -> Callable[[], Result[dict[str, list[str]]]]:
+        authz = authorize(api, ctx)
         bexpr = build_filter(ctx, SERVICE_NODE_SCHEMA)
 
         def query() -> Result[dict[str, list[str]]]:
             index, rows = catalog.services(meta)
+            # The raw rows: Consul never fills in their node fields for this query.
+            shown, hidden = aclfilter.service_nodes(
+                authz, [service_node_json(svc, None) for svc in rows]
+            )
             services: dict[str, list[str]] = {}
-            for svc in rows:
-                # The raw rows: Consul never fills in their node fields for this query.
-                if not bexpr.matches(service_node_json(svc, None)):
+            for item in shown:
+                if not bexpr.matches(item):
                     continue
-                tags = services.setdefault(svc["Service"], [])
-                tags.extend(t for t in svc["Tags"] or () if t not in tags)
+                tags = services.setdefault(item["ServiceName"], [])
+                tags.extend(t for t in item["ServiceTags"] or () if t not in tags)
             channels = (SERVICES, NODES) if meta else (SERVICES,)
-            return Result(index, dict(sorted(services.items())), channels)
+            filtered = aclfilter.mask(token, hidden)
+            return Result(index, dict(sorted(services.items())), channels, filtered=filtered)
 
         return query
 
@@ -137,7 +266,13 @@ async def catalog_services(api: Backend, ctx: Context) -> Reply:
 
 
 async def _catalog_service_nodes(api: Backend, ctx: Context, prefix: str) -> Reply:
-    """catalogServiceNodes (``/v1/catalog/service/`` and ``/v1/catalog/connect/``)."""
+    """catalogServiceNodes (``/v1/catalog/service/`` and ``/v1/catalog/connect/``).
+
+    Catalog.ServiceNodes resolves the token before compiling the filter; a connect query
+    without service:read on the service returns nothing before any query runs (an empty
+    list, X-Consul-Index 1, no known leader: "Just return nil"). Each run hides the instances
+    whose node or service the token may not read, then applies ``?filter=``.
+    """
     connect = prefix == "/v1/catalog/connect/"
     ent_meta(ctx)
     near = parse_near(api, ctx)
@@ -146,27 +281,35 @@ async def _catalog_service_nodes(api: Backend, ctx: Context, prefix: str) -> Rep
     tags = parse_tags(ctx)
     name = required_tail(ctx, prefix, "Missing service name")
     catalog = api.catalog
+    token = request_token(api, ctx)
 
     def prepare() -> Callable[[], Result[list[Record]]]:
+        authz = authorize(api, ctx)
+        if connect and not authz.allows(Permission.SERVICE_READ, name):
+            raise _EmptyAnswer
         bexpr = build_filter(ctx, SERVICE_NODE_SCHEMA)
 
         def query() -> Result[list[Record]]:
             index, pairs = catalog.service_nodes(name, tags=tags, connect=connect)
             if meta:
                 pairs = [(s, n) for s, n in pairs if meta_satisfies(n["Meta"], meta)]
+            items = [service_node_json(svc, node) for svc, node in pairs]
+            shown, hidden = aclfilter.service_nodes(authorize(api, ctx), items)
             out = []
-            for svc, node in pairs:
-                item = service_node_json(svc, node)
+            for item in shown:
                 if bexpr.matches(item):
                     if item["ServiceTags"] is None:
                         item["ServiceTags"] = []
                     out.append(item)
             sort_near(api, near, out, lambda s: s["Node"])
-            return Result(index, out, (SERVICES, NODES))
+            return Result(index, out, (SERVICES, NODES), filtered=aclfilter.mask(token, hidden))
 
         return query
 
-    result = await rpc(api, ctx, opts, prepare)
+    try:
+        result = await rpc(api, ctx, opts, prepare)
+    except _EmptyAnswer:
+        return ctx.json([])
     return ctx.json(result.value)
 
 
@@ -180,65 +323,96 @@ async def catalog_connect_nodes(api: Backend, ctx: Context) -> Reply:
     return await _catalog_service_nodes(api, ctx, "/v1/catalog/connect/")
 
 
-
-
 async def catalog_node_services(api: Backend, ctx: Context) -> Reply:
-    """CatalogNodeServices + Catalog.NodeServices: {Node, Services: id -> service} or null."""
+    """CatalogNodeServices + Catalog.NodeServices: {Node, Services: id -> service} or null.
+
+    The filter is compiled, then the token resolved; each run ACL-filters (a node the token
+    may not read answers null) before ``?filter=`` applies to the services.
+    """
     ent_meta(ctx)
     opts = parse(api, ctx)
     name = required_tail(ctx, "/v1/catalog/node/", "Missing node name")
     catalog = api.catalog
+    token = request_token(api, ctx)
 
     def query(bexpr: Filter) -> Result[Record | None]:
+        authz = authorize(api, ctx)
         index, node, services = catalog.node_services(name)
         if node is None:
             return Result(index, None, (NODES, SERVICES))
-        shown = [node_service_json(s) for s in services]
-        value = {
-            "Node": node_json(node),
-            "Services": {
-                s["ID"]: node_service_out(s)
-                for s, j in zip(services, shown, strict=True)
-                if bexpr.matches(j)
-            },
+        value, hidden = aclfilter.node_services(
+            authz, {"Node": node_json(node), "Services": {s["ID"]: s for s in services}}
+        )
+        filtered = aclfilter.mask(token, hidden)
+        if value is None:
+            return Result(index, None, (NODES, SERVICES), filtered=filtered)
+        value["Services"] = {
+            sid: node_service_out(s)
+            for sid, s in value["Services"].items()
+            if bexpr.matches(node_service_json(s))
         }
-        return Result(index, value, (NODES, SERVICES))
+        return Result(index, value, (NODES, SERVICES), filtered=filtered)
 
     return await filtered_rpc(api, ctx, opts, NODE_SERVICE_SCHEMA, query)
 
 
 async def catalog_node_service_list(api: Backend, ctx: Context) -> Reply:
-    """CatalogNodeServiceList + Catalog.NodeServiceList: {Node, Services: [service]}."""
+    """CatalogNodeServiceList + Catalog.NodeServiceList: {Node, Services: [service]}.
+
+    As NodeServices; a node the token may not read leaves a zero NodeServiceList. The filter
+    runs on ``Services`` even when that is nil (no node, or a hidden one), and bexpr's
+    Execute turns a nil slice into an empty one.
+    """
     ent_meta(ctx)
     opts = parse(api, ctx)
     name = required_tail(ctx, "/v1/catalog/node-services/", "Missing node name")
     catalog = api.catalog
     expression = ctx.query.get("filter")
+    token = request_token(api, ctx)
 
     def query(bexpr: Filter) -> Result[Record]:
+        authz = authorize(api, ctx)
         index, node, services = catalog.node_services(name)
-        if node is None:
-            return Result(index, {"Node": None, "Services": None}, (NODES, SERVICES))
-        shown = [node_service_out(s) for s in services]
-        listed: list[Record] | None = [s for s in shown if bexpr.matches(s)]
-        if not services and not expression:
-            listed = None  # a nil slice, which bexpr's Execute would have made empty
-        return Result(index, {"Node": node_json(node), "Services": listed}, (NODES, SERVICES))
+        value: Record = {"Node": None, "Services": None}
+        hidden = False
+        if node is not None:
+            # A node without services has a nil Services slice.
+            listing = {"Node": node_json(node), "Services": list(services) or None}
+            value, hidden = aclfilter.node_service_list(authz, listing)
+        listed: list[Record] | None = value["Services"]
+        if listed is not None:
+            listed = [s for s in map(node_service_out, listed) if bexpr.matches(s)]
+        elif expression:
+            listed = []
+        out = {"Node": value["Node"], "Services": listed}
+        return Result(index, out, (NODES, SERVICES), filtered=aclfilter.mask(token, hidden))
 
     return await filtered_rpc(api, ctx, opts, NODE_SERVICE_SCHEMA, query)
 
 
 async def catalog_gateway_services(api: Backend, ctx: Context) -> Reply:
-    """CatalogGatewayServices: the gateway-services table, filled by config entries only."""
+    """CatalogGatewayServices + Catalog.GatewayServices: service:read on the gateway (the
+    detailed denial), then the gateway-services table, filled by config entries only.
+
+    No config entries exist on this agent, so no gateway has services and the table index
+    never moves. filterGatewayServices rebuilds the (nil) list with ``make`` even with ACLs
+    disabled (they resolve to manage-all), so the answer is ``[]``.
+    """
     ent_meta(ctx)
     opts = parse(api, ctx)
-    if not tail(ctx, "/v1/catalog/gateway-services/"):
+    gateway = tail(ctx, "/v1/catalog/gateway-services/")
+    if not gateway:
         raise HTTPError(400, "Missing gateway name")
+    token = request_token(api, ctx)
 
-    def prepare() -> Callable[[], Result[None]]:
-        # No config entries exist on this agent: no gateway has services, and the table index
-        # never moves (state.GatewayServices returns a nil list: JSON null).
-        return lambda: Result(0, None, ())
+    def prepare() -> Callable[[], Result[list[Record]]]:
+        authorize(api, ctx).require(Permission.SERVICE_READ, gateway)
+
+        def query() -> Result[list[Record]]:
+            kept, hidden = aclfilter.gateway_services(authorize(api, ctx), None)
+            return Result(0, kept, (), filtered=aclfilter.mask(token, hidden))
+
+        return query
 
     result = await rpc(api, ctx, opts, prepare)
     return ctx.json(result.value)
@@ -247,7 +421,12 @@ async def catalog_gateway_services(api: Backend, ctx: Context) -> Reply:
 ROUTES: Final[tuple[Route, ...]] = (
     Route.of("/v1/catalog/register", ("PUT",), catalog_register),
     Route.of("/v1/catalog/deregister", ("PUT",), catalog_deregister),
-    Route.of("/v1/catalog/datacenters", ("GET",), catalog_datacenters),
+    Route.of(
+        "/v1/catalog/datacenters",
+        ("GET",),
+        catalog_datacenters,
+        no_acl="Catalog.ListDatacenters resolves no token (agent/consul/catalog_endpoint.go)",
+    ),
     Route.of("/v1/catalog/nodes", ("GET",), catalog_nodes),
     Route.of("/v1/catalog/services", ("GET",), catalog_services),
     Route.of("/v1/catalog/service/", ("GET",), catalog_service_nodes),

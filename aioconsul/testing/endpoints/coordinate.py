@@ -2,7 +2,10 @@
 
 Each handler follows ``agent/coordinate_endpoint.go`` and ``agent/consul/coordinate_endpoint.go``
 (segments, the WAN view of the one datacenter, ``PUT /v1/coordinate/update`` validation).
-Coordinates are Go float64s on the wire (``json_floats``).
+Coordinates are Go float64s on the wire (``json_floats``). ACLs as the RPC half has them:
+``Coordinate.ListNodes`` drops the nodes the token may not ``node:read`` (filterCoordinates),
+``Coordinate.Node`` wants ``node:read`` on the node before its query, ``Coordinate.Update``
+``node:write`` after the coordinate checks, and ``Coordinate.ListDatacenters`` resolves no token.
 
 State is read from ``state/catalog.py``; this module never imports another endpoint module.
 """
@@ -12,7 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
+from ..acl import filter as aclfilter
+from ..acl.authorizer import Permission
 from ..backend import Backend
+from ..http.acl import authorize, request_token
 from ..http.query import (
     Record,
     Result,
@@ -59,9 +65,13 @@ async def coordinate_nodes(api: Backend, ctx: Context) -> Reply:
     catalog = api.catalog
 
     def prepare() -> Callable[[], Result[list[Record]]]:
+        authz = authorize(api, ctx)
+        token = request_token(api, ctx)
+
         def query() -> Result[list[Record]]:
             index, coords = catalog.coordinates()
-            return Result(index, [dict(c) for c in coords], (COORDINATES,))
+            kept, hidden = aclfilter.coordinates(authz, [dict(c) for c in coords])
+            return Result(index, kept, (COORDINATES,), filtered=aclfilter.mask(token, hidden))
 
         return query
 
@@ -77,6 +87,8 @@ async def coordinate_node(api: Backend, ctx: Context) -> Reply:
     catalog = api.catalog
 
     def prepare() -> Callable[[], Result[list[Record]]]:
+        authorize(api, ctx).require(Permission.NODE_READ, node)
+
         def query() -> Result[list[Record]]:
             index, coords = catalog.coordinate(node)
             out = [{"Node": node, "Segment": s, "Coord": c} for s, c in coords.items()]
@@ -104,6 +116,7 @@ async def coordinate_update_endpoint(api: Backend, ctx: Context) -> Reply:
         raise RPCError("invalid coordinate")
     if len(coord.get("Vec") or ()) != _DIMENSIONALITY:
         raise RPCError("incompatible coordinate")
+    authorize(api, ctx).require(Permission.NODE_WRITE, args.get("Node", ""))
     update = {
         "Node": args.get("Node", ""),
         "Segment": args.get("Segment", ""),
@@ -119,7 +132,8 @@ async def coordinate_update_endpoint(api: Backend, ctx: Context) -> Reply:
 
 
 ROUTES: Final[tuple[Route, ...]] = (
-    Route.of("/v1/coordinate/datacenters", ("GET",), coordinate_datacenters),
+    Route.of("/v1/coordinate/datacenters", ("GET",), coordinate_datacenters,
+             no_acl="Coordinate.ListDatacenters resolves no token"),
     Route.of("/v1/coordinate/nodes", ("GET",), coordinate_nodes),
     Route.of("/v1/coordinate/node/", ("GET",), coordinate_node),
     Route.of("/v1/coordinate/update", ("PUT",), coordinate_update_endpoint),

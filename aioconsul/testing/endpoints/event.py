@@ -1,6 +1,12 @@
 """HTTP endpoints of the event group (``/v1/event/...``): ``agent/event_endpoint.go``.
 
-``/v1/event/list`` has its own agent-local blocking loop (index inequality, 600 s, no
+Firing is authorized by the server: ``agent.UserEvent`` validates, then calls
+``Internal.EventFire``, which resolves the token and wants ``event:write`` on the name
+(``agent/consul/internal_endpoint.go``). The agent answers any permission denial with the bare
+"Permission denied" (403) and every other failure, an unknown token's "ACL not found"
+included, with 500 and its text. ``/v1/event/list`` is agent-local: it resolves the token after
+``parseWait``, drops the events the token may not ``event:read`` after the name filter, and
+computes the index from what is left; it has its own blocking loop (index inequality, 600 s, no
 jitter). This module never imports another endpoint module.
 """
 
@@ -9,11 +15,15 @@ from __future__ import annotations
 import asyncio
 from typing import Final
 
+from ..acl import filter as aclfilter
+from ..acl.authorizer import Enforcer, Permission
+from ..acl.errors import ACLNotFound, PermissionDenied
 from ..backend import MAX_QUERY_TIME, Backend
 from ..golang.stdlib import SECOND
+from ..http.acl import authorize, request_token
 from ..http.query import QueryOptions, forward, parse_wait
 from ..http.reply import Context, HTTPError, Reply, Route
-from ..state.store import EVENTS, UserEvent
+from ..state.store import EVENTS, RPCError, UserEvent, uuid_to_uint64
 from ..structs.event import event_json
 
 __all__ = ["ROUTES"]
@@ -33,6 +43,12 @@ async def _event_fire(api: Backend, ctx: Context) -> Reply:
         payload = await ctx.request.content.read()
     api.store.validate_event(UserEvent("", name, payload, node, service, tag))
     forward(api, datacenter)
+    try:  # Internal.EventFire
+        authorize(api, ctx).require(Permission.EVENT_WRITE, name)
+    except PermissionDenied:
+        raise HTTPError(403, str(PermissionDenied())) from None  # acl.ErrPermissionDenied
+    except ACLNotFound as exc:
+        raise RPCError(str(exc)) from None  # not a denial: the 500 of any other failure
     event = api.store.fire_event(
         name, payload, node_filter=node, service_filter=service, tag_filter=tag
     )
@@ -43,8 +59,10 @@ async def _event_list(api: Backend, ctx: Context) -> Reply:
     """EventList: agent-local blocking on index *inequality*, no jitter."""
     opts = QueryOptions(api.datacenter)
     parse_wait(ctx, opts)
+    authz = authorize(api, ctx)
+    token = request_token(api, ctx)
     name = ctx.query.get("name")
-    index, events = api.store.events_list(name)
+    index, events = _visible_events(api, ctx, authz, token, name)
     if opts.min_index > 0 and index == opts.min_index:
         wait = min(opts.max_query_time, MAX_QUERY_TIME) or MAX_QUERY_TIME
         loop = asyncio.get_running_loop()
@@ -56,9 +74,23 @@ async def _event_list(api: Backend, ctx: Context) -> Reply:
                 break
             if not await api.watch.wait((EVENTS,), remaining):
                 break
-            index, events = api.store.events_list(name)
+            index, events = _visible_events(api, ctx, authz, token, name)
     ctx.headers["X-Consul-Index"] = str(index)
     return ctx.json([event_json(e) for e in events])
+
+
+def _visible_events(
+    api: Backend, ctx: Context, authz: Enforcer, token: str, name: str
+) -> tuple[int, list[UserEvent]]:
+    """One run of EventList's query: the events named ``name`` (all without one) the token may
+    read and the index of the newest of them (1 when none is left). A run that drops one sets
+    the "filtered" header, which stays set for the answer (setResultsFilteredByACLs)."""
+    _, events = api.store.events_list(name)
+    events, hidden = aclfilter.events(authz, events)
+    if aclfilter.mask(token, hidden):
+        ctx.headers["X-Consul-Results-Filtered-By-ACLs"] = "true"
+    index = uuid_to_uint64(events[-1].id) if events else 1
+    return index, events
 
 
 ROUTES: Final[tuple[Route, ...]] = (

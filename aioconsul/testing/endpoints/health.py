@@ -14,11 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
+from ..acl import filter as aclfilter
+from ..acl.authorizer import Permission
 from ..backend import Backend
 from ..golang.bexpr import Filter
+from ..http.acl import authorize, request_token
 from ..http.query import (
     Record,
     Result,
+    build_filter,
     ent_meta,
     filtered_rpc,
     parse,
@@ -27,6 +31,7 @@ from ..http.query import (
     parse_near,
     parse_tags,
     required_tail,
+    rpc,
     sort_near,
 )
 from ..http.reply import Context, HTTPError, Reply, Route
@@ -44,16 +49,20 @@ __all__ = ["ROUTES"]
 
 
 async def health_node_checks(api: Backend, ctx: Context) -> Reply:
-    """HealthNodeChecks + Health.NodeChecks."""
+    """HealthNodeChecks + Health.NodeChecks: the filter is compiled, the token resolved; each
+    run hides the checks whose node or service the token may not read, then ``?filter=``."""
     ent_meta(ctx)
     opts = parse(api, ctx)
     node = required_tail(ctx, "/v1/health/node/", "Missing node name")
     catalog = api.catalog
+    token = request_token(api, ctx)
 
     def query(bexpr: Filter) -> Result[list[Record]]:
+        authz = authorize(api, ctx)
         index, checks = catalog.node_checks(node)
-        out = [c for c in map(check_out, checks) if bexpr.matches(c)]
-        return Result(index, out, (CHECKS,))
+        shown, hidden = aclfilter.health_checks(authz, [check_out(c) for c in checks])
+        out = [c for c in shown if bexpr.matches(c)]
+        return Result(index, out, (CHECKS,), filtered=aclfilter.mask(token, hidden))
 
     return await filtered_rpc(api, ctx, opts, CHECK_SCHEMA, query)
 
@@ -65,19 +74,35 @@ async def _health_checks(
     missing: str,
     lookup: Callable[[str, dict[str, str] | None], tuple[int, list[Record]]],
     meta_channels: tuple[Channel, ...],
+    *,
+    acl_first: bool,
 ) -> Reply:
-    """The check lists by service and by state: node-meta filtered, ``?near=`` sorted."""
+    """The check lists by service and by state: node-meta filtered, ``?near=`` sorted.
+
+    The filter is compiled, then the token resolved. ChecksInState hides what the token may
+    not read *before* ``?filter=`` runs; Health.ServiceChecks still filters with ACLs *after*
+    it, so its "filtered" flag only counts hidden checks the expression matched.
+    """
     ent_meta(ctx)
     near = parse_near(api, ctx)
     meta = parse_meta_filter(ctx)
     opts = parse(api, ctx)
     name = required_tail(ctx, prefix, missing)
+    token = request_token(api, ctx)
 
     def query(bexpr: Filter) -> Result[list[Record]]:
+        authz = authorize(api, ctx)
         index, checks = lookup(name, meta)
-        out = [c for c in map(check_out, checks) if bexpr.matches(c)]
+        out = [check_out(c) for c in checks]
+        if acl_first:
+            out, hidden = aclfilter.health_checks(authz, out)
+            out = [c for c in out if bexpr.matches(c)]
+        else:
+            out = [c for c in out if bexpr.matches(c)]
+            out, hidden = aclfilter.health_checks(authz, out)
         sort_near(api, near, out, lambda c: c["Node"])
-        return Result(index, out, meta_channels if meta else (CHECKS,))
+        channels = meta_channels if meta else (CHECKS,)
+        return Result(index, out, channels, filtered=aclfilter.mask(token, hidden))
 
     return await filtered_rpc(api, ctx, opts, CHECK_SCHEMA, query)
 
@@ -86,17 +111,27 @@ async def health_service_checks(api: Backend, ctx: Context) -> Reply:
     """HealthServiceChecks + Health.ServiceChecks."""
     where, lookup = "/v1/health/checks/", api.catalog.service_checks
     channels = (CHECKS, SERVICES, NODES)
-    return await _health_checks(api, ctx, where, "Missing service name", lookup, channels)
+    return await _health_checks(
+        api, ctx, where, "Missing service name", lookup, channels, acl_first=False
+    )
 
 
 async def health_checks_in_state(api: Backend, ctx: Context) -> Reply:
     """HealthChecksInState + Health.ChecksInState (``any`` for all; no other word is refused)."""
     where, lookup = "/v1/health/state/", api.catalog.checks_in_state
-    return await _health_checks(api, ctx, where, "Missing check state", lookup, (CHECKS, NODES))
+    return await _health_checks(
+        api, ctx, where, "Missing check state", lookup, (CHECKS, NODES), acl_first=True
+    )
 
 
 async def _health_service_nodes(api: Backend, ctx: Context, kind: str) -> Reply:
-    """healthServiceNodes for ``service``, ``connect`` and ``ingress``."""
+    """healthServiceNodes for ``service``, ``connect`` and ``ingress``.
+
+    Health.ServiceNodes resolves the token first; a connect or ingress query without
+    service:read on the service is the bare "Permission denied" (acl.ErrPermissionDenied)
+    before the filter is compiled. Each run hides the instances whose node or service the
+    token may not read (CheckServiceNode.CanRead), then applies ``?filter=`` and ``?passing``.
+    """
     ent_meta(ctx)
     near = parse_near(api, ctx)
     meta = parse_meta_filter(ctx)
@@ -114,6 +149,7 @@ async def _health_service_nodes(api: Backend, ctx: Context, kind: str) -> Reply:
             raise HTTPError(400, "Invalid value for ?passing")
         passing = parsed
     catalog = api.catalog
+    token = request_token(api, ctx)
 
     def query(bexpr: Filter) -> Result[list[Record]]:
         if kind == "ingress" or peer:
@@ -122,23 +158,35 @@ async def _health_service_nodes(api: Backend, ctx: Context, kind: str) -> Reply:
         index, rows = catalog.check_service_nodes(name, tags=tags, connect=kind == "connect")
         if meta:
             rows = [r for r in rows if meta_satisfies(r[0]["Meta"], meta)]
-        out = []
-        for node, svc, checks in rows:
-            item = {
+        items = [
+            {
                 "Node": node_json(node),
                 "Service": node_service_out(svc),
                 "Checks": [check_out(c) for c in checks],
             }
+            for node, svc, checks in rows
+        ]
+        shown, hidden = aclfilter.check_service_nodes(authorize(api, ctx), items)
+        out = []
+        for item in shown:
             if not bexpr.matches(item):
                 continue
-            if passing and any(c["Status"] != "passing" for c in checks):
+            if passing and any(c["Status"] != "passing" for c in item["Checks"]):
                 continue
             out.append(item)
         sort_near(api, near, out, lambda i: i["Node"]["Node"])
-        return Result(index, out, (SERVICES, NODES, CHECKS))
+        filtered = aclfilter.mask(token, hidden)
+        return Result(index, out, (SERVICES, NODES, CHECKS), filtered=filtered)
 
-    schema = CHECK_SERVICE_NODE_SCHEMA
-    return await filtered_rpc(api, ctx, opts, schema, query, deferred_meta=False)
+    def prepare() -> Callable[[], Result[list[Record]]]:
+        authz = authorize(api, ctx)
+        if kind in ("connect", "ingress"):
+            authz.require_plain(Permission.SERVICE_READ, name)
+        bexpr = build_filter(ctx, CHECK_SERVICE_NODE_SCHEMA)
+        return lambda: query(bexpr)
+
+    result = await rpc(api, ctx, opts, prepare, deferred_meta=False)
+    return ctx.json(result.value)
 
 
 async def health_service_nodes(api: Backend, ctx: Context) -> Reply:

@@ -1,14 +1,24 @@
 """HTTP endpoints of the KV group (``/v1/kv/``): ``agent/kvs_endpoint.go``.
 
-The state is ``state.store.Store``; this module never imports another endpoint module.
+The RPC half follows ``agent/consul/kvs_endpoint.go``: the token is resolved after the
+forwarding; ``KVS.Get`` checks ``key:read`` inside its blocking query, after the state read
+(a missing key the token may not read is a 403, not a 404); ``KVS.List`` and ``KVS.ListKeys``
+drop the entries the token may not read (FilterDirEnt) before the keys are collected;
+``KVS.Apply`` (kvsPreApply) wants ``key:write`` on the key, or on every key under it
+(``key:write`` prefix) for a recursive delete, whatever the lock or CAS flavour. The denials
+are the detailed ``*Allowed`` errors. The state is ``state.store.Store``; this module never
+imports another endpoint module.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from ..acl import filter as aclfilter
+from ..acl.authorizer import Permission
 from ..backend import KV_MAX_VALUE_SIZE, Backend
 from ..golang.stdlib import parse_uint
+from ..http.acl import authorize, request_token
 from ..http.query import (
     QueryOptions,
     Result,
@@ -46,10 +56,15 @@ async def _kv_get(api: Backend, ctx: Context, opts: QueryOptions, key: str) -> R
         raise HTTPError(400, "Missing key name")
     ent_meta(ctx)
     forward(api, opts.datacenter)
+    authz = authorize(api, ctx)
+    token = request_token(api, ctx)
+    if recurse and _key_list_policy(api):
+        authz.require(Permission.KEY_LIST, key)  # KVS.List, acl.enable_key_list_policy only
     store = api.store
 
     def get_one() -> Result[list[DirEntry]]:
         index, entry = store.kv_get(key)
+        authz.require(Permission.KEY_READ, key)  # KVS.Get: after the read, missing key or not
         if entry is None:
             # A missing key reports the table index: any KV write can move it.
             return Result(index, [], (KV_TABLE,))
@@ -57,10 +72,11 @@ async def _kv_get(api: Backend, ctx: Context, opts: QueryOptions, key: str) -> R
 
     def get_tree() -> Result[list[DirEntry]]:
         index, entries = store.kv_list(key)
-        return Result(index, entries, (KV_TABLE,))
+        kept, hidden = aclfilter.dir_entries(authz, entries)
+        return Result(index, kept, (KV_TABLE,), filtered=aclfilter.mask(token, hidden))
 
     result = await blocking(api, opts, get_tree if recurse else get_one)
-    set_meta(ctx, result.index)
+    set_meta(ctx, result.index, filtered=result.filtered)
     if not result.value:
         return Reply(404)  # empty body, headers still set
     if "raw" in ctx.query and not recurse:
@@ -80,14 +96,20 @@ async def _kv_keys(api: Backend, ctx: Context, opts: QueryOptions, prefix: str) 
     if "separator" in ctx.query:
         separator = ctx.query.get("separator")
     forward(api, opts.datacenter)
+    authz = authorize(api, ctx)
+    token = request_token(api, ctx)
+    if _key_list_policy(api):
+        authz.require(Permission.KEY_LIST, prefix)  # acl.enable_key_list_policy only
     store = api.store
 
     def list_keys() -> Result[list[str]]:
-        index, keys = store.kv_keys(prefix, separator)
-        return Result(index, keys, (KV_TABLE,))
+        index, entries = store.kv_list(prefix)
+        kept, hidden = aclfilter.dir_entries(authz, entries)  # before the keys are cut
+        keys = _collect_keys(prefix, separator, kept)
+        return Result(index, keys, (KV_TABLE,), filtered=aclfilter.mask(token, hidden))
 
     result = await blocking(api, opts, list_keys)
-    set_meta(ctx, result.index)
+    set_meta(ctx, result.index, filtered=result.filtered)
     if not result.value and prefix:
         return Reply(404)  # the root prefix answers [] instead
     return ctx.json(result.value)
@@ -110,6 +132,8 @@ async def _kv_put(api: Backend, ctx: Context, opts: QueryOptions, key: str) -> R
         )
     value = await ctx.request.content.read()
     forward(api, opts.datacenter)
+    # KVS.Apply, kvsPreApply: key:write for set, cas, lock and unlock alike; then lock-delay.
+    authorize(api, ctx).require(Permission.KEY_WRITE, key)
     if "release" in q:
         ok = api.store.kv_unlock(key, value, flags, q.get("release"))
     elif "acquire" in q:
@@ -129,6 +153,9 @@ def _kv_delete(api: Backend, ctx: Context, opts: QueryOptions, key: str) -> Repl
         raise HTTPError(400, "Missing key name")
     cas = parse_uint(ctx.query.get("cas")) if "cas" in ctx.query else None
     forward(api, opts.datacenter)
+    authz = authorize(api, ctx)
+    # kvsPreApply: a delete-tree needs write on every key under the prefix (KeyWritePrefix).
+    authz.require(Permission.KEY_WRITE_PREFIX if recurse else Permission.KEY_WRITE, key)
     if cas is not None:
         return ctx.json(api.store.kv_delete_cas(key, cas))
     if recurse:
@@ -136,6 +163,29 @@ def _kv_delete(api: Backend, ctx: Context, opts: QueryOptions, key: str) -> Repl
     else:
         api.store.kv_delete(key)
     return ctx.json(True)
+
+
+def _key_list_policy(api: Backend) -> bool:
+    """acl.enable_key_list_policy (default false): recursive reads also need ``key:list``.
+
+    Read off the resolver when it has the setting (the seam's base resolver has none)."""
+    return bool(getattr(api.acl, "enable_key_list_policy", False))
+
+
+def _collect_keys(prefix: str, separator: str, entries: list[DirEntry]) -> list[str]:
+    """KVS.ListKeys: each key, or cut after the first separator past the prefix (deduplicated)."""
+    keys: list[str] = []
+    seen: set[str] = set()
+    for entry in entries:
+        cut = entry.key.find(separator, len(prefix)) if separator else -1
+        if cut == -1:
+            keys.append(entry.key)
+            continue
+        key = entry.key[: cut + len(separator)]
+        if key not in seen:
+            seen.add(key)
+            keys.append(key)
+    return keys
 
 
 ROUTES: Final[tuple[Route, ...]] = (Route.of("/v1/kv/", ("GET", "PUT", "DELETE"), _kv),)

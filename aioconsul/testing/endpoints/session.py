@@ -1,7 +1,11 @@
 """HTTP endpoints of the session group (``/v1/session/...``): ``agent/session_endpoint.go``.
 
-TTL timers live on the backend (``Server.resetSessionTimer``); this module never imports
-another endpoint module.
+The RPC half is ``agent/consul/session_endpoint.go``: ``Session.Apply`` wants ``session:write``
+on the node of the session it creates (after "Must provide Node", before the behavior and TTL
+checks) or destroys (the stored session's node; destroying a missing session checks nothing);
+``Session.Renew`` the same on the stored session's node, after its lookup; the reads drop the
+sessions on nodes the token may not ``session:read`` (filterSessions). TTL timers live on the
+backend (``Server.resetSessionTimer``); this module never imports another endpoint module.
 """
 
 from __future__ import annotations
@@ -9,8 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from ..acl import filter as aclfilter
+from ..acl.authorizer import Permission
 from ..backend import Backend
 from ..golang.stdlib import SECOND, GoSyntaxError
+from ..http.acl import authorize, request_token
 from ..http.query import (
     Result,
     blocking,
@@ -53,9 +60,12 @@ async def _session_create(api: Backend, ctx: Context) -> Reply:
     elif checks == [_SERF_CHECK] or not node_checks:
         checks = None
     forward(api, datacenter)
+    node = fields.get("Node", api.node_name)
+    if node:  # else the store's "Must provide Node", which Session.Apply checks first
+        authorize(api, ctx).require(Permission.SESSION_WRITE, node)
     session = api.store.session_create(
         name=fields.get("Name", ""),
-        node=fields.get("Node", api.node_name),
+        node=node,
         lock_delay=fields.get("LockDelay", _DEFAULT_LOCK_DELAY),
         behavior=fields.get("Behavior", "release"),
         ttl=fields.get("TTL", ""),
@@ -72,6 +82,10 @@ async def _session_destroy(api: Backend, ctx: Context) -> Reply:
     ent_meta(ctx)
     session_id = required_tail(ctx, "/v1/session/destroy/", "Missing session")
     forward(api, datacenter)
+    authz = authorize(api, ctx)
+    _, existing = api.store.session_get(session_id)
+    if existing is not None:  # a missing session is a no-op nobody is refused
+        authz.require(Permission.SESSION_WRITE, existing.node)
     api.store.session_destroy(session_id)
     api.clear_session_timer(session_id)
     return ctx.json(True)
@@ -82,9 +96,11 @@ async def _session_renew(api: Backend, ctx: Context) -> Reply:
     ent_meta(ctx)
     session_id = required_tail(ctx, "/v1/session/renew/", "Missing session")
     forward(api, opts.datacenter)
+    authz = authorize(api, ctx)
     _, session = api.store.session_get(session_id)
     if session is None:
         raise HTTPError(404, f"Session id '{session_id}' not found")
+    authz.require(Permission.SESSION_WRITE, session.node)  # Session.Renew, after the lookup
     api.reset_session_timer(session)
     return ctx.json([session_json(session)])
 
@@ -96,18 +112,28 @@ async def _session_read(
     prefix: str = "",
     missing: str = "",
 ) -> Reply:
-    """The session reads: parameters, the path's ID or node after ``prefix``, a blocking query."""
+    """The session reads: parameters, the path's ID or node after ``prefix``, a blocking query
+    whose sessions go through filterSessions (a missing session is errNotFound, unfiltered)."""
     opts = parse(api, ctx)
     ent_meta(ctx)
     arg = required_tail(ctx, prefix, missing) if prefix else ""
     store = api.store
-    index, known_leader = 0, False
+    index, known_leader, filtered = 0, False, False
     try:
         forward(api, opts.datacenter)
-        result = await blocking(api, opts, lambda: query(store, arg))
-        index, known_leader = result.index, True
+        authz = authorize(api, ctx)
+        token = request_token(api, ctx)
+
+        def filtered_query() -> Result[list[Session]]:
+            found = query(store, arg)
+            kept, hidden = aclfilter.sessions(authz, found.value)
+            return Result(found.index, kept, found.channels, not_found=found.not_found,
+                          filtered=aclfilter.mask(token, hidden))
+
+        result = await blocking(api, opts, filtered_query)
+        index, known_leader, filtered = result.index, True, result.filtered
     finally:
-        set_meta(ctx, index, known_leader=known_leader)  # a deferred setMeta
+        set_meta(ctx, index, known_leader=known_leader, filtered=filtered)  # a deferred setMeta
     return ctx.json([session_json(s) for s in result.value])
 
 

@@ -1,4 +1,8 @@
-"""HTTP endpoints of the status group (``/v1/status/...``): ``agent/status_endpoint.go``."""
+"""HTTP endpoints of the status group (``/v1/status/...``): ``agent/status_endpoint.go``.
+
+``Status.Leader`` and ``Status.Peers`` (``agent/consul/status_endpoint.go``) only forward to
+another datacenter: they resolve no token and check nothing, so any request may read them.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ async def _status_peers(api: Backend, ctx: Context) -> Reply:
 
 
 ROUTES: Final[tuple[Route, ...]] = (
-    Route.of("/v1/status/leader", ("GET",), _status_leader),
-    Route.of("/v1/status/peers", ("GET",), _status_peers),
+    Route.of("/v1/status/leader", ("GET",), _status_leader,
+             no_acl="Status.Leader resolves no token"),
+    Route.of("/v1/status/peers", ("GET",), _status_peers,
+             no_acl="Status.Peers resolves no token"),
 )

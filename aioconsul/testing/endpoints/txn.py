@@ -10,6 +10,13 @@ read (``?stale``/``?consistent`` honoured, ``X-Consul-LastContact``/``X-Consul-K
 set, the ``QueryMeta`` fields in the body, never an ``X-Consul-Index``); one with writes goes
 through Raft (only ``?dc`` is read).
 
+ACLs (``agent/consul/txn_endpoint.go``): both RPCs resolve the token after forwarding; preCheck
+vets every operation (:func:`vet_op`) and reports a denial as that operation's ``TxnError``
+(409, the detailed "Permission denied: ..." text), never as a 403; the results of both are
+filtered (FilterTxnResults), and the read path reports it in its body's
+``ResultsFilteredByACLs`` (masked for an anonymous request). Session and intention operations
+exist only in the RPC form: ``api.TxnOp`` has no such fields, so no HTTP request carries one.
+
 The body's Go types and the RPC form of the operations are :mod:`aioconsul.testing.structs.txn`;
 the engine (``preCheck``, the operations against the store) is
 :mod:`aioconsul.testing.state.txn`. This module never imports another endpoint module.
@@ -17,17 +24,22 @@ the engine (``preCheck``, the operations against the store) is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
+from ..acl import filter as aclfilter
+from ..acl.authorizer import Enforcer, Permission
+from ..acl.errors import PermissionDenied
 from ..backend import Backend
 from ..golang.jsondecode import unmarshal
 from ..golang.stdlib import GoSyntaxError, strconv_quote
+from ..http.acl import authorize, request_token
 from ..http.query import forward, parse
 from ..http.reply import Context, HTTPError, Reply, Route
 from ..state.txn import CatalogTxn, Result, pre_check, read, write
 from ..structs.txn import TXN_OPS, Op, TxnError, to_op
 
-__all__ = ["GoPanic", "ROUTES", "convert_ops", "txn_endpoint"]
+__all__ = ["GoPanic", "ROUTES", "convert_ops", "txn_endpoint", "vet_op"]
 
 MAX_TXN_OPS: Final = 128  # agent/txn_endpoint.go maxTxnOps
 TXN_MAX_REQ_LEN: Final = 512 * 1024  # txn_max_req_len default (raft's suggested entry size)
@@ -92,6 +104,50 @@ async def _read_body(ctx: Context, limit: int) -> bytes:
         chunks.append(chunk)
 
 
+_KV_READS: Final = ("get", "get-tree", "get-or-empty")  # filtered on the way out instead
+_KV_CHECKS: Final = ("check-session", "check-index")  # "could reveal information": key:read
+
+
+def _require_op(authz: Enforcer, op: Op) -> None:
+    """The permission one operation needs; raises the detailed PermissionDenied."""
+    if op.kind == "KV":  # kvsPreApply
+        if op.verb == "delete-tree":
+            authz.require(Permission.KEY_WRITE_PREFIX, op.key)
+        elif op.verb in _KV_CHECKS:
+            authz.require(Permission.KEY_READ, op.key)
+        elif op.verb not in _KV_READS:  # every other verb, check-not-exists included
+            authz.require(Permission.KEY_WRITE, op.key)
+    elif op.kind == "Node":  # vetNodeTxnOp
+        authz.require(Permission.NODE_WRITE, op.body["Node"].get("Node", ""))
+    elif op.kind == "Service":  # servicePreApply's checks, after its validation
+        service = op.body["Service"]
+        name = service.get("Service", "")
+        if name != "consul":  # structs.ConsulServiceName is managed by the servers
+            authz.require(Permission.SERVICE_WRITE, name)
+        if service.get("Kind") == "connect-proxy":  # a proxy needs write on its destination
+            proxy = service.get("Proxy") or {}
+            authz.require(Permission.SERVICE_WRITE, proxy.get("DestinationServiceName", ""))
+    elif op.kind == "Check":  # vetCheckTxnOp
+        check = op.body["Check"]
+        if not check.get("ServiceID"):
+            authz.require(Permission.NODE_WRITE, check.get("Node", ""))
+        else:
+            authz.require(Permission.SERVICE_WRITE, check.get("ServiceName", ""))
+
+
+def vet_op(authz: Enforcer) -> Callable[[Op], str | None]:
+    """preCheck's permission checks for ``authz``: the denial's text for an operation, or None."""
+
+    def vet(op: Op) -> str | None:
+        try:
+            _require_op(authz, op)
+        except PermissionDenied as exc:
+            return str(exc)
+        return None
+
+    return vet
+
+
 def _errors_json(errors: list[TxnError]) -> list[dict[str, Any]] | None:
     return [error.json() for error in errors] or None
 
@@ -113,11 +169,16 @@ async def txn_endpoint(api: Backend, ctx: Context) -> Reply:
         # Fast path: Txn.Read supports consistency modes, not blocking; no X-Consul-Index.
         opts = parse(api, ctx)
         forward(api, opts.datacenter)
-        errors = pre_check(store, ops, catalog)
+        authz = authorize(api, ctx)  # Txn.Read: ResolveToken, then preCheck
+        errors = pre_check(store, ops, catalog, vet_op(authz))
         results: list[Result] | None = None
         known_leader = False  # preCheck failures return before SetQueryMeta
+        filtered = False
         if not errors:
             results, errors = read(store, ops, catalog)
+            if results is not None:
+                results, hidden = aclfilter.txn_results(authz, results)
+                filtered = aclfilter.mask(request_token(api, ctx), hidden)  # SetQueryMeta
             known_leader = True
         ctx.headers["X-Consul-LastContact"] = "0"
         ctx.headers["X-Consul-KnownLeader"] = "true" if known_leader else "false"
@@ -131,14 +192,17 @@ async def txn_endpoint(api: Backend, ctx: Context) -> Reply:
             "ConsistencyLevel": "",
             "NotModified": False,
             "Backend": 0,
-            "ResultsFilteredByACLs": False,
+            "ResultsFilteredByACLs": filtered,
         }
     else:
         forward(api, ctx.query.get("dc") or api.datacenter)  # parseDC only; Txn.Apply
-        errors = pre_check(store, ops, catalog)
+        authz = authorize(api, ctx)
+        errors = pre_check(store, ops, catalog, vet_op(authz))
         results = None
         if not errors:
             results, errors = write(store, ops, catalog)
+            if results is not None:  # filtered too, but TxnResponse has no flag to tell
+                results, _ = aclfilter.txn_results(authz, results)
         reply = {"Results": results, "Errors": _errors_json(errors)}
     return ctx.json(reply, 409 if errors else 200)
 

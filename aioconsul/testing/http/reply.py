@@ -95,17 +95,28 @@ Handler = Callable[["Backend", Context], Awaitable[Reply]]
 
 @dataclass(frozen=True, slots=True)
 class Route:
+    """One ``ServeMux`` pattern, the methods it serves and its handler.
+
+    ``no_acl`` marks a route whose Consul handler checks no ACL at all (it resolves no token and
+    filters nothing, e.g. ``Status.Leader``): its text says where Consul shows that. Every other
+    route must answer a request without permission with a 403 or a filtered result
+    (``tests/agent/test_acl_every_route.py`` holds every route to one of the three).
+    """
+
     pattern: str
     methods: tuple[str, ...]
     handler: Handler
     segments: tuple[str, ...] = ()
     subtree: bool = False
+    no_acl: str = ""
 
     @classmethod
-    def of(cls, pattern: str, methods: tuple[str, ...], handler: Handler) -> Route:
+    def of(
+        cls, pattern: str, methods: tuple[str, ...], handler: Handler, *, no_acl: str = ""
+    ) -> Route:
         subtree = pattern.endswith("/")
         segments = tuple(pattern.strip("/").split("/"))
-        return cls(pattern, methods, handler, segments, subtree)
+        return cls(pattern, methods, handler, segments, subtree, no_acl)
 
     def matches(self, segments: list[str]) -> bool:
         """Go 1.22 ServeMux matching: segments of the escaped path, each unescaped."""

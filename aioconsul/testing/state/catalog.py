@@ -840,11 +840,20 @@ class Catalog:
         self._touch(NODES)
         self._store.invalidate_node_sessions(index, name)
 
-    def register(self, req: Record, *, index: int | None = None) -> None:
+    def register(
+        self,
+        req: Record,
+        *,
+        index: int | None = None,
+        vet: Callable[[Record | None, list[Record]], None] | None = None,
+    ) -> None:
         """Catalog.Register then state.EnsureRegistration (one Raft entry).
 
         ``req`` is shaped like structs.RegisterRequest (``Node``, ``Address``, ``Service``,
         ``Check``, ``Checks``...). ``index`` is only for entries written at agent start-up.
+        ``vet`` is called with the service (its ID defaulted) and the flattened checks where
+        Catalog.Register applies its ACL policy (servicePreApply, then vetRegisterWithACL):
+        after the request's validation, before anything is written.
         """
         node_name = req.get("Node", "")
         if not node_name:
@@ -869,6 +878,8 @@ class Catalog:
                 check["CheckID"] = check["Name"]
             if not check.get("Type"):
                 check["Type"] = check_type(check.get("Definition"))
+        if vet is not None:
+            vet(service, checks)
         # vetRegisterWithACL: its node and service checks apply with ACLs disabled too.
         existing_node = self._nodes.get(node_name.lower())
         for check in checks:

@@ -5,7 +5,8 @@ with the body's Go types in :mod:`aioconsul.testing.structs.txn`; from there, fo
 ``hashicorp/consul``:
 
 1. ``agent/consul/txn_endpoint.go`` (``preCheck``): every operation is checked before Raft
-   (``Must provide key``, lock-delay); all failures are reported, nothing is applied.
+   (``Must provide key``, the token's permission through the endpoint's ``vet``, lock-delay);
+   all failures are reported, nothing is applied.
 2. ``agent/consul/state/txn.go`` (``txnDispatch``, ``TxnRW``/``TxnRO``) and ``state/kvs.go``:
    the operations run in order inside one write transaction at one Raft index, each seeing the
    effects of the ones before; every failure is collected and, if there is any, the whole
@@ -36,7 +37,7 @@ from .store import DirEntry, RPCError, Store
 if TYPE_CHECKING:
     from .catalog import Catalog
 
-__all__ = ["CatalogTxn", "Result", "pre_check", "read", "write"]
+__all__ = ["CatalogTxn", "Result", "Vet", "pre_check", "read", "write"]
 
 # -- the server side: preCheck, then the state store -------------------------------------------
 
@@ -303,18 +304,33 @@ _REGISTER_PREFIX: Final = re.compile(
 )
 
 
-def pre_check(store: Store, ops: list[Op], catalog: CatalogTxn | None = None) -> list[TxnError]:
-    """Txn.preCheck: every operation checked before Raft, every failure reported."""
+#: The permission check of one operation (the endpoint's vetNodeTxnOp and friends): the text
+#: of its denial, or None. The store knows no ACLs; the endpoint hands this in.
+Vet = Callable[[Op], str | None]
+
+
+def pre_check(
+    store: Store, ops: list[Op], catalog: CatalogTxn | None = None, vet: Vet | None = None
+) -> list[TxnError]:
+    """Txn.preCheck: every operation checked before Raft, every failure reported.
+
+    ``vet`` runs where Consul checks the token: for a KV operation after "Must provide key" and
+    before the lock-delay (kvsPreApply); for a catalog one after its verb and pre-apply checks,
+    never for a ``get`` (the results are filtered instead)."""
     errors: list[TxnError] = []
     for i, op in enumerate(ops):
         if op.kind != "KV":
             problem = catalog.pre_check(op) if catalog is not None else "unknown operation type"
+            if not problem and vet is not None and op.verb != "get":
+                problem = vet(op)
             if problem:
                 errors.append(TxnError(i, problem))
             continue
-        # kvsPreApply: the key, then (ACLs are off) the lock-delay of a lock.
+        # kvsPreApply: the key, the token's permission, then the lock-delay of a lock.
         if not op.key and op.verb != "delete-tree":
             errors.append(TxnError(i, "Must provide key"))
+        elif vet is not None and (denied := vet(op)):
+            errors.append(TxnError(i, denied))
         elif op.verb == "lock" and store.kv_lock_delay_active(op.key):
             errors.append(
                 TxnError(i, f"failed to lock key {strconv_quote(op.key)} due to lock delay")
