@@ -21,7 +21,8 @@ from .golang.stdlib import SECOND, format_duration, go_json, strconv_quote
 from .local.state import LocalAgent
 from .local.tokens import AgentTokens
 from .state.catalog import Catalog
-from .state.store import Session, Store
+from .state.session import Session
+from .state.store import Store
 from .state.watch import Watch
 
 __all__ = [

@@ -52,7 +52,7 @@ from ..state.catalog import (
     validate_meta,
     validate_node_service,
 )
-from ..state.store import RPCError
+from ..state.memdb import RPCError
 from ..structs.bodies import (
     check_definition,
     check_is_empty,

@@ -13,7 +13,7 @@ from ..backend import MAX_QUERY_TIME, Backend
 from ..golang.stdlib import SECOND
 from ..http.query import QueryOptions, forward, parse_wait
 from ..http.reply import Context, HTTPError, Reply, Route
-from ..state.store import EVENTS, UserEvent
+from ..state.event import EVENTS, UserEvent
 from ..structs.event import event_json
 
 __all__ = ["ROUTES"]

@@ -21,7 +21,8 @@ from ..http.query import (
     set_meta,
 )
 from ..http.reply import Context, HTTPError, Reply, Route
-from ..state.store import SESSIONS_TABLE, Session, Store
+from ..state.session import SESSIONS_TABLE, Session
+from ..state.store import Store
 from ..structs.session import decode_session_body, session_json
 
 __all__ = ["ROUTES"]
