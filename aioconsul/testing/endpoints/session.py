@@ -64,7 +64,7 @@ async def _session_create(api: Backend, ctx: Context) -> Reply:
         service_checks=fields.get("ServiceChecks"),
         checks=checks,
     )
-    api.reset_session_timer(session)
+    api.session_timers.reset(session)
     return ctx.json({"ID": session.id})
 
 
@@ -74,7 +74,7 @@ async def _session_destroy(api: Backend, ctx: Context) -> Reply:
     session_id = required_tail(ctx, "/v1/session/destroy/", "Missing session")
     forward(api, datacenter)
     api.store.session_destroy(session_id)
-    api.clear_session_timer(session_id)
+    api.session_timers.clear(session_id)
     return ctx.json(True)
 
 
@@ -86,7 +86,7 @@ async def _session_renew(api: Backend, ctx: Context) -> Reply:
     _, session = api.store.session_get(session_id)
     if session is None:
         raise HTTPError(404, f"Session id '{session_id}' not found")
-    api.reset_session_timer(session)
+    api.session_timers.reset(session)
     return ctx.json([session_json(session)])
 
 
