@@ -9,10 +9,9 @@ the transaction fails, puts back (:meth:`MemDB.write_txn`). The tables themselve
 over it, one module each (:mod:`.kvs`, :mod:`.session`, :mod:`.event`), joined into one
 :class:`~aioconsul.testing.state.store.Store`.
 
-:class:`RPCError` is the error every table raises with Consul's text.
-
 This module never does I/O, never imports asyncio or aiohttp and never reads the wall clock
-directly: time comes from the injected ``clock`` (monotonic seconds).
+directly: time comes from the injected ``clock`` (monotonic seconds). :class:`RPCError` is
+the error every table raises with Consul's text.
 """
 
 from __future__ import annotations
