@@ -2,7 +2,7 @@
 
 One :class:`Backend` per running agent holds the store (:mod:`.state.store`), the catalog
 tables (:mod:`.state.catalog`), the agent-local half (:mod:`.local.state`), the watch channels
-blocking queries park on, and the session TTL timers (``Server.resetSessionTimer``). Handlers
+blocking queries park on, and the session TTL timers (:mod:`.local.session_timers`). Handlers
 receive it as their first argument. This module knows nothing of HTTP: it never imports
 :mod:`.http`, an endpoint module or the route table.
 """
@@ -18,11 +18,12 @@ from typing import Any, Final
 
 from .acl.resolver import ACLResolver, Resolver
 from .golang.stdlib import SECOND, format_duration, go_json, strconv_quote
+from .local.session_timers import SessionTimers
 from .local.state import LocalAgent
 from .local.tokens import AgentTokens
 from .state.acl import ACLStore, initialize_acls
 from .state.catalog import Catalog
-from .state.store import Session, Store
+from .state.store import Store
 from .state.watch import Watch
 
 __all__ = [
@@ -229,8 +230,10 @@ class Backend:
             session_ttl_min=round(session_ttl_min * SECOND),
             on_change=self.watch.notify,
         )
-        self._ttl_multiplier = session_ttl_multiplier
-        self._session_timers: dict[str, asyncio.TimerHandle] = {}
+        #: The session TTL timers (``Server.resetSessionTimer``): a lapse destroys the session.
+        self.session_timers = SessionTimers(
+            self.store.session_destroy, multiplier=session_ttl_multiplier
+        )
         knobs = checks or CheckKnobs()
         self.catalog = Catalog(self.store)
         self.local = LocalAgent(
@@ -291,9 +294,7 @@ class Backend:
         """Release every parked blocking query and cancel the session TTL timers."""
         self.watch.close()
         self.log.close()
-        for timer in self._session_timers.values():
-            timer.cancel()
-        self._session_timers.clear()
+        self.session_timers.clear_all()
         if self._reap_timer is not None:
             self._reap_timer.cancel()
             self._reap_timer = None
@@ -303,26 +304,6 @@ class Backend:
         """:meth:`close`, then stop the check runners and the agent's timers."""
         self.close()
         await self.local.shutdown()
-
-    def reset_session_timer(self, session: Session) -> None:
-        """Server.resetSessionTimer: expire after TTL x multiplier without a renewal."""
-        ttl = session.ttl_ns()
-        if ttl == 0:
-            return
-        self.clear_session_timer(session.id)
-        loop = asyncio.get_running_loop()
-        delay = ttl * self._ttl_multiplier / SECOND
-        self._session_timers[session.id] = loop.call_later(delay, self._expire_session, session.id)
-
-    def clear_session_timer(self, session_id: str) -> None:
-        timer = self._session_timers.pop(session_id.lower(), None)
-        if timer is not None:
-            timer.cancel()
-
-    def _expire_session(self, session_id: str) -> None:
-        """Server.invalidateSession: a TTL lapse destroys the session like the HTTP API."""
-        self._session_timers.pop(session_id, None)
-        self.store.session_destroy(session_id)
 
     def _schedule_token_reaping(self, expires_ns: int | None) -> None:
         """The leader's token reaper (``acl_token_exp.go``): run when the next token expires."""

@@ -34,7 +34,7 @@ from .golang.stdlib import (
     valid_encoded_path,
 )
 from .http.reply import TEXT, Context, HTTPError, Query, Reply, Route
-from .state.store import RPCError
+from .state.memdb import RPCError
 
 __all__ = ["CONSUL_VERSION", "CheckKnobs", "ConsulAPI"]
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aioconsul.testing.state.store import KV_TABLE, Store, kv_key_channel
+from aioconsul.testing.state.kvs import KV_TABLE, kv_key_channel
+from aioconsul.testing.state.store import Store
 
 
 class Clock:

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from ..state.store import DirEntry, Session, UserEvent
+from ..state.event import UserEvent
+from ..state.kvs import DirEntry
+from ..state.session import Session
 from .authorizer import Enforcer, Permission
 
 __all__ = ["keep"]

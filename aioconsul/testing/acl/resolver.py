@@ -25,7 +25,7 @@ from ..state.acl import (
     Token,
     synthetic_policy,
 )
-from ..state.store import RPCError
+from ..state.memdb import RPCError
 from .authorizer import ALLOW_ALL, DENY_ALL, MANAGE_ALL, Authorizer, ChainedAuthorizer, Enforcer
 from .errors import ACLNotFound
 

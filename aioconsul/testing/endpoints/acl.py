@@ -61,7 +61,7 @@ from ..state.acl import (
     go_uuid_error,
     reserved_id,
 )
-from ..state.store import RPCError
+from ..state.memdb import RPCError
 from ..structs.acl import (
     decode_auth_method,
     decode_binding_rule,

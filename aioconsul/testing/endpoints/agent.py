@@ -55,7 +55,7 @@ from ..state.catalog import (
     validate_meta,
     validate_node_service,
 )
-from ..state.store import RPCError
+from ..state.memdb import RPCError
 from ..structs.acl import decode_agent_token
 from ..structs.bodies import (
     check_definition,

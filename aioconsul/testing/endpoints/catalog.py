@@ -46,7 +46,7 @@ from ..state.catalog import (
     node_service_json,
     service_node_json,
 )
-from ..state.store import RPCError
+from ..state.memdb import RPCError
 from ..structs.bodies import (
     deregister_request,
     register_request,

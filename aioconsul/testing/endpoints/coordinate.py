@@ -33,7 +33,7 @@ from ..http.query import (
 from ..http.reply import Context, Reply, Route, json_floats
 from ..local.state import ORIGIN
 from ..state.catalog import COORDINATES
-from ..state.store import RPCError
+from ..state.memdb import RPCError
 from ..structs.bodies import coordinate_update
 
 __all__ = ["ROUTES"]

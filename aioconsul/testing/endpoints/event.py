@@ -23,7 +23,8 @@ from ..golang.stdlib import SECOND
 from ..http.acl import authorize, request_token
 from ..http.query import QueryOptions, forward, parse_wait
 from ..http.reply import Context, HTTPError, Reply, Route
-from ..state.store import EVENTS, RPCError, UserEvent, uuid_to_uint64
+from ..state.event import EVENTS, UserEvent, uuid_to_uint64
+from ..state.memdb import RPCError
 from ..structs.event import event_json
 
 __all__ = ["ROUTES"]

@@ -36,7 +36,7 @@ from ..http.query import (
 )
 from ..http.reply import Context, HTTPError, Reply, Route
 from ..state.catalog import CHECKS, NODES, SERVICES, node_json
-from ..state.store import Channel
+from ..state.memdb import Channel
 from ..structs.catalog import (
     CHECK_SCHEMA,
     CHECK_SERVICE_NODE_SCHEMA,

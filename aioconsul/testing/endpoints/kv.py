@@ -30,7 +30,7 @@ from ..http.query import (
     set_meta,
 )
 from ..http.reply import Context, HTTPError, Reply, Route
-from ..state.store import KV_TABLE, DirEntry, kv_key_channel
+from ..state.kvs import KV_TABLE, DirEntry, kv_key_channel
 from ..structs.kvs import entry_json
 
 __all__ = ["ROUTES"]

@@ -28,7 +28,8 @@ from ..http.query import (
     set_meta,
 )
 from ..http.reply import Context, HTTPError, Reply, Route
-from ..state.store import SESSIONS_TABLE, Session, Store
+from ..state.session import SESSIONS_TABLE, Session
+from ..state.store import Store
 from ..structs.session import decode_session_body, session_json
 
 __all__ = ["ROUTES"]
@@ -73,7 +74,7 @@ async def _session_create(api: Backend, ctx: Context) -> Reply:
         service_checks=fields.get("ServiceChecks"),
         checks=checks,
     )
-    api.reset_session_timer(session)
+    api.session_timers.reset(session)
     return ctx.json({"ID": session.id})
 
 
@@ -87,7 +88,7 @@ async def _session_destroy(api: Backend, ctx: Context) -> Reply:
     if existing is not None:  # a missing session is a no-op nobody is refused
         authz.require(Permission.SESSION_WRITE, existing.node)
     api.store.session_destroy(session_id)
-    api.clear_session_timer(session_id)
+    api.session_timers.clear(session_id)
     return ctx.json(True)
 
 
@@ -101,7 +102,7 @@ async def _session_renew(api: Backend, ctx: Context) -> Reply:
     if session is None:
         raise HTTPError(404, f"Session id '{session_id}' not found")
     authz.require(Permission.SESSION_WRITE, session.node)  # Session.Renew, after the lookup
-    api.reset_session_timer(session)
+    api.session_timers.reset(session)
     return ctx.json([session_json(session)])
 
 

@@ -17,7 +17,7 @@ Strings that came from raw bytes (request paths, query values) are ``str`` decod
 ``surrogateescape`` so that arbitrary bytes survive a round trip, as they do in a Go ``string``.
 
 This module is pure: no I/O, no asyncio, no aiohttp. It must never grow Consul semantics; those
-belong in ``state/store.py`` and ``server.py``.
+belong in ``state/`` and ``server.py``.
 """
 
 from __future__ import annotations

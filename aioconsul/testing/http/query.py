@@ -26,7 +26,7 @@ from ..golang.stdlib import (
     strconv_quote,
     values_encode,
 )
-from ..state.store import Channel, RPCError
+from ..state.memdb import Channel, RPCError
 from .reply import Context, HTTPError, Reply
 
 __all__ = [

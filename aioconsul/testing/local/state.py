@@ -24,7 +24,7 @@ through ``/v1/agent``:
   random stagger (``Agent.sendCoordinate``), and the server's coordinate batcher that applies
   ``/v1/coordinate/update`` requests every ``coordinate_update_period`` (100 ms in ``-dev``).
 
-Errors are :class:`~aioconsul.testing.state.store.RPCError` with Consul's texts (the HTTP layer
+Errors are :class:`~aioconsul.testing.state.memdb.RPCError` with Consul's texts (the HTTP layer
 answers 500). This module never parses HTTP requests and never binds a socket.
 """
 
@@ -40,7 +40,7 @@ import aiohttp
 
 from ..golang.stdlib import SECOND, format_duration
 from ..state.catalog import CRITICAL, Catalog
-from ..state.store import RPCError
+from ..state.memdb import RPCError
 from ..state.watch import Watch
 from .checks import (
     DEFAULT_BUF_SIZE,

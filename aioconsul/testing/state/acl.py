@@ -35,7 +35,8 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from ..golang.stdlib import MINUTE, strconv_quote
-from .store import RPCError, Store
+from .memdb import RPCError
+from .store import Store
 
 __all__ = [
     "ACL_AUTH_METHODS",

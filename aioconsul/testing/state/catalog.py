@@ -14,7 +14,7 @@ the :class:`~aioconsul.testing.state.store.Store`, whose single Raft-like index 
   returns for the same query (``maxIndexForService`` and friends);
 * a critical or deleted check invalidates the sessions bound to it, deleting a node invalidates
   its sessions (``ensureCheckTxn``, ``deleteCheckTxn``, ``deleteNodeTxn``);
-* errors are Consul's texts (:class:`~aioconsul.testing.state.store.RPCError`).
+* errors are Consul's texts (:class:`~aioconsul.testing.state.memdb.RPCError`).
 
 Writes touch the channels :data:`NODES`, :data:`SERVICES`, :data:`CHECKS` and
 :data:`COORDINATES`; a blocking query parks on the channels its index is computed from.
@@ -32,7 +32,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from ..golang.stdlib import format_duration
-from .store import RPCError, Store
+from .memdb import RPCError
+from .store import Store
 
 __all__ = [
     "CHECKS",

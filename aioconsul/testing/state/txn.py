@@ -19,7 +19,8 @@ Deleting a node or a check, or a critical check, invalidates sessions as in Cons
 rollback restores them too. Without a catalog (a bare :class:`Store`), they are refused with
 Consul's wording for an operation a server does not handle, ``unknown operation type``.
 
-This module never binds sockets and keeps no state: the store lives in ``store.py``.
+This module never binds sockets and keeps no state: the tables live in ``kvs.py`` and
+``session.py`` (joined in the :class:`Store` of ``store.py``) and in ``catalog.py``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from ..golang.stdlib import parse_duration, strconv_quote
 from ..structs.kvs import entry_json
 from ..structs.txn import Op, TxnError
 from . import catalog as _catalog
-from .store import DirEntry, RPCError, Store
+from .kvs import DirEntry
+from .memdb import RPCError
+from .store import Store
 
 if TYPE_CHECKING:
     from .catalog import Catalog

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..state.store import UserEvent
+from ..state.event import UserEvent
 from .kvs import b64
 
 __all__ = ["event_json"]

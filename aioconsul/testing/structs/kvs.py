@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from ..state.store import DirEntry
+from ..state.kvs import DirEntry
 
 __all__ = ["b64", "entry_json"]
 

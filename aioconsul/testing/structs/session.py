@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ..golang.stdlib import SECOND, GoSyntaxError, decode_json_value, json_kind, parse_duration
-from ..state.store import Session
+from ..state.session import Session
 
 __all__ = ["decode_session_body", "session_json"]
 
