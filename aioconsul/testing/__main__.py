@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
                      metavar="TOKEN",
                      help="SecretID of the initial management token the agent bootstraps "
                           "with (acl.tokens.initial_management); implies --acl-enabled")
+    acl.add_argument("--acl-enable-key-list-policy", dest="acl_enable_key_list_policy",
+                     action="store_true",
+                     help="acl.enable_key_list_policy: recursive KV reads also need key:list")
     acl.add_argument("--acl-enable-token-persistence", dest="acl_enable_token_persistence",
                      action="store_true",
                      help="acl.enable_token_persistence, reported as configured (the dev "
@@ -147,6 +150,7 @@ _AGENT_OPTIONS = (
     "acl_down_policy",
     "acl_initial_management",
     "acl_enable_token_persistence",
+    "acl_enable_key_list_policy",
 )
 
 

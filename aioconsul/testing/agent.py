@@ -85,6 +85,8 @@ class DevAgent:
     bootstrap over HTTP. Requests without a token are served with the anonymous token.
     ``acl_down_policy`` and ``acl_enable_token_persistence`` are reported as configured; a
     single in-memory server is never "down" and keeps the agent's tokens in memory only.
+    ``acl_enable_key_list_policy`` makes recursive KV reads and key listings need ``list``
+    on the prefix, as ``acl.enable_key_list_policy`` does.
 
     Use it as ``async with DevAgent() as agent:`` or call :meth:`start` and :meth:`stop`
     (both idempotent). A stopped agent can be started again; it then starts empty.
@@ -116,6 +118,7 @@ class DevAgent:
         acl_down_policy: str = "extend-cache",
         acl_initial_management: str | None = None,
         acl_enable_token_persistence: bool = False,
+        acl_enable_key_list_policy: bool = False,
     ) -> None:
         self._host = host
         self._port = port
@@ -150,6 +153,7 @@ class DevAgent:
             down_policy=acl_down_policy,
             initial_management=acl_initial_management,
             enable_token_persistence=acl_enable_token_persistence,
+            enable_key_list_policy=acl_enable_key_list_policy,
         )
         self._runner: web.AppRunner | None = None
         self._api: ConsulAPI | None = None
@@ -257,6 +261,11 @@ class DevAgent:
                 await asyncio.shield(self._leave_task)
             return
         await self._stopped.wait()
+
+    @property
+    def acl_initial_management(self) -> str | None:
+        """The SecretID of the initial management token (``acl.tokens.initial_management``)."""
+        return self._acl.initial_management
 
     @property
     def backend(self) -> ConsulAPI:

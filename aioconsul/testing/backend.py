@@ -205,6 +205,7 @@ class ACLConfig:
     down_policy: str = "extend-cache"  # acl.down_policy
     initial_management: str | None = None  # acl.tokens.initial_management
     enable_token_persistence: bool = False  # acl.enable_token_persistence
+    enable_key_list_policy: bool = False  # acl.enable_key_list_policy
 
 
 class Backend:
@@ -323,7 +324,7 @@ class Backend:
         """The DebugConfig ACL fields (RuntimeConfig.Sanitized: every token is "hidden")."""
         config = self.acl_config
         return {
-            "ACLEnableKeyListPolicy": False,
+            "ACLEnableKeyListPolicy": config.enable_key_list_policy,
             "ACLInitialManagementToken": "hidden",
             "ACLResolverSettings": {
                 "ACLDefaultPolicy": config.default_policy,

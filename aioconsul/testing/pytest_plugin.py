@@ -6,6 +6,12 @@ Fixtures (each function-scoped, asyncio):
   test. Skipped when ``AIOCONSUL_TEST_ADDR`` points the tests at a real agent.
 * ``consul`` -- an ``aioconsul.Consul`` client for ``consul_agent`` (the same agent when a test
   asks for both), or for ``AIOCONSUL_TEST_ADDR`` when that is set; closed after the test.
+* ``consul_management_token`` -- the SecretID of the agent's initial management token in a test
+  marked ``consul_acl`` (against a real agent: ``CONSUL_HTTP_TOKEN``, or the test is skipped).
+
+A test marked ``@pytest.mark.consul_acl(default_policy="deny")`` gets a dev agent with Consul's
+ACL system on (``acl_enabled=True``, the given ``default_policy``, "deny" unless said, and a
+fresh initial management token); its ``consul`` client sends that management token.
 
 Tests marked ``slow`` run only with ``--run-slow``; tests marked ``devagent`` are skipped when
 ``AIOCONSUL_TEST_ADDR`` is set. Importing this module must never require pytest-asyncio or
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -28,7 +35,7 @@ import pytest
 if TYPE_CHECKING:
     from aioconsul.testing import DevAgent
 
-__all__ = ["consul", "consul_agent"]
+__all__ = ["consul", "consul_agent", "consul_management_token"]
 
 ENV_ADDR = "AIOCONSUL_TEST_ADDR"
 _NEEDS_DEV_AGENT = "needs the dev agent (AIOCONSUL_TEST_ADDR points at a real agent)"
@@ -64,6 +71,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "devagent: needs the embedded dev agent's own controls (skipped against a real agent)",
     )
+    config.addinivalue_line(
+        "markers",
+        "consul_acl(default_policy='deny'): the dev agent runs with ACLs on and the consul "
+        "client sends its initial management token",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -97,16 +109,51 @@ def _aioconsul_needs_asyncio(request: pytest.FixtureRequest) -> None:
     pytest.fail(f"{NEEDS_ASYNCIO} ({why})", pytrace=False)
 
 
+def _acl_options(request: pytest.FixtureRequest) -> dict[str, Any] | None:
+    """The DevAgent ACL options of a test marked ``consul_acl``, else None."""
+    marker = request.node.get_closest_marker("consul_acl")
+    if marker is None:
+        return None
+    if marker.args:
+        raise TypeError("consul_acl takes keyword arguments only (default_policy=...)")
+    unknown = set(marker.kwargs) - {"default_policy"}
+    if unknown:
+        raise TypeError(f"consul_acl: unknown argument(s) {', '.join(sorted(unknown))}")
+    return {
+        "acl_enabled": True,
+        "acl_default_policy": marker.kwargs.get("default_policy", "deny"),
+        "acl_initial_management": str(uuid.uuid4()),
+    }
+
+
 @_async_fixture
-async def _aioconsul_dev_agent(_aioconsul_needs_asyncio: None) -> AsyncIterator[DevAgent | None]:
+async def _aioconsul_dev_agent(
+    _aioconsul_needs_asyncio: None, request: pytest.FixtureRequest
+) -> AsyncIterator[DevAgent | None]:
     """The per-test dev agent shared by ``consul_agent`` and ``consul`` (None for a real one)."""
     if os.environ.get(ENV_ADDR):
         yield None
         return
     from aioconsul.testing import DevAgent
 
-    async with DevAgent() as agent:
+    async with DevAgent(**(_acl_options(request) or {})) as agent:
         yield agent
+
+
+@pytest.fixture
+def consul_management_token(
+    _aioconsul_dev_agent: DevAgent | None, request: pytest.FixtureRequest
+) -> str:
+    """The management SecretID of a ``consul_acl`` test's agent."""
+    if _aioconsul_dev_agent is None:
+        token = os.environ.get("CONSUL_HTTP_TOKEN")
+        if not token:
+            pytest.skip("a real agent (AIOCONSUL_TEST_ADDR) needs CONSUL_HTTP_TOKEN for this test")
+        return token
+    secret = _aioconsul_dev_agent.acl_initial_management
+    if secret is None:
+        raise pytest.UsageError("consul_management_token needs a test marked consul_acl")
+    return secret
 
 
 @pytest.fixture
@@ -125,7 +172,10 @@ async def consul(_aioconsul_dev_agent: DevAgent | None) -> AsyncIterator[Any]:
     address = os.environ.get(ENV_ADDR) or ""
     if _aioconsul_dev_agent is not None:
         address = _aioconsul_dev_agent.address
-    client = consul_class(address)
+    token = None
+    if _aioconsul_dev_agent is not None:
+        token = _aioconsul_dev_agent.acl_initial_management
+    client = consul_class(address, token=token) if token else consul_class(address)
     try:
         yield client
     finally:

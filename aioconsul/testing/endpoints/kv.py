@@ -166,10 +166,8 @@ def _kv_delete(api: Backend, ctx: Context, opts: QueryOptions, key: str) -> Repl
 
 
 def _key_list_policy(api: Backend) -> bool:
-    """acl.enable_key_list_policy (default false): recursive reads also need ``key:list``.
-
-    Read off the resolver when it has the setting (the seam's base resolver has none)."""
-    return bool(getattr(api.acl, "enable_key_list_policy", False))
+    """acl.enable_key_list_policy (default false): recursive reads also need ``key:list``."""
+    return api.acl_config.enable_key_list_policy
 
 
 def _collect_keys(prefix: str, separator: str, entries: list[DirEntry]) -> list[str]:
