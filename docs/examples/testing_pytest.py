@@ -11,7 +11,9 @@ configuration, as in aioconsul's own).
     AIOCONSUL_TEST_ADDR=http://127.0.0.1:8500 pytest test_settings.py
 """
 
-from aioconsul import Consul
+import pytest
+
+from aioconsul import Consul, PermissionDenied
 from aioconsul.testing import DevAgent
 
 
@@ -35,3 +37,17 @@ async def test_each_test_gets_a_fresh_agent(
     # AIOCONSUL_TEST_ADDR set, this test is skipped.
     assert consul.address == consul_agent.address
     assert await load_settings(consul, "web") == {}
+
+
+@pytest.mark.consul_acl  # ACLs on, default deny; `consul` holds the management token
+async def test_the_app_token_may_only_read_its_settings(consul: Consul) -> None:
+    await consul.kv.set("settings/web/port", b"8080")
+    policy, _ = await consul.acl.policies.create(
+        "web-settings", 'key_prefix "settings/web/" { policy = "read" }')
+    app, _ = await consul.acl.tokens.create(policies=[policy["Name"]])
+    secret = app["SecretID"]
+    entries, _ = await consul.kv.items("settings/web/", token=secret)
+    assert [entry["Key"] for entry in entries] == ["settings/web/port"]
+    with pytest.raises(PermissionDenied) as denied:
+        await consul.kv.set("settings/web/port", b"9090", token=secret)
+    assert denied.value.permission == "key:write"
