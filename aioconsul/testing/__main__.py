@@ -81,6 +81,12 @@ def _parser() -> argparse.ArgumentParser:
     acl.add_argument("--acl-enable-key-list-policy", dest="acl_enable_key_list_policy",
                      action="store_true",
                      help="acl.enable_key_list_policy: recursive KV reads also need key:list")
+    acl.add_argument("--acl-token-min-expiration-ttl", dest="acl_token_min_expiration_ttl",
+                     type=_duration, default=60.0, metavar="DURATION",
+                     help="acl.token_min_expiration_ttl: the shortest ExpirationTTL (default 1m)")
+    acl.add_argument("--acl-token-max-expiration-ttl", dest="acl_token_max_expiration_ttl",
+                     type=_duration, default=86400.0, metavar="DURATION",
+                     help="acl.token_max_expiration_ttl: the longest ExpirationTTL (default 24h)")
     acl.add_argument("--acl-enable-token-persistence", dest="acl_enable_token_persistence",
                      action="store_true",
                      help="acl.enable_token_persistence, reported as configured (the dev "
@@ -151,6 +157,8 @@ _AGENT_OPTIONS = (
     "acl_initial_management",
     "acl_enable_token_persistence",
     "acl_enable_key_list_policy",
+    "acl_token_min_expiration_ttl",
+    "acl_token_max_expiration_ttl",
 )
 
 

@@ -17,6 +17,7 @@ from types import TracebackType
 from aiohttp import web
 
 from .backend import ACLConfig
+from .golang.stdlib import SECOND
 from .server import CheckKnobs, ConsulAPI
 
 __all__ = ["DevAgent"]
@@ -86,7 +87,9 @@ class DevAgent:
     ``acl_down_policy`` and ``acl_enable_token_persistence`` are reported as configured; a
     single in-memory server is never "down" and keeps the agent's tokens in memory only.
     ``acl_enable_key_list_policy`` makes recursive KV reads and key listings need ``list``
-    on the prefix, as ``acl.enable_key_list_policy`` does.
+    on the prefix, as ``acl.enable_key_list_policy`` does. ``acl_token_min_expiration_ttl``
+    and ``acl_token_max_expiration_ttl`` (seconds; Consul's 1 minute and 24 hours) bound a
+    token's ``ExpirationTTL``: lower the first to watch tokens expire in a test.
 
     Use it as ``async with DevAgent() as agent:`` or call :meth:`start` and :meth:`stop`
     (both idempotent). A stopped agent can be started again; it then starts empty.
@@ -119,6 +122,8 @@ class DevAgent:
         acl_initial_management: str | None = None,
         acl_enable_token_persistence: bool = False,
         acl_enable_key_list_policy: bool = False,
+        acl_token_min_expiration_ttl: float = 60.0,
+        acl_token_max_expiration_ttl: float = 24 * 3600.0,
     ) -> None:
         self._host = host
         self._port = port
@@ -142,6 +147,11 @@ class DevAgent:
             raise ValueError(
                 f"acl_default_policy must be 'allow' or 'deny', not {acl_default_policy!r}"
             )
+        if not 0 < acl_token_min_expiration_ttl <= acl_token_max_expiration_ttl:
+            raise ValueError(
+                "acl_token_min_expiration_ttl must be above 0 and at most "
+                "acl_token_max_expiration_ttl"
+            )
         if acl_down_policy not in ("allow", "deny", "extend-cache", "async-cache"):
             raise ValueError(  # NewACLResolver: invalid ACL down policy
                 "acl_down_policy must be 'allow', 'deny', 'extend-cache' or 'async-cache', "
@@ -154,6 +164,8 @@ class DevAgent:
             initial_management=acl_initial_management,
             enable_token_persistence=acl_enable_token_persistence,
             enable_key_list_policy=acl_enable_key_list_policy,
+            token_min_expiration_ttl=round(acl_token_min_expiration_ttl * SECOND),
+            token_max_expiration_ttl=round(acl_token_max_expiration_ttl * SECOND),
         )
         self._runner: web.AppRunner | None = None
         self._api: ConsulAPI | None = None

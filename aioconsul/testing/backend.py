@@ -21,7 +21,12 @@ from .golang.stdlib import SECOND, format_duration, go_json, strconv_quote
 from .local.session_timers import SessionTimers
 from .local.state import LocalAgent
 from .local.tokens import AgentTokens
-from .state.acl import ACLStore, initialize_acls
+from .state.acl import (
+    TOKEN_MAX_EXPIRATION_TTL,
+    TOKEN_MIN_EXPIRATION_TTL,
+    ACLStore,
+    initialize_acls,
+)
 from .state.catalog import Catalog
 from .state.store import Store
 from .state.watch import Watch
@@ -206,6 +211,8 @@ class ACLConfig:
     initial_management: str | None = None  # acl.tokens.initial_management
     enable_token_persistence: bool = False  # acl.enable_token_persistence
     enable_key_list_policy: bool = False  # acl.enable_key_list_policy
+    token_min_expiration_ttl: int = TOKEN_MIN_EXPIRATION_TTL  # ns; acl.token_min_expiration_ttl
+    token_max_expiration_ttl: int = TOKEN_MAX_EXPIRATION_TTL  # ns; acl.token_max_expiration_ttl
 
 
 class Backend:

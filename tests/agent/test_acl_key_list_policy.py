@@ -1,4 +1,5 @@
-"""``acl.enable_key_list_policy``: recursive KV reads and key listings need ``key:list``.
+"""``acl.enable_key_list_policy`` (recursive KV reads and key listings need ``key:list``) and
+``acl.token_min_expiration_ttl``.
 
 ``agent/consul/kvs_endpoint.go`` (KVS.List, KVS.ListKeys): with the setting on, the prefix is
 checked with KeyListAllowed before the blocking query, so a token that may only read is
@@ -8,6 +9,7 @@ refused with the detailed error naming ``key:list``; a single-key read still nee
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -63,3 +65,25 @@ async def test_list_grants_the_recursive_reads(listing: ACLApi) -> None:
 async def test_the_setting_is_reported_in_agent_self(listing: ACLApi) -> None:
     me = await listing.ok("GET", "/v1/agent/self")
     assert me["DebugConfig"]["ACLEnableKeyListPolicy"] is True
+
+
+async def test_a_lower_token_min_expiration_ttl_lets_a_token_expire_for_real(
+    http: aiohttp.ClientSession,
+) -> None:
+    """acl.token_min_expiration_ttl bounds ExpirationTTL (structs.ACLToken validation in
+    ACL.TokenSet: "ExpirationTime cannot be less than 1m0s in the future"); lowered, a token
+    expires within a test, and an expired token resolves as "ACL not found"
+    (ACLResolver: IsExpired; acl/errors.go)."""
+    async with DevAgent(
+        acl_enabled=True, acl_default_policy="allow", acl_initial_management=ROOT,
+        acl_token_min_expiration_ttl=0.05,
+    ) as agent:
+        api = ACLApi(http, agent)
+        short = await api.token(ExpirationTTL="100ms")
+        assert (await api.call("PUT", "/v1/kv/x", raw=b"1", token=short["SecretID"])).status == 200
+        await asyncio.sleep(0.3)
+        reply = await api.call("PUT", "/v1/kv/x", raw=b"1", token=short["SecretID"])
+        assert (reply.status, reply.text) == (403, "ACL not found")
+        too_short = await api.call("PUT", "/v1/acl/token", {"ExpirationTTL": "10ms"})
+        assert too_short.status == 500
+        assert too_short.text.startswith("ExpirationTime cannot be less than 50ms in the future")

@@ -44,8 +44,6 @@ from ..state.acl import (
     ACL_TOKENS,
     ANONYMOUS_TOKEN_ID,
     GLOBAL_MANAGEMENT_ID,
-    TOKEN_MAX_EXPIRATION_TTL,
-    TOKEN_MIN_EXPIRATION_TTL,
     ACLStore,
     AuthMethod,
     BindingRule,
@@ -595,16 +593,17 @@ class _TokenWriter:
             if expires.ns < created.ns:
                 raise RPCError("ExpirationTime cannot be before CreateTime")
             expires_in = expires.ns - created.ns
-            if expires_in > TOKEN_MAX_EXPIRATION_TTL:
+            config = self.api.acl_config
+            if expires_in > config.token_max_expiration_ttl:
                 raise RPCError(
                     "ExpirationTime cannot be more than "
-                    f"{format_duration(TOKEN_MAX_EXPIRATION_TTL)} in the future "
+                    f"{format_duration(config.token_max_expiration_ttl)} in the future "
                     f"(was {format_duration(expires_in)})"
                 )
-            if expires_in < TOKEN_MIN_EXPIRATION_TTL:
+            if expires_in < config.token_min_expiration_ttl:
                 raise RPCError(
                     "ExpirationTime cannot be less than "
-                    f"{format_duration(TOKEN_MIN_EXPIRATION_TTL)} in the future "
+                    f"{format_duration(config.token_min_expiration_ttl)} in the future "
                     f"(was {format_duration(expires_in)})"
                 )
         if from_login:
@@ -1022,15 +1021,15 @@ async def _method_write(api: Backend, ctx: Context, name: str) -> Reply:
         types = " ".join(_AUTH_METHOD_TYPES)
         raise RPCError(f"Invalid Auth Method: Type should be one of: [{types}]")
     if method.max_token_ttl:
-        if method.max_token_ttl > TOKEN_MAX_EXPIRATION_TTL:
+        if method.max_token_ttl > api.acl_config.token_max_expiration_ttl:
             raise RPCError(
                 f"MaxTokenTTL {format_duration(method.max_token_ttl)} cannot be more than "
-                f"{format_duration(TOKEN_MAX_EXPIRATION_TTL)}"
+                f"{format_duration(api.acl_config.token_max_expiration_ttl)}"
             )
-        if method.max_token_ttl < TOKEN_MIN_EXPIRATION_TTL:
+        if method.max_token_ttl < api.acl_config.token_min_expiration_ttl:
             raise RPCError(
                 f"MaxTokenTTL {format_duration(method.max_token_ttl)} cannot be less than "
-                f"{format_duration(TOKEN_MIN_EXPIRATION_TTL)}"
+                f"{format_duration(api.acl_config.token_min_expiration_ttl)}"
             )
     if method.token_locality not in ("", "local", "global"):
         raise RPCError(
