@@ -102,7 +102,7 @@ async def lead(app: web.Application) -> AsyncIterator[None]:
     yield
     campaign.cancel()  # steps down: the key released, the session destroyed
     with contextlib.suppress(asyncio.CancelledError):
-        await campaign  # an election that failed (a permission error) raises here
+        await campaign  # an election that ended with an error raises it here
 
 
 async def register(app: web.Application) -> AsyncIterator[None]:
@@ -141,7 +141,7 @@ async def quote(request: web.Request) -> web.Response:
     except aiohttp.ClientError:
         app[PRICES].mark_failed(instance)  # left out of picks for a while
         raise web.HTTPBadGateway(text=f"{instance.id} failed") from None
-    config = app[CONFIG]  # the current version, never half a reload
+    config = app[CONFIG].data  # this version: a reload replaces it, never edits it
     return web.json_response({
         "item": item, "price": round(price * config["rate"], 2),
         "currency": config["currency"], "from": instance.id,

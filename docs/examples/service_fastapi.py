@@ -85,7 +85,7 @@ async def quote(item: str, request: Request) -> dict[str, Any]:
     except aiohttp.ClientError:
         state.prices.mark_failed(instance)  # left out of picks for a while
         raise HTTPException(502, f"{instance.id} failed") from None
-    config = state.config  # the current version, never half a reload
+    config = state.config.data  # this version: a reload replaces it, never edits it
     return {"item": item, "price": round(price * config["rate"], 2),
             "currency": config["currency"], "from": instance.id,
             "leader": state.election.leader}
