@@ -17,10 +17,12 @@ from ._core.retry import Retry
 from .api.acl import ACL
 from .api.agent import Agent
 from .api.catalog import Catalog
+from .api.config import ConfigEntries
 from .api.coordinate import Coordinate
 from .api.event import Event
 from .api.health import Health
 from .api.kv import KV
+from .api.query import Query
 from .api.session import Session
 from .api.status import Status
 from .api.txn import Txn
@@ -32,7 +34,7 @@ from .recipes.semaphore import Semaphore
 from .toolkit.discovery import Pool
 from .toolkit.registration import Registration
 from .typing import Consistency, Duration, Meta
-from .watch import Backoff, ErrorMode, QuietErrors, Watch
+from .watch import Backoff, ErrorMode, QuietErrors, Watch, close_watches
 
 if TYPE_CHECKING:
     import aiohttp
@@ -98,8 +100,10 @@ class Consul:
     acl: ACL
     event: Event
     catalog: Catalog
+    config_entries: ConfigEntries
     health: Health
     coordinate: Coordinate
+    query: Query
     session: Session
     status: Status
     txn: Txn
@@ -153,8 +157,10 @@ class Consul:
         self.acl = ACL(core)
         self.event = Event(core)
         self.catalog = Catalog(core)
+        self.config_entries = ConfigEntries(core)
         self.health = Health(core)
         self.coordinate = Coordinate(core)
+        self.query = Query(core)
         self.session = Session(core)
         self.status = Status(core)
         self.txn = Txn(core)
@@ -167,6 +173,7 @@ class Consul:
         wait: Duration | None = "5m",
         errors: QuietErrors = "log",
         backoff: Backoff | None = None,
+        shared: bool = True,
         **kwargs: Any,
     ) -> Watch[tuple[T, Meta]]: ...
 
@@ -178,6 +185,7 @@ class Consul:
         wait: Duration | None = "5m",
         errors: ErrorMode,
         backoff: Backoff | None = None,
+        shared: bool = True,
         **kwargs: Any,
     ) -> Watch[tuple[T, Meta] | ConsulError]: ...
 
@@ -188,6 +196,7 @@ class Consul:
         wait: Duration | None = "5m",
         errors: ErrorMode = "log",
         backoff: Backoff | None = None,
+        shared: bool = True,
         **kwargs: Any,
     ) -> Watch[tuple[T, Meta]] | Watch[tuple[T, Meta] | ConsulError]:
         """Watch any blocking read, e.g.
@@ -199,8 +208,12 @@ class Consul:
         ``read``. Typed ``Watch[tuple[T, Meta]]``, ``T`` being what
         ``read`` returns beside its Meta, or ``Watch[tuple[T, Meta] | ConsulError]`` with
         ``errors="yield"``. See :class:`~aioconsul.watch.Watch`.
+
+        Watches of this client that would send the same requests share one (see
+        :ref:`shared-watches`); ``shared=False`` gives this one a read of its own.
         """
-        return Watch(read, *args, wait=wait, errors=errors, backoff=backoff, **kwargs)
+        return Watch(read, *args, wait=wait, errors=errors, backoff=backoff, shared=shared,
+                     **kwargs)
 
     @property
     def address(self) -> str:
@@ -213,7 +226,9 @@ class Consul:
         return self._core.transport.closed
 
     async def close(self) -> None:
-        """Close the client's own ClientSession (never a lent one). Idempotent."""
+        """End every watch of the client (their reads in flight cancelled), then close the
+        client's own ClientSession (never a lent one). Idempotent."""
+        await close_watches(self._core.transport)
         await self._core.transport.close()
 
     async def __aenter__(self) -> Consul:

@@ -10,15 +10,23 @@ read, so a consumer that catches the error and iterates again does not hammer a 
 A read that blocks on a content hash (``agent.services.get``) and finds nothing (a 404, whose
 answer has no ``ContentHash`` to block on) counts as a failed read, as in Go's
 ``agentServiceWatch`` (api/watch/funcs.go): the watch backs off and retries, and yields the
-result once it exists. It never runs a background task: each step runs in the consumer's task, and
-only the one request in flight (or the back-off sleep) is a cancellable child that
-:meth:`Watch.aclose` can interrupt from anywhere.
+result once it exists.
+
+Watches of one client that would send the same requests share one read (:class:`_Read`; which
+ones, :mod:`aioconsul._share`): the read keeps the index, the rate limit and the back-off, and
+publishes each outcome; each :class:`Watch` is a subscriber that takes the latest outcome from
+its own position, with its own dedupe and error mode. A read is made only when a subscriber
+waits for news. A lone watch's read runs in the consumer's own task (no task of its own: a task
+per wake-up would cost more than the rest of the watch's work), which :meth:`Watch.aclose`
+interrupts from anywhere; a shared read runs as a task that only the last subscriber leaving
+(or ``Consul.close()``) cancels, so that no subscriber's cancellation cuts the others' read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import datetime
 import inspect
 import logging
@@ -32,6 +40,7 @@ from typing import Any, Generic, Literal, TypeVar, cast, overload
 
 from ._core import normalize
 from ._core.retry import WATCHING, Backoff
+from ._share import Key, Shares, close_table, key_of, shares_of
 from .errors import ConsulError, NotFound
 from .typing import Duration, Meta, Object
 
@@ -47,6 +56,12 @@ ErrorMode = Literal["log", "raise", "yield"]
 _ERROR_MODES = ("log", "raise", "yield")
 #: The error modes whose watches never yield an error (every item is ``(data, meta)``).
 QuietErrors = Literal["log", "raise"]
+
+#: Whether a lone watch can read in its consumer's task: aclose() cancels the consumer there and
+#: takes the cancellation back with Task.uncancel (Python 3.11+); without it, reads are tasks.
+_UNCANCEL = sys.version_info >= (3, 11)
+#: The back-off of a watch that names none.
+_BACKOFF = Backoff()
 
 #: The attribute :func:`blocks_on_hash` sets on a read.
 _HASH_MARK = "__aioconsul_blocks_on_hash__"
@@ -103,6 +118,239 @@ class _Bucket:
         return 0.0 if self._tokens >= 0 else -self._tokens * self._interval
 
 
+def _clone(exc: BaseException) -> BaseException:
+    """A twin of ``exc`` for one more subscriber: raising one exception object in many tasks
+    would grow one traceback and one ``__context__`` for all of them. Same class, message,
+    attributes and traceback; ``exc`` itself when it cannot be copied."""
+    try:
+        twin = copy.copy(exc)
+    except Exception:
+        return exc
+    twin.__cause__, twin.__context__ = exc.__cause__, exc.__context__
+    twin.__suppress_context__ = exc.__suppress_context__
+    return twin.with_traceback(exc.__traceback__)
+
+
+class _Read:
+    """One blocking read followed for its watches: the loop's rules (index, dedupe by index,
+    rate limit, back-off) and the latest outcome, which each watch takes from here.
+
+    A read is made only when a watch waits for news. It runs in that watch's own task when the
+    watch is the read's only subscriber (and Python has ``Task.uncancel``), so that a lone watch
+    costs no task; otherwise it runs as a task of the read, which no subscriber's cancellation
+    touches: only the last subscriber leaving, or the client closing, cancels it.
+    """
+
+    __slots__ = (
+        "args", "backoff", "bucket", "busy", "closed", "count", "error", "failed", "failures",
+        "fatal", "given", "hash", "key", "kwargs", "leader", "meta", "moved", "pause", "raisers",
+        "read", "result", "shares", "task", "version", "wait", "waiters",
+    )
+
+    def __init__(self, read: Callable[..., Awaitable[tuple[Any, Meta]]], args: tuple[Any, ...],
+                 kwargs: dict[str, Any], wait: datetime.timedelta | None, backoff: Backoff,
+                 min_interval: float) -> None:
+        self.read = read
+        self.args = args
+        self.kwargs = kwargs
+        self.wait = wait
+        self.hash = bool(getattr(read, _HASH_MARK, False))
+        self.backoff = backoff
+        self.bucket = _Bucket(2, min_interval)
+        # Where the read stands.
+        self.meta: Meta | None = None  # the Meta to block on next; None: read at once
+        self.failures = 0
+        self.pause = 0.0  # back-off owed before the next read
+        self.failed = False  # the last read failed: re-read at once before blocking again
+        # The latest outcome: version counts them; result is the last success (data, meta),
+        # error the failure when the latest outcome is one (fatal: not a ConsulError).
+        self.version = 0
+        self.result: tuple[Any, Meta] | None = None
+        self.error: BaseException | None = None
+        self.fatal = False
+        self.given = False  # the error object itself went to a subscriber: the others, twins
+        self.moved = 0  # the version of the latest result whose index moved
+        # Who: subscribers (how many, how many raise), who waits, what reads.
+        self.count = 0
+        self.raisers = 0
+        self.waiters: list[asyncio.Future[None]] = []
+        self.busy = False  # a read is under way (in the leader's task, or in task)
+        self.leader: Watch[Any] | None = None  # the lone watch reading in its own task
+        self.task: asyncio.Task[None] | None = None
+        self.closed = False
+        self.shares: Shares[_Read] | None = None
+        self.key: Key | None = None
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self.read, "__qualname__", self.read))
+
+    # -- one read -------------------------------------------------------------------------------
+
+    # A read: begin(), then the request awaited by whoever runs it (the lone watch's task, or
+    # the read's own, see _run), then done() or fail(). All the rules are in these three.
+
+    def begin(self) -> tuple[float, Any]:
+        """Start a read: how long to wait first (the back-off owed, the rate limit), and the
+        ``watch=`` to send."""
+        pause, self.pause = self.pause, 0.0
+        delay = max(pause, self.bucket.take())
+        # After a failure the next read does not block: the agent may have restarted with
+        # other data at the same index. The index itself is kept (see advance).
+        return delay, None if self.meta is None or self.failed else (self.meta, self.wait)
+
+    def done(self, data: Any, meta: Meta) -> None:
+        """Publish a read's result."""
+        if self.hash and data is None and "ContentHash" not in meta:
+            # Nothing to block on: Go's agentServiceWatch takes the 404 as an error.
+            self.fail(NotFound(f"{self.name}: not found (no content hash to block on)",
+                               status=404, meta=meta))
+            return
+        self.failures = 0
+        recheck, self.failed = self.failed, False
+        moved = self.advance(meta) or recheck
+        last = self.result
+        if moved and last is not None and (data is last[0] or data == last[0]):
+            # Compared once here: the subscribers that hold the last data tell it by identity.
+            data = last[0]
+        self.version += 1
+        self.result = (data, meta)
+        self.error = None
+        if moved:
+            self.moved = self.version
+        if self.waiters:
+            self.wake()
+
+    def fail(self, exc: Exception) -> None:
+        """Publish a read's failure: a ConsulError backs off (and is logged once, unless every
+        subscriber raises it); anything else (a closed client...) is raised by every one."""
+        if isinstance(exc, ConsulError):
+            self.failures += 1
+            self.failed = True
+            # The pause is owed before the next read, whatever happens to this error.
+            self.pause = self.backoff.delay(self.failures)
+            if self.raisers < self.count:
+                log.warning("watch of %s failed (%s); retrying in %.1fs",
+                            self.name, exc, self.pause)
+        self.version += 1
+        self.error, self.fatal, self.given = exc, not isinstance(exc, ConsulError), False
+        if self.waiters:
+            self.wake()
+
+    def give(self, exc: BaseException) -> BaseException:
+        """The error to raise or yield to one subscriber: the first gets it, others a twin."""
+        if not self.given:
+            self.given = True
+            return exc
+        return _clone(exc)
+
+    def advance(self, meta: Meta) -> bool:
+        """Move the blocking position on; True when it moved (index or content hash changed,
+        or the index went backwards and was reset)."""
+        last = self.meta
+        previous = 0 if last is None else last["Index"]
+        index = int(meta.get("Index", 0) or 0)
+        if 0 < index < previous:
+            # The index went backwards (a snapshot restore, the newest key of a prefix
+            # reaped...): reset to 0 and read afresh (features/blocking.mdx, "Reset the index").
+            self.meta = None
+            return True
+        # A zero or missing index would not block: 1 is always safe to wait on (blocking.mdx).
+        self.meta = meta if index >= 1 else Meta(meta, Index=1)
+        if max(index, 1) != previous:
+            return True
+        # Only a hash-blocking read's answer carries a ContentHash: an index read's Meta is
+        # not made to parse its other headers here (the watch loop reads only the index).
+        return self.hash and meta.get("ContentHash") != (last and last.get("ContentHash"))
+
+    def wake(self) -> None:
+        """Wake every subscriber waiting for news (they look at the version again)."""
+        waiters, self.waiters = self.waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def start(self) -> None:
+        """Make the next read in a task of the read's own."""
+        self.busy = True
+        self.task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"aioconsul watch: {self.name}")
+
+    async def _run(self) -> None:
+        try:
+            delay, watch = self.begin()
+            if delay:
+                await asyncio.sleep(delay)
+            task = asyncio.current_task()
+            assert task is not None
+            WATCHING.add(task)  # the core: a watch's read (the watch backs off by itself)
+            try:
+                data, meta = await self.read(*self.args, watch=watch, **self.kwargs)
+            except Exception as exc:
+                self.fail(exc)
+            else:
+                self.done(data, meta)
+            finally:
+                WATCHING.discard(task)
+        finally:
+            self.busy = False
+            self.task = None
+            self.wake()
+
+    # -- subscribers ----------------------------------------------------------------------------
+
+    def join(self, raises: bool) -> int:
+        """Count one more subscriber; return the version it starts from: it takes the latest
+        outcome at once (a result, or the failure the read is in), unless that is an error
+        that is not about the request, or there is none yet."""
+        self.count += 1
+        self.raisers += raises
+        return self.version if self.fatal or not self.version else self.version - 1
+
+    def drop(self, raises: bool) -> asyncio.Task[None] | None:
+        """Count one subscriber less; when none is left, forget the read and cancel its task,
+        returned for the caller to wait for."""
+        self.count -= 1
+        self.raisers -= raises
+        if self.count > 0:
+            return None
+        if self.shares is not None:
+            self.shares.discard(self.key, self)
+            self.shares = None
+        task = self.task
+        if task is not None and not task.done():
+            task.cancel()
+            return task
+        return None
+
+    def close(self) -> list[asyncio.Future[Any]]:
+        """The client is closing: end every subscriber's iteration and stop the read in
+        flight; return what to wait for until it has let go of its connection."""
+        self.closed = True
+        self.shares = None
+        self.wake()
+        pending: list[asyncio.Future[Any]] = []
+        leader = self.leader
+        if leader is not None:
+            unwound = leader._interrupt()
+            if unwound is not None:
+                pending.append(unwound)
+        task = self.task
+        if task is not None and not task.done():
+            task.cancel()
+            pending.append(task)
+        return pending
+
+
+async def close_watches(transport: Any) -> None:
+    """End every watch of the client whose transport is ``transport`` (``Consul.close()``):
+    their iterations end, their reads in flight are cancelled and waited for. Later watches of
+    the client are not shared (and fail as the closed client's requests do)."""
+    pending = [future for read in close_table(transport) for future in read.close()]
+    if pending:
+        await asyncio.wait(pending)
+
+
 class Watch(Generic[Item]):
     """An async iterator over the changing result of one blocking read.
 
@@ -119,29 +367,26 @@ class Watch(Generic[Item]):
     ``token=`` among ``kwargs`` is the ACL token every read of the watch is made with (checked
     here), instead of the client's; like every token, it is never shown by ``repr()``.
 
+    Watches of one client that would send the same requests (same read, arguments, token,
+    consistency, ``wait``, ``backoff`` and ``min_interval``) share one: each is a subscriber of
+    the shared read, with its own ``errors=`` and its own position (see :ref:`shared-watches`).
+    ``shared=False`` gives the watch a read of its own.
+
     Use ``async with`` (or call :meth:`aclose`) so that leaving the loop early cancels the
-    request in flight at once.
+    request in flight at once (when no other watch shares it).
     """
 
     __slots__ = (
-        "_args",
-        "_backoff",
-        "_bucket",
         "_closed",
         "_consumer",
         "_errors",
-        "_failed",
-        "_failures",
-        "_hash",
-        "_inflight",
-        "_kwargs",
         "_last",
-        "_meta",
-        "_pause",
+        "_left",
         "_read",
+        "_seen",
         "_started",
         "_unwound",
-        "_wait",
+        "_waiter",
     )
 
     @overload
@@ -153,6 +398,7 @@ class Watch(Generic[Item]):
         errors: QuietErrors = "log",
         backoff: Backoff | None = None,
         min_interval: float = 0.05,
+        shared: bool = True,
         **kwargs: Any,
     ) -> None: ...
 
@@ -165,6 +411,7 @@ class Watch(Generic[Item]):
         errors: ErrorMode,
         backoff: Backoff | None = None,
         min_interval: float = 0.05,
+        shared: bool = True,
         **kwargs: Any,
     ) -> None: ...
 
@@ -176,8 +423,10 @@ class Watch(Generic[Item]):
         errors: ErrorMode = "log",
         backoff: Backoff | None = None,
         min_interval: float = 0.05,
+        shared: bool = True,
         **kwargs: Any,
     ) -> None:
+        self._left = True  # not a subscriber yet (__del__ of a watch refused below)
         if not callable(read):
             raise TypeError(f"read: expected a blocking read method, got {type(read).__name__}")
         if not _takes_watch(read):
@@ -193,188 +442,171 @@ class Watch(Generic[Item]):
                 or min_interval < 0:
             raise ValueError(f"min_interval: expected seconds >= 0, got {min_interval!r}")
         # Parsed once; a timedelta is cheap to read again at every request (a string is not).
-        self._wait = None if wait is None else datetime.timedelta(
+        timedelta = None if wait is None else datetime.timedelta(
             microseconds=normalize.duration(wait, "wait") // 1_000)
-        self._read = read
-        self._hash = bool(getattr(read, _HASH_MARK, False))
-        self._args = args
-        self._kwargs = kwargs
+        backoff = backoff if backoff is not None else _BACKOFF
+        shares = shares_of(read)
+        key = None
+        if shared and shares is not None:
+            key = key_of(read, args, kwargs, (timedelta, backoff, float(min_interval)))
+        found = shares.get(key) if shares is not None and key is not None else None
+        if found is None:
+            found = _Read(read, args, kwargs, timedelta, backoff, float(min_interval))
+            if shares is not None:
+                found.shares, found.key = shares, key
+                shares.add(key, found)
+        self._read = found
         self._errors = errors
-        self._backoff = backoff if backoff is not None else Backoff()
-        self._bucket = _Bucket(2, float(min_interval))
-        self._meta: Meta | None = None  # the Meta to block on next; None: read at once
+        self._seen = found.join(errors == "raise")
+        self._left = False
         self._last: Any = None
         self._started = False
-        self._failures = 0
-        self._pause = 0.0  # back-off still owed after a yielded error
-        self._failed = False  # the last read failed: re-read at once before blocking again
         self._closed = False
-        self._inflight: asyncio.Future[Any] | None = None  # the child task (Python 3.10)
-        self._consumer: asyncio.Task[Any] | None = None  # the consumer, while in _child
+        self._consumer: asyncio.Task[Any] | None = None  # the consumer, while it reads
         self._unwound: asyncio.Future[None] | None = None  # set once aclose's cancel unwound
+        self._waiter: asyncio.Future[None] | None = None  # the consumer's, while it waits
 
     @property
     def index(self) -> int:
         """The index the next read waits past (0: it reads at once)."""
-        return 0 if self._meta is None else int(self._meta["Index"])
+        meta = self._read.meta
+        return 0 if meta is None else int(meta["Index"])
 
     @property
     def failures(self) -> int:
         """How many reads in a row have failed (0 once one succeeds)."""
-        return self._failures
+        return self._read.failures
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._closed or self._read.closed
+
+    @property
+    def subscribers(self) -> int:
+        """How many watches share this watch's read (1 when it has it alone)."""
+        return self._read.count
 
     def __aiter__(self) -> Watch[Item]:
         return self
 
     async def __anext__(self) -> Item:
+        read = self._read
         while True:
-            if self._closed:
+            if self._closed or read.closed:
                 raise StopAsyncIteration
-            pause, self._pause = self._pause, 0.0
-            delay = max(pause, self._bucket.take())
-            if delay:
-                await self._child(asyncio.sleep(delay))
-            # After a failure the next read does not block: the agent may have restarted with
-            # other data at the same index. The index itself is kept (see _advance).
-            watch = None if self._meta is None or self._failed else (self._meta, self._wait)
-            # The read runs here, in the consumer's task, not in a task of its own (a task per
-            # wake-up would cost more than the rest of the watch's own work): see _child.
-            consumer = self._enter()
-            try:
+            version = read.version
+            if version == self._seen:  # nothing new: read, or wait for the read under way
+                consumer = None if read.busy or read.count > 1 or not _UNCANCEL \
+                    else asyncio.current_task()
                 if consumer is None:
-                    data, meta = await self._child_task(
-                        self._read(*self._args, watch=watch, **self._kwargs))
-                else:
+                    await self._wait(read)
+                    continue
+                # Alone: the read runs here, in the consumer's own task, not in a task of its
+                # own (a task per wake-up would cost more than the rest of the watch's work);
+                # aclose() interrupts it by cancelling the consumer (see _interrupt).
+                # The steps of _Read._run, inline: a coroutine of their own would stay
+                # suspended beside each parked watch (some 300 bytes each).
+                self._consumer = consumer
+                read.busy, read.leader = True, self
+                try:
+                    delay, watch = read.begin()
+                    if delay:
+                        await asyncio.sleep(delay)
                     WATCHING.add(consumer)  # the core: a watch's read (the watch backs off)
-                    data, meta = await self._read(*self._args, watch=watch, **self._kwargs)
-                if self._hash and data is None and "ContentHash" not in meta:
-                    # Nothing to block on: Go's agentServiceWatch takes the 404 as an error.
-                    raise NotFound(f"{self._name()}: not found (no content hash to block on)",
-                                   status=404, meta=meta)
-            except asyncio.CancelledError:
-                if self._closed_here(consumer):
-                    raise StopAsyncIteration from None
-                raise
-            except ConsulError as exc:
-                self._failures += 1
-                self._failed = True
-                # The pause is owed before the next read, whatever happens to this error.
-                self._pause = self._backoff.delay(self._failures)
-                if self._errors == "raise":
+                    try:
+                        data, meta = await read.read(*read.args, watch=watch, **read.kwargs)
+                    except Exception as exc:
+                        read.fail(exc)
+                    else:
+                        read.done(data, meta)
+                    finally:
+                        WATCHING.discard(consumer)
+                except asyncio.CancelledError:
+                    if self._closed_here(consumer):
+                        raise StopAsyncIteration from None
                     raise
-                log.warning("watch of %s failed (%s); retrying in %.1fs",
-                            self._name(), exc, self._pause)
-                if self._errors == "yield":
-                    return cast(Item, exc)
+                finally:
+                    read.busy, read.leader = False, None
+                    self._consumer = None
+                    unwound, self._unwound = self._unwound, None
+                    if unwound is not None and not unwound.done():
+                        unwound.set_result(None)
+                    if read.waiters:  # who joined meanwhile takes over a read cut short
+                        read.wake()
                 continue
-            finally:
-                if consumer is not None:
-                    WATCHING.discard(consumer)
-                self._leave()
-            self._failures = 0
-            recheck, self._failed = self._failed, False
-            moved = self._advance(meta) or recheck
-            if self._started and (not moved or data == self._last):
+            seen, self._seen = self._seen, version
+            error = read.error
+            if error is not None:
+                if read.fatal or self._errors == "raise":
+                    raise read.give(error)
+                if self._errors == "yield":
+                    return cast(Item, read.give(error))
+                continue  # logged by the read
+            result = read.result
+            assert result is not None
+            data = result[0]
+            # Yielded only when the index moved since this watch's last look and the data
+            # changed (the read hands equal data on as the same object: identity first).
+            if self._started and (read.moved <= seen or data is self._last
+                                  or data == self._last):
                 continue
             self._started = True
             self._last = data
-            return cast(Item, (data, meta))
+            return cast(Item, result)
 
-    def _advance(self, meta: Meta) -> bool:
-        """Move the blocking position on; True when it moved (index or content hash changed,
-        or the index went backwards and was reset)."""
-        last = self._meta
-        previous = 0 if last is None else last["Index"]
-        index = int(meta.get("Index", 0) or 0)
-        if 0 < index < previous:
-            # The index went backwards (a snapshot restore, the newest key of a prefix
-            # reaped...): reset to 0 and read afresh (features/blocking.mdx, "Reset the index").
-            self._meta = None
-            return True
-        # A zero or missing index would not block: 1 is always safe to wait on (blocking.mdx).
-        self._meta = meta if index >= 1 else Meta(meta, Index=1)
-        if max(index, 1) != previous:
-            return True
-        # Only a hash-blocking read's answer carries a ContentHash: an index read's Meta is
-        # not made to parse its other headers here (the watch loop reads only the index).
-        return self._hash and meta.get("ContentHash") != (last and last.get("ContentHash"))
-
-    def _name(self) -> str:
-        return str(getattr(self._read, "__qualname__", self._read))
-
-    def _enter(self) -> asyncio.Task[Any] | None:
-        """Note that the consumer now waits in the watch (for :meth:`aclose` to interrupt);
-        None where the wait must run as a child task instead (Python 3.10 has no
-        ``Task.uncancel``, and a coroutine may run outside any task)."""
-        if sys.version_info < (3, 11):
-            return None
-        self._consumer = consumer = asyncio.current_task()
-        return consumer
-
-    def _closed_here(self, consumer: asyncio.Task[Any] | None) -> bool:
-        """On a CancelledError while waiting: True when it is :meth:`aclose`'s cancellation
+    def _closed_here(self, consumer: asyncio.Task[Any]) -> bool:
+        """On a CancelledError while reading: True when it is :meth:`aclose`'s cancellation
         alone (then taken back with ``Task.uncancel``, and the iteration ends); a cancellation
         of the consumer by anyone else stays a cancellation."""
-        if consumer is None:  # the child task's way: aclose cancelled the child
-            return self._closed
         if sys.version_info >= (3, 11) and self._unwound is not None:
             return consumer.uncancel() == 0
         return False
 
-    def _leave(self) -> None:
-        self._consumer = None
-        unwound, self._unwound = self._unwound, None
-        if unwound is not None and not unwound.done():
-            unwound.set_result(None)
-
-    async def _child(self, awaitable: Awaitable[T]) -> T:
-        """Await ``awaitable`` (a pause) so that :meth:`aclose` can interrupt it, as the read
-        in :meth:`__anext__` is: in the consumer's own task, which :meth:`aclose` (from another
-        task) cancels, the cancellation turned into the end of the iteration."""
-        consumer = self._enter()
+    async def _wait(self, read: _Read) -> None:
+        """Wait for the next outcome of the read, starting it as a task when none is under way
+        (the read is shared, or Python 3.10 has no ``Task.uncancel``)."""
+        if not read.busy:
+            read.start()
+        self._waiter = waiter = asyncio.get_running_loop().create_future()
+        read.waiters.append(waiter)
         try:
-            if consumer is None:
-                return await self._child_task(awaitable)
-            return await awaitable
-        except asyncio.CancelledError:
-            if self._closed_here(consumer):
-                raise StopAsyncIteration from None
-            raise
+            await waiter
         finally:
-            self._leave()
+            self._waiter = None
 
-    async def _child_task(self, awaitable: Awaitable[T]) -> T:
-        """Python 3.10's way: ``awaitable`` as a child task, which :meth:`aclose` cancels."""
-        child = asyncio.ensure_future(awaitable)
-        self._inflight = child
-        WATCHING.add(child)
-        try:
-            return await child
-        finally:
-            WATCHING.discard(child)
-            self._inflight = None
+    def _interrupt(self) -> asyncio.Future[None] | None:
+        """Stop this watch's wait now: wake it if it waits for a shared read; cancel its own
+        task if it reads there, returning a future set once the read has unwound."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        consumer = self._consumer
+        if consumer is None or consumer is asyncio.current_task():
+            return None
+        if self._unwound is None:
+            self._unwound = asyncio.get_running_loop().create_future()
+            consumer.cancel()
+        return self._unwound
 
     async def aclose(self) -> None:
-        """End the watch at once, cancelling the request in flight (and waiting until it has
-        let go of its connection). Idempotent."""
+        """End the watch at once: its iteration ends, and its read in flight is cancelled (when
+        no other watch shares it; waiting until it has let go of its connection). Idempotent."""
         self._closed = True
-        consumer = self._consumer
-        if consumer is not None and self._unwound is None \
-                and consumer is not asyncio.current_task():
-            # The consumer waits in _child: cancel it there, then wait until it has unwound.
-            self._unwound = unwound = asyncio.get_running_loop().create_future()
-            consumer.cancel()
+        unwound = self._interrupt()
+        if unwound is not None:
             await unwound
-            return
-        child, self._inflight = self._inflight, None
-        if child is not None and not child.done():
-            child.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await child
+        if not self._left:
+            self._left = True
+            task = self._read.drop(self._errors == "raise")
+            if task is not None:
+                await asyncio.wait([task])
+
+    def __del__(self) -> None:
+        # A watch dropped without aclose() (a break out of async for) leaves its read too.
+        if not self._left:
+            self._left = True
+            with contextlib.suppress(Exception):  # at shutdown, a loop already closed
+                self._read.drop(self._errors == "raise")
 
     async def __aenter__(self) -> Watch[Item]:
         return self
@@ -388,9 +620,10 @@ class Watch(Generic[Item]):
         await self.aclose()
 
     def __repr__(self) -> str:
-        name = getattr(self._read, "__qualname__", repr(self._read))
-        state = "closed" if self._closed else f"index={self.index}"
-        return f"<Watch {name} {state}>"
+        state = "closed" if self.closed else f"index={self.index}"
+        count = self._read.count
+        shared = f" shared by {count}" if count > 1 else ""
+        return f"<Watch {self._read.name} {state}{shared}>"
 
 
 #: How many event IDs an :class:`EventWatch` remembers: the agent's buffer (256) plus margin.

@@ -273,13 +273,35 @@ def _collections() -> int:
     return sum(generation["collections"] for generation in gc.get_stats())
 
 
+async def control_connections(control: str) -> int:
+    """How many connections the server holds open (its ``/connections``; -1: unknown)."""
+    parts = urlsplit(control)
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(parts.hostname, parts.port), 10)
+    try:
+        writer.write(b"GET /connections HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        answer = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    return int(json.loads(answer.partition(b"\r\n\r\n")[2])["connections"])
+
+
 async def run_watches(spec: dict[str, Any]) -> dict[str, Any]:
     """``n`` watches of one key by one client: RSS per watch once all are parked, then
-    ``wakes`` writes, each timed until every watcher holds the new value (fan-out)."""
+    ``wakes`` writes, each timed until every watcher holds the new value (fan-out).
+
+    ``watches.shared``: the same with aioconsul's shared watches, ``n`` subscribers of one
+    blocking read. Set up once every subscriber has its first value and the read is parked;
+    reported per subscriber: the client's RSS, and the connections the server holds for the
+    client (the server's count beside the writer's own connection)."""
     name, n, wakes = spec["client"], int(spec["n"]), int(spec["wakes"])
+    shared = spec["case"] == "watches.shared"
     control, timeout = spec["control"], float(spec.get("time_limit", 300))
     writer = RawClient(spec["address"])
     await writer.kv_set(KEY_WATCH, b"w0")
+    baseline = await control_connections(control)  # the writer's
     client = make(name, spec["address"])
     await client.kv_get(KEY_WATCH)  # the client's session, connector and imports exist
     gc.collect()
@@ -288,14 +310,16 @@ async def run_watches(spec: dict[str, Any]) -> dict[str, Any]:
     woken: list[float] = []
     expected: list[bytes] = [b"w0"]
     all_woken = asyncio.Event()
+    ready = 0
     wrong = 0
 
     async def watcher() -> None:
-        nonlocal wrong
-        items = client.watch(KEY_WATCH, "300s")
+        nonlocal wrong, ready
+        items = (client.shared_watch if shared else client.watch)(KEY_WATCH, "300s")
         try:
             async with gate:
                 await items.__anext__()
+            ready += 1
             async for item in items:
                 woken.append(time.perf_counter())
                 if item[0]["Value"] != expected[-1] or index_of(item) <= 0:
@@ -305,14 +329,29 @@ async def run_watches(spec: dict[str, Any]) -> dict[str, Any]:
         finally:
             await items.aclose()  # type: ignore[attr-defined]
 
+    async def all_parked() -> int:
+        """Every watcher waits (parked at the server, or on the shared read parked there)."""
+        if not shared:
+            return await wait_parked(control, n, timeout, poll=0.05)
+        deadline = time.monotonic() + timeout
+        while ready < n:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {ready} of {n} subscribers had a value")
+            await asyncio.sleep(0.01)
+        return await wait_parked(control, 1, timeout, poll=0.01)
+
     started = time.perf_counter()
     tasks = [asyncio.ensure_future(watcher()) for _ in range(n)]
     result: dict[str, Any] = {"client": name, "n": n}
     try:
-        result["held"] = await wait_parked(control, n, timeout, poll=0.05)
+        result["held"] = await all_parked()
         result["setup_s"] = time.perf_counter() - started
         gc.collect()
         result["rss_kib_per_watch"] = (rss_bytes() - rss0) / n / 1024
+        held = await control_connections(control)
+        if held >= 0 and baseline >= 0:
+            result["connections"] = held - baseline
+            result["connections_per_watch"] = (held - baseline) / n
         fanouts, p50s, cpus, collections = [], [], [], []
         for w in range(1, wakes + 1):
             woken.clear()
@@ -326,7 +365,7 @@ async def run_watches(spec: dict[str, Any]) -> dict[str, Any]:
             collections.append(_collections() - gc0)
             fanouts.append(max(woken) - t0)
             p50s.append(median([x - t0 for x in woken]))
-            await wait_parked(control, n, timeout, poll=0.05)  # all blocking again
+            await wait_parked(control, 1 if shared else n, timeout, poll=0.05)  # blocking again
         result.update(fanout_ms=median(fanouts) * 1e3, wake_p50_ms=median(p50s) * 1e3,
                       cpu_us_per_wake=median(cpus) * 1e6, gc_per_wake=median(collections),
                       wrong=wrong,
@@ -422,7 +461,8 @@ async def run_throughput(spec: dict[str, Any]) -> dict[str, Any]:
 
 RUNNERS: dict[str, Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]]] = {
     "kv.get": run_calls, "kv.set": run_calls, "health.service": run_calls,
-    "watch.latency": run_latency, "watches": run_watches, "agent.throughput": run_throughput,
+    "watch.latency": run_latency, "watches": run_watches, "watches.shared": run_watches,
+    "agent.throughput": run_throughput,
 }
 
 

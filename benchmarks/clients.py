@@ -78,6 +78,11 @@ class BenchClient:
                 index = new
                 yield entry, index
 
+    def shared_watch(self, key: str, wait: str) -> AsyncIterator[tuple[Any, int]]:
+        """Like :meth:`watch`, but every such watch of the client shares one blocking read
+        (only aioconsul has shared watches)."""
+        raise NotImplementedError(f"{self.name} has no shared watches")
+
     async def aclose(self) -> None:
         raise NotImplementedError
 
@@ -369,7 +374,12 @@ class AioconsulClient(BenchClient):
 
     def watch(self, key: str, wait: str) -> AsyncIterator[tuple[Any, int]]:
         # aioconsul's own watch loop (aioconsul.watch.Watch), iterated directly as a user would.
-        # It yields (entry, Meta): index_of() reads the index from either shape.
+        # It yields (entry, Meta): index_of() reads the index from either shape. Each watch
+        # has its read (shared=False): N watches are N blocking reads, as for the other clients.
+        return self._client.kv.watch(key, wait=wait, shared=False)  # type: ignore[return-value]
+
+    def shared_watch(self, key: str, wait: str) -> AsyncIterator[tuple[Any, int]]:
+        # The default: watches of one key by one client share one blocking read.
         return self._client.kv.watch(key, wait=wait)  # type: ignore[return-value]
 
     async def aclose(self) -> None:

@@ -141,6 +141,33 @@ def _watches(results: dict[str, Any]) -> str:
                   "set-up s"], rows)
 
 
+def _shared(results: dict[str, Any]) -> str:
+    """aioconsul's shared watches beside its watches with a read each (same server, N, loop)."""
+    rows = []
+    for case in results["cases"]:
+        if case.get("case") != "watches.shared":
+            continue
+        loop = _loop(case)
+        if "error" in case:
+            rows.append([loop, case["server"], case["n"], "error", *[None] * 9])
+            continue
+        alone = _find(results, "watches", loop=loop, server=case["server"],
+                      client=case["client"], n=case["n"])
+        rss_x = cpu_x = None
+        if alone is not None and "cpu_us_per_wake" in alone:
+            cpu_x = _two(case["cpu_us_per_wake"] / alone["cpu_us_per_wake"])
+            if alone["rss_kib_per_watch"] > 0:
+                rss_x = _two(case["rss_kib_per_watch"] / alone["rss_kib_per_watch"])
+        per = case.get("connections_per_watch")
+        rows.append([loop, case["server"], case["n"], case["held"], case.get("connections"),
+                     None if per is None else f"{per:.2g}", case["rss_kib_per_watch"], rss_x,
+                     case["fanout_ms"], case["wake_p50_ms"], case["cpu_us_per_wake"], cpu_x])
+    return table(["loop", "server", "subscribers", "parked reads", "connections",
+                  "connections/subscriber", "RSS KiB/subscriber", "RSS x one read each",
+                  "fan-out ms", "wake p50 ms", "CPU µs/wake", "CPU x one read each"],
+                 rows) if rows else ""
+
+
 def _agent(results: dict[str, Any]) -> str:
     rows = []
     start = _find(results, "agent.startup")
@@ -305,6 +332,15 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         add("dev agent holds 10,000 blocking clients",
             text if held["n"] >= 10_000 else text + " (run --full for 10,000)",
             ok if held["n"] >= 10_000 else None)
+    shared = _find(results, "watches.shared", loop="asyncio", client="aioconsul")
+    if shared is not None and "connections" in shared:
+        ok = shared["held"] == 1 and shared["connections"] == 1 and shared.get("wrong", 1) == 0
+        text = (f"{shared['connections']:,} connection(s), {shared['held']:,} parked read(s) "
+                f"for {shared['n']:,} subscribers, "
+                f"{shared['rss_kib_per_watch']:.2f} KiB RSS per subscriber")
+        add("10,000 subscribers of one key cost one connection (shared watches)",
+            text if shared["n"] >= 10_000 else text + " (run --full for 10,000)",
+            ok if shared["n"] >= 10_000 else None)
     tput = _find(results, "agent.throughput")
     if tput is not None and "reads_per_cpu_s" in tput:
         rate = tput["reads_per_cpu_s"]
@@ -332,6 +368,8 @@ def sections(results: dict[str, Any]) -> list[tuple[str, str]]:
         ("Write-to-watcher latency (a parked blocking read woken by a PUT, dev agent)",
          _latency(results)),
         ("Concurrent watches of one key (one client per process)", _watches(results)),
+        ("Shared watches of one key (aioconsul: N subscribers of one blocking read, one client)",
+         _shared(results)),
         ("Dev agent", _agent(results)),
         ("Errors", _errors(results)),
     ]

@@ -2,10 +2,11 @@
 the tables and write them as JSON (and, with ``--update-docs``, into ``docs/benchmarks.rst``).
 
 Modes: ``--quick`` (a smoke run, well under a minute), the default (a few minutes), ``--full``
-(the default with 10,000 concurrent watches instead of 1,000). ``--loop uvloop`` runs the client
-processes under uvloop, ``--loop both`` runs the call, latency and watch cases under each loop,
-recorded side by side (each case carries its ``loop``). The servers always run on asyncio's own
-loop, so both loops face the same servers.
+(the default with 10,000 concurrent watches instead of 1,000). The watch group runs N watches
+with a read each for every client, then N of aioconsul's shared watches of one key.
+``--loop uvloop`` runs the client processes under uvloop, ``--loop both`` runs the call,
+latency and watch cases under each loop, recorded side by side (each case carries its
+``loop``). The servers always run on asyncio's own loop, so both loops face the same servers.
 
 Every process started here is stopped on the way out, on errors and on Ctrl-C too; every case
 process runs under a timeout. All traffic goes to 127.0.0.1.
@@ -220,6 +221,13 @@ def run(mode: str = "default", *, groups: tuple[str, ...] = GROUPS,
                             "loop": loop},
                            run_case(spec("watches", server, client=name, n=n, loop=loop,
                                          wakes=settings["wakes"]), 600))
+                if "aioconsul" in names:
+                    # The same N watches as aioconsul's shared watches: one blocking read.
+                    _log(f"{n:,} shared watches by aioconsul against the agent server{on} ...")
+                    record({"case": "watches.shared", "server": "agent", "client": "aioconsul",
+                            "n": n, "loop": loop},
+                           run_case(spec("watches.shared", "agent", client="aioconsul", n=n,
+                                         loop=loop, wakes=settings["wakes"]), 600))
         if "throughput" in groups:
             _log("dev agent throughput ...")
             record({"case": "agent.throughput", "server": "agent"},

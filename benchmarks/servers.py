@@ -12,7 +12,9 @@ or past the key's index waits (``wait``, 5 min by default) until a ``PUT`` to th
 Each prints one JSON line, ``{"address", "control", "start_ms", "pid"}``, once it accepts
 connections, then serves until SIGTERM or SIGINT. ``control`` is a second listener answering
 ``GET /stats`` with the server's parked blocking queries and its own CPU time, so the client
-side can wait until every watch is parked and count the server's CPU per request.
+side can wait until every watch is parked and count the server's CPU per request, and
+``GET /connections`` with how many TCP connections the server holds open (read from
+``/proc/net/tcp``: established, on the server's own port).
 
 ``python -m benchmarks.servers startup`` times the dev agent's start in a fresh interpreter.
 
@@ -160,9 +162,27 @@ class FixedConsul:
 
 # -- serving ------------------------------------------------------------------------------------
 
-async def _control(parked: Any) -> tuple[Any, str]:
+def established(port: int, table: str = "/proc/net/tcp") -> int:
+    """How many established TCP connections have ``port`` as their local port (the accepted
+    connections of a server listening there); -1 where ``/proc/net/tcp`` cannot be read."""
+    try:
+        with open(table, encoding="ascii") as lines:
+            next(lines, None)  # the header
+            count = 0
+            for line in lines:
+                fields = line.split(None, 4)
+                # fields: sl, local "IP:PORT" (hex), remote, state ("01": established), ...
+                if len(fields) > 3 and fields[3] == "01" \
+                        and int(fields[1].rpartition(":")[2], 16) == port:
+                    count += 1
+            return count
+    except OSError:
+        return -1
+
+
+async def _control(parked: Any, port: int) -> tuple[Any, str]:
     """The ``/stats`` listener: parked blocking queries, CPU seconds and peak RSS of this
-    process."""
+    process; ``/connections``: the connections the server holds on ``port``."""
     from aiohttp import web
 
     from .common import peak_rss_mib
@@ -171,8 +191,12 @@ async def _control(parked: Any) -> tuple[Any, str]:
         return web.json_response({"parked": parked(), "cpu": cpu_seconds(),
                                   "peak_rss_mib": peak_rss_mib()})
 
+    async def connections(_: Any) -> Any:
+        return web.json_response({"connections": established(port)})
+
     app = web.Application()
     app.router.add_get("/stats", stats)
+    app.router.add_get("/connections", connections)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, HOST, 0)
@@ -204,16 +228,17 @@ async def _serve(kind: str) -> None:
                                        access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         await web.TCPSite(runner, HOST, 0, backlog=_BACKLOG).start()
-        address = f"http://{HOST}:{runner.addresses[0][1]}"
+        port = runner.addresses[0][1]
+        address = f"http://{HOST}:{port}"
         parked = lambda: fixed.parked  # noqa: E731
     else:
         from aioconsul.testing import DevAgent
 
         agent = await DevAgent(HOST, 0).start()
-        address = agent.address
+        address, port = agent.address, agent.port
         parked = lambda: agent.blocking_queries  # noqa: E731
     start_ms = (time.perf_counter() - started) * 1000
-    control_runner, control = await _control(parked)
+    control_runner, control = await _control(parked, port)
     print(json.dumps({"address": address, "control": control, "start_ms": start_ms,
                       "pid": os.getpid()}), flush=True)
     try:

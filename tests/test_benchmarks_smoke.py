@@ -111,6 +111,21 @@ def test_watches_of_the_bare_loop_floor_and_aioconsul_and_their_targets(
     assert "CPU x raw" in report.text_report(results)
 
 
+def test_shared_watches_hold_one_read_and_one_connection(fixed: ServerProcess) -> None:
+    result = cases.run({"case": "watches.shared", "server": "fixed", "address": fixed.address,
+                        "control": fixed.control, "client": "aioconsul", "n": 8, "wakes": 1,
+                        "time_limit": 30})
+    assert result["held"] == 1 and result["wrong"] == 0 and result["connections"] == 1
+    assert result["connections_per_watch"] == 1 / 8 and result["cpu_us_per_wake"] > 0
+    run = {"case": "watches.shared", "server": "fixed", "client": "aioconsul", "n": 8,
+           "loop": "asyncio", **result}
+    results = _results([_watches(fixed, "aioconsul"), run])
+    target = _target(results, "10,000 subscribers of one key cost one connection")
+    assert target["status"] == "not measured"  # N < 10,000
+    text = report.text_report(results)
+    assert "Shared watches of one key" in text and "RSS x one read each" in text
+
+
 @pytest.mark.parametrize("peer", ["py-consul", "discovery-client"])
 def test_a_peer_runs_the_call_and_watch_cases(fixed: ServerProcess, peer: str) -> None:
     _needs({"py-consul": "consul", "discovery-client": "discovery"}[peer], peer)

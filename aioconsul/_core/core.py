@@ -85,6 +85,9 @@ class Core:
         home: bool = False,
         token: str | None = None,
         secrets: tuple[str | None, ...] = (),
+        cached: bool = False,
+        max_age: Any = None,
+        stale_if_error: Any = None,
     ) -> tuple[Any, Meta]:
         """Send one request and return ``(data, meta)``; see :func:`response.parse`.
 
@@ -110,6 +113,9 @@ class Core:
         sent as ``X-Consul-Token`` instead of the client's, for this request and its retries
         only; None sends the client's. ``secrets`` are texts of the body (a SecretID, a bearer
         token) that, like both tokens, no error message may show.
+        ``cached``, ``max_age`` and ``stale_if_error``: the agent cache (see
+        :func:`request.check_cached`); the answer's Meta then holds ``CacheHit`` and, on a hit,
+        ``CacheAge`` (seconds).
 
         A client token that can change (``Consul(token=callable)``, a token file) is taken from
         the token source for each request without a ``token`` of its own. When the agent
@@ -129,7 +135,8 @@ class Core:
         request = build(
             method, path, self.config, params=params, body=body, content_type=content_type,
             dc=dc, namespace=namespace, partition=partition, consistency=consistency, watch=watch,
-            hash_watch=hash_watch, token=token, secrets=secrets,
+            hash_watch=hash_watch, token=token, secrets=secrets, cached=cached, max_age=max_age,
+            stale_if_error=stale_if_error,
         )
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s", method, request.target)

@@ -19,6 +19,7 @@ from ..typing import Consistency, Meta
 
 __all__ = [
     "blocking",
+    "cache_seconds",
     "consistency",
     "duration",
     "expression",
@@ -186,6 +187,16 @@ def blocking(value: Any, name: str = "watch") -> tuple[int, int | None]:
         raise TypeError(f"{name}: expected an index, a mapping with 'Index' or (index, wait), "
                         f"got {_describe(value)}")
     return index(value, name), None
+
+
+def cache_seconds(value: Any, name: str) -> str:
+    """A ``Cache-Control`` delta-seconds value from a Duration (``max_age``, ``stale_if_error``):
+    whole seconds, rounded as the Go client's ``%.0f`` does (``api/api.go``). A value that is
+    not a Duration is a ``TypeError``; a negative or malformed one a ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (str, datetime.timedelta)):
+        raise TypeError(f"{name}: expected a duration such as '30s' or a datetime.timedelta, "
+                        f"got {_describe(value)}")
+    return f"{duration(value, name) / 1_000_000_000:.0f}"
 
 
 def go_duration(value: Any, name: str) -> str:

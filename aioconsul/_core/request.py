@@ -23,6 +23,8 @@ __all__ = [
     "Request",
     "blocking_timeout",
     "build",
+    "cache_control",
+    "check_cached",
     "hide",
     "id_path",
     "quote_key",
@@ -56,18 +58,22 @@ class Request:
     """One HTTP request, ready for the transport. ``target`` is the quoted path and query.
 
     ``token`` is the call's own ACL token (None: the client's), sent as ``X-Consul-Token`` in
-    place of the client's; ``secrets`` are the texts no message about this request may show
-    (that token, the client's, and secrets the body carries, such as a SecretID being set).
-    Neither is part of ``repr()``.
+    place of the client's; ``headers`` are headers of this request only (the
+    ``Cache-Control`` of a cached read); ``secrets`` are the texts no message about this
+    request may show (that token, the client's, and secrets the body carries, such as a
+    SecretID being set). Neither token nor secrets are part of ``repr()``.
     """
 
-    __slots__ = ("body", "content_type", "method", "path", "secrets", "target", "timeout",
-                 "token")
+    __slots__ = ("body", "content_type", "headers", "method", "path", "secrets", "target",
+                 "timeout", "token")
 
     def __init__(self, method: str, path: str, target: str, body: bytes | None = None,
                  content_type: str | None = None, timeout: float | None = None, *,
-                 token: str | None = None, secrets: tuple[str, ...] = ()) -> None:
+                 token: str | None = None, secrets: tuple[str, ...] = (),
+                 headers: dict[str, str] | None = None) -> None:
         self.method = method
+        #: Request headers of this request only (``Cache-Control`` of a cached read).
+        self.headers = headers
         self.path = path
         self.target = target
         self.body = body
@@ -148,6 +154,9 @@ def build(
     timeout: float | None = None,
     token: str | None = None,
     secrets: Iterable[str | None] = (),
+    cached: bool = False,
+    max_age: Any = None,
+    stale_if_error: Any = None,
 ) -> Request:
     """Build a request for ``path`` (already quoted, starting with ``/v1/``).
 
@@ -163,7 +172,16 @@ def build(
     ``token`` is the call's ACL token, sent instead of the client's (checked here: a non-empty
     str without CR/LF); ``secrets`` are other texts the request carries that no error message
     may show (a SecretID in the body).
+    ``cached``, ``max_age`` and ``stale_if_error`` are the agent cache options of the reads
+    Consul caches (Go's ``QueryOptions.UseCache``, ``MaxAge``, ``StaleIfError``): ``?cached``,
+    and ``Cache-Control: max-age=N, stale-if-error=M`` (see :func:`cache_control`).
     """
+    headers = None
+    if (cached is not False or max_age is not None or stale_if_error is not None) \
+            and check_cached(cached, max_age, stale_if_error, consistency, config):
+        params = [*params, ("cached", "")]
+        value = cache_control(max_age, stale_if_error)
+        headers = {"Cache-Control": value} if value else None
     if token is None and not secrets:  # the common case
         hidden: tuple[str, ...] = (config.token,) if config.token else ()
     else:
@@ -177,7 +195,7 @@ def build(
                                                 and config.consistency is Consistency.DEFAULT))):
         # The common case, a call with every option at its default: nothing to add.
         return Request(method, path, path, body, content_type, config.timeout, token=token,
-                       secrets=hidden)
+                       secrets=hidden, headers=headers)
     query = [_encode(name, value) for name, value in params]
     dc = config.dc if dc is None else normalize.object_id(dc, "dc", "Datacenter")
     if dc:
@@ -215,4 +233,48 @@ def build(
             timeout = blocking_timeout(wait_ns)
     target = f"{path}?{'&'.join(query)}" if query else path
     return Request(method, path, target, body, content_type, timeout, token=token,
-                   secrets=hidden)
+                   secrets=hidden, headers=headers)
+
+
+def check_cached(cached: Any, max_age: Any, stale_if_error: Any, consistency: Any,
+                         config: Config) -> bool:
+    """Check the agent cache options of a read; True when ``?cached`` is to be sent.
+
+    ``cached`` is a bool. ``max_age`` and ``stale_if_error`` only mean something with
+    ``cached=True`` (Consul reads ``Cache-Control`` for cached reads only), and
+    ``stale_if_error`` only beside ``max_age`` (Consul's caching docs: "It must be provided
+    along with a max-age or must-revalidate"). Consul answers ``?cached`` with ``?consistent``
+    400 "Cannot specify ?cached with ?consistent, conflicting semantics." (``parseConsistency``
+    in ``agent/http.go``): refused here before anything is sent, whether ``consistent`` is the
+    call's mode or the client's.
+    """
+    if not isinstance(cached, bool):
+        raise TypeError(f"cached: expected a bool, got {type(cached).__name__}")
+    if not cached:
+        for name, value in (("max_age", max_age), ("stale_if_error", stale_if_error)):
+            if value is not None:
+                raise ValueError(f"{name}: only a cached read (cached=True) takes {name}")
+        return False
+    if stale_if_error is not None and max_age is None:
+        raise ValueError("stale_if_error: give max_age too (Consul applies stale-if-error "
+                         "only to a cached value older than max-age)")
+    if consistency is UNSUPPORTED:  # catalog/datacenters: no mode is ever sent
+        return True
+    mode = config.consistency if consistency is None else normalize.consistency(consistency)
+    if mode is Consistency.CONSISTENT:
+        raise ValueError("cached: Consul refuses ?cached with consistency='consistent' "
+                         "(conflicting semantics); use the default or 'stale' mode")
+    return True
+
+
+def cache_control(max_age: Any, stale_if_error: Any) -> str:
+    """The ``Cache-Control`` value of a cached read: ``max-age=N, stale-if-error=M`` in whole
+    seconds, as the Go client writes it; ``""`` when neither is given. ``max_age=0`` is sent
+    (``max-age=0``: Consul fetches again, like ``must-revalidate``)."""
+    directives = []
+    if max_age is not None:
+        directives.append(f"max-age={normalize.cache_seconds(max_age, 'max_age')}")
+    if stale_if_error is not None:
+        directives.append("stale-if-error="
+                          + normalize.cache_seconds(stale_if_error, "stale_if_error"))
+    return ", ".join(directives)

@@ -103,6 +103,8 @@ class ProviderTokens(TokenSource):
         super().__init__()
         self._provider = provider
         self._lock: asyncio.Lock | None = None
+        #: What the provider raised when it was last asked, None once it answers.
+        self.error: Exception | None = None
 
     def __repr__(self) -> str:
         return f"<ProviderTokens {'known' if self.known else 'not fetched yet'}>"
@@ -113,15 +115,20 @@ class ProviderTokens(TokenSource):
             if inspect.isawaitable(result):
                 result = await result
         except Exception as exc:
-            if sys.version_info >= (3, 11):
+            if sys.version_info >= (3, 11) and _PROVIDER_NOTE not in getattr(
+                    exc, "__notes__", ()):
                 exc.add_note(_PROVIDER_NOTE)
+            self.error = exc
             raise
         if result is not None and not isinstance(result, str):
-            raise TypeError(f"token: the token provider returned {type(result).__name__}, "
-                            f"expected a str (or None for no token)")
+            self.error = TypeError(f"token: the token provider returned "
+                                   f"{type(result).__name__}, expected a str (or None for none)")
+            raise self.error
         if result and not _header_safe(result):
-            raise ValueError("token: the token provider returned a token with a control "
-                             "character (CR, LF...), refused")
+            self.error = ValueError("token: the token provider returned a token with a control "
+                                    "character (CR, LF...), refused")
+            raise self.error
+        self.error = None
         self.fetches += 1
         self._set(result or None)
 

@@ -315,6 +315,8 @@ class Transport:
             # The call's own token replaces the client's, for this request only (aiohttp lets
             # a request's header win over the session's of the same name).
             headers = {**(headers or {}), "X-Consul-Token": request.token}
+        if request.headers:  # this request's own headers (Cache-Control of a cached read)
+            headers = {**(headers or {}), **request.headers}
         url = self._url(request.target, agent)
         entry = task = deadlines = None
         seconds = request.timeout

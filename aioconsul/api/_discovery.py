@@ -47,11 +47,14 @@ def query_params(
 async def read_list(
     core: Core, path: str, params: list[tuple[str, str]], *, dc: Any, namespace: Any,
     partition: Any, consistency: Any, watch: Any,
-    token: str | None = None,
+    token: str | None = None, cached: bool = False, max_age: Any = None,
+    stale_if_error: Any = None,
 ) -> tuple[Collection, Meta]:
-    """A blocking, consistency-aware read of a list; Consul's ``null`` for none becomes ``[]``."""
+    """A blocking, consistency-aware read of a list; Consul's ``null`` for none becomes ``[]``.
+    ``cached``, ``max_age`` and ``stale_if_error`` read it through the agent cache."""
     data, meta = await core.request(
         "GET", path, params=params, dc=dc, namespace=namespace, partition=partition,
-        consistency=consistency, watch=watch, token=token,
+        consistency=consistency, watch=watch, token=token, cached=cached, max_age=max_age,
+        stale_if_error=stale_if_error,
     )
     return (data or []), meta

@@ -13,7 +13,7 @@ from typing import Any
 from .._core import normalize
 from .._core.core import Endpoint
 from .._core.request import id_path
-from ..typing import Blocking, Collection, Consistency, Meta, Object, ObjectID
+from ..typing import Blocking, Collection, Consistency, Duration, Meta, Object, ObjectID
 from ._discovery import SERVICE_NAME_KEYS, query_params, read_list
 
 __all__ = ["Catalog"]
@@ -106,10 +106,38 @@ class Catalog(Endpoint):
         )
         return data is True
 
-    async def datacenters(self, *, token: str | None = None) -> list[str]:
-        """Every known datacenter, nearest first (``GET /v1/catalog/datacenters``)."""
-        data, _ = await self._core.request("GET", "/v1/catalog/datacenters", token=token)
-        return list(data or [])
+    async def datacenters(
+        self,
+        *,
+        token: str | None = None,
+        cached: bool = False,
+        max_age: Duration | None = None,
+        stale_if_error: Duration | None = None,
+    ) -> list[str]:
+        """Every known datacenter, nearest first (``GET /v1/catalog/datacenters``).
+
+        ``cached=True`` reads it from the agent cache (a *simple* cache type: ``max_age`` asks
+        for a value no older than that, ``stale_if_error`` accepts an older one when the
+        servers cannot be reached). Use :meth:`datacenters_meta` to see ``CacheHit``.
+        """
+        data, _ = await self.datacenters_meta(token=token, cached=cached, max_age=max_age,
+                                              stale_if_error=stale_if_error)
+        return data
+
+    async def datacenters_meta(
+        self,
+        *,
+        token: str | None = None,
+        cached: bool = False,
+        max_age: Duration | None = None,
+        stale_if_error: Duration | None = None,
+    ) -> tuple[list[str], Meta]:
+        """:meth:`datacenters` with the answer's Meta (``CacheHit``, ``CacheAge`` of a cached
+        read)."""
+        data, meta = await self._core.request(
+            "GET", "/v1/catalog/datacenters", token=token, cached=cached, max_age=max_age,
+            stale_if_error=stale_if_error)
+        return list(data or []), meta
 
     async def nodes(
         self,
@@ -147,13 +175,20 @@ class Catalog(Endpoint):
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
         token: str | None = None,
+        cached: bool = False,
+        max_age: Duration | None = None,
+        stale_if_error: Duration | None = None,
     ) -> tuple[dict[str, list[str]], Meta]:
-        """Every service name with its tags (``GET /v1/catalog/services``)."""
+        """Every service name with its tags (``GET /v1/catalog/services``).
+
+        ``cached=True`` reads it from the agent cache (a background-refresh type: always
+        fresh, ``max_age``/``stale_if_error`` are ignored by the agent); Meta's ``CacheHit``
+        says whether it came from the cache."""
         data, meta = await self._core.request(
             "GET", "/v1/catalog/services",
             params=query_params(node_meta=node_meta, filter=filter, peer=peer), dc=dc,
             namespace=namespace, partition=partition, consistency=consistency, watch=watch,
-            token=token,
+            token=token, cached=cached, max_age=max_age, stale_if_error=stale_if_error,
         )
         return (data or {}), meta
 
@@ -172,15 +207,19 @@ class Catalog(Endpoint):
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
         token: str | None = None,
+        cached: bool = False,
+        max_age: Duration | None = None,
+        stale_if_error: Duration | None = None,
     ) -> tuple[Collection, Meta]:
         """The instances of one service (``GET /v1/catalog/service/<name>``).
 
         ``service`` is a name or a service object (its ``ServiceName``, ``Service`` or
-        ``Name``). ``tag`` keeps instances having every given tag.
+        ``Name``). ``tag`` keeps instances having every given tag. ``cached=True`` reads
+        through the agent cache (background refresh; see :meth:`services`).
         """
         return await self._instances("/v1/catalog/service/", service, tag, near, node_meta,
                                      filter, peer, dc, namespace, partition, consistency, watch,
-                                     token)
+                                     token, cached, max_age, stale_if_error)
 
     async def connect(
         self,
@@ -197,23 +236,27 @@ class Catalog(Endpoint):
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
         token: str | None = None,
+        cached: bool = False,
+        max_age: Duration | None = None,
+        stale_if_error: Duration | None = None,
     ) -> tuple[Collection, Meta]:
         """The Connect-capable instances of a service: its proxies and native services
-        (``GET /v1/catalog/connect/<name>``)."""
+        (``GET /v1/catalog/connect/<name>``); ``cached=True`` as in :meth:`service`."""
         return await self._instances("/v1/catalog/connect/", service, tag, near, node_meta,
                                      filter, peer, dc, namespace, partition, consistency, watch,
-                                     token)
+                                     token, cached, max_age, stale_if_error)
 
     async def _instances(
         self, base: str, service: Any, tag: Any, near: Any, node_meta: Any, filter: Any,
         peer: Any, dc: Any, namespace: Any, partition: Any, consistency: Any, watch: Any,
-        token: str | None,
+        token: str | None, cached: bool = False, max_age: Any = None,
+        stale_if_error: Any = None,
     ) -> tuple[Collection, Meta]:
         return await read_list(
             self._core, id_path(base, service, "service", SERVICE_NAME_KEYS),
             query_params(tag=tag, near=near, node_meta=node_meta, filter=filter, peer=peer),
             dc=dc, namespace=namespace, partition=partition, consistency=consistency, watch=watch,
-            token=token,
+            token=token, cached=cached, max_age=max_age, stale_if_error=stale_if_error,
         )
 
     async def node(

@@ -120,6 +120,7 @@ class Event(Endpoint):
         errors: QuietErrors = "log",
         backoff: Backoff | None = None,
         token: str | None = None,
+        shared: bool = True,
     ) -> EventWatch[tuple[Object, Meta]]: ...
 
     @overload
@@ -135,6 +136,7 @@ class Event(Endpoint):
         errors: ErrorMode,
         backoff: Backoff | None = None,
         token: str | None = None,
+        shared: bool = True,
     ) -> EventWatch[tuple[Object, Meta] | ConsulError]: ...
 
     def watch(
@@ -149,6 +151,7 @@ class Event(Endpoint):
         errors: ErrorMode = "log",
         backoff: Backoff | None = None,
         token: str | None = None,
+        shared: bool = True,
     ) -> EventWatch[tuple[Object, Meta]] | EventWatch[tuple[Object, Meta] | ConsulError]:
         """Each new event, once: ``async for event, meta in client.event.watch("deploy"):``.
 
@@ -156,12 +159,15 @@ class Event(Endpoint):
         ``since_now``. Entering ``async with`` (or ``await watch.ready()``) takes the baseline,
         so an event fired after that is seen; iterating without either takes it at the first
         iteration. Each event is yielded at most once, across a fail-over too. See
-        :class:`~aioconsul.watch.EventWatch`.
+        :class:`~aioconsul.watch.EventWatch`. Event watches of one client with the same
+        filters share one read of the list unless ``shared=False``; each keeps its own
+        baseline and memory of the events it yielded.
         """
         if name is not None:
             _name(name, firing=False)
         _filters(node, service, tag)
         options: dict[str, Any] = {} if token is None else {"token": normalize.token(token)}
         return EventWatch(Watch(self.items, name, node=node, service=service, tag=tag,
-                                wait=wait, errors=errors, backoff=backoff, **options),
+                                wait=wait, errors=errors, backoff=backoff, shared=shared,
+                                **options),
                           since_now=since_now)

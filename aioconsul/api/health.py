@@ -12,7 +12,7 @@ from typing import Any
 
 from .._core.core import Endpoint
 from .._core.request import id_path
-from ..typing import Blocking, Collection, Consistency, Meta, ObjectID
+from ..typing import Blocking, Collection, Consistency, Duration, Meta, ObjectID
 from ._discovery import SERVICE_NAME_KEYS, query_params, read_list
 
 __all__ = ["Health", "STATES"]
@@ -83,16 +83,22 @@ class Health(Endpoint):
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
         token: str | None = None,
+        cached: bool = False,
+        max_age: Duration | None = None,
+        stale_if_error: Duration | None = None,
     ) -> tuple[Collection, Meta]:
         """Instances of a service, each ``{"Node", "Service", "Checks"}``
         (``GET /v1/health/service/<service>``).
 
         ``passing=True`` keeps only instances whose checks all pass; ``tag`` those having every
         given tag; ``near`` sorts by round-trip time from a node (or ``"_agent"``).
+        ``cached=True`` reads through the agent cache (a background-refresh type: always fresh,
+        ``max_age``/``stale_if_error`` ignored by the agent); Meta's ``CacheHit`` tells.
         """
         return await self._instances("/v1/health/service/", service, tag, passing, near,
                                      node_meta, filter, peer, dc, namespace, partition,
-                                     consistency, watch, token)
+                                     consistency, watch, token, cached, max_age,
+                                     stale_if_error)
 
     async def connect(
         self,
@@ -110,12 +116,16 @@ class Health(Endpoint):
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
         token: str | None = None,
+        cached: bool = False,
+        max_age: Duration | None = None,
+        stale_if_error: Duration | None = None,
     ) -> tuple[Collection, Meta]:
         """Connect-capable instances of a service with their health
         (``GET /v1/health/connect/<service>``)."""
         return await self._instances("/v1/health/connect/", service, tag, passing, near,
                                      node_meta, filter, peer, dc, namespace, partition,
-                                     consistency, watch, token)
+                                     consistency, watch, token, cached, max_age,
+                                     stale_if_error)
 
     async def ingress(
         self,
@@ -132,12 +142,16 @@ class Health(Endpoint):
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
         token: str | None = None,
+        cached: bool = False,
+        max_age: Duration | None = None,
+        stale_if_error: Duration | None = None,
     ) -> tuple[Collection, Meta]:
         """The ingress gateways serving a service, with their health
         (``GET /v1/health/ingress/<service>``)."""
         return await self._instances("/v1/health/ingress/", service, tag, passing, near,
                                      node_meta, filter, None, dc, namespace, partition,
-                                     consistency, watch, token)
+                                     consistency, watch, token, cached, max_age,
+                                     stale_if_error)
 
     async def state(
         self,
@@ -164,15 +178,18 @@ class Health(Endpoint):
     async def _instances(
         self, base: str, service: Any, tag: Any, passing: bool, near: Any, node_meta: Any,
         filter: Any, peer: Any, dc: Any, namespace: Any, partition: Any, consistency: Any,
-        watch: Any, token: str | None,
+        watch: Any, token: str | None, cached: bool = False, max_age: Any = None,
+        stale_if_error: Any = None,
     ) -> tuple[Collection, Meta]:
         if not isinstance(passing, bool):
             raise TypeError(f"passing: expected a bool, got {type(passing).__name__}")
-        return await self._read(
-            id_path(base, service, "service", SERVICE_NAME_KEYS),
+        return await read_list(
+            self._core, id_path(base, service, "service", SERVICE_NAME_KEYS),
             query_params(tag=tag, passing=passing, near=near, node_meta=node_meta,
                          filter=filter, peer=peer),
-            dc, namespace, partition, consistency, watch, token)
+            dc=dc, namespace=namespace, partition=partition, consistency=consistency,
+            watch=watch, token=token, cached=cached, max_age=max_age,
+            stale_if_error=stale_if_error)
 
     async def _read(
         self, path: str, params: list[tuple[str, str]], dc: Any, namespace: Any, partition: Any,

@@ -172,6 +172,7 @@ class KV(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         token: str | None = None,
+        shared: bool = True,
     ) -> Watch[tuple[Object | None, Meta]]: ...
 
     @overload
@@ -187,6 +188,7 @@ class KV(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         token: str | None = None,
+        shared: bool = True,
     ) -> Watch[tuple[Object | None, Meta] | ConsulError]: ...
 
     def watch(
@@ -201,18 +203,22 @@ class KV(Endpoint):
         partition: str | None = None,
         consistency: Consistency | str | None = None,
         token: str | None = None,
+        shared: bool = True,
     ) -> Watch[tuple[Object | None, Meta] | ConsulError]:
         """Watch one key: ``async for entry, meta in client.kv.watch("config/app"):``.
 
         Yields the current entry at once (``None`` while the key does not exist), then each
         new value as it changes. See :class:`~aioconsul.watch.Watch` for the loop's rules.
+        Watches of one key by one client share a read unless ``shared=False`` (see
+        :ref:`shared-watches`).
         """
         normalize.kv_key(key)
         # Only the options given: the read's defaults are None, and each wake-up passes them.
         options: dict[str, Any] = {name: value for name, value in (
             ("dc", dc), ("namespace", namespace), ("partition", partition),
             ("consistency", consistency), ("token", token)) if value is not None}
-        return Watch(self.get, key, wait=wait, errors=errors, backoff=backoff, **options)
+        return Watch(self.get, key, wait=wait, errors=errors, backoff=backoff, shared=shared,
+                     **options)
 
     async def raw(
         self,

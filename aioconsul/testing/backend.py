@@ -28,6 +28,7 @@ from .state.acl import (
     initialize_acls,
 )
 from .state.catalog import Catalog
+from .state.prepared_query import PreparedQueryTable
 from .state.store import Store
 from .state.watch import Watch
 
@@ -244,6 +245,7 @@ class Backend:
         )
         knobs = checks or CheckKnobs()
         self.catalog = Catalog(self.store)
+        self.queries = PreparedQueryTable(self.store)
         self.local = LocalAgent(
             self.catalog,
             self.watch,

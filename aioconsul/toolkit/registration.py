@@ -3,9 +3,11 @@
 :class:`Registration` (``client.register(...)``) registers a service on enter, keeps its TTL
 check passing from one heartbeat task (optionally asking an application probe how it is), watches
 the agent's copy of the service by content hash to notice when the agent lost it (an agent
-restart, a wiped data dir) and registers it again, and on exit drains: marks the instance critical
-(or puts it in maintenance), waits a grace period so that clients stop sending traffic, and
-deregisters. It talks to Consul only through ``client.agent`` and ``client.watch``; every task it
+restart, a wiped data dir) and registers it again, registers it again when the client's token
+changes (the agent keeps the token a service was registered with, for anti-entropy), and on exit
+drains: marks the instance critical (or puts it in maintenance), waits a grace period so that
+clients stop sending traffic, and deregisters. It talks to Consul only through ``client.agent``,
+``client.watch`` and the client's token source; every task it
 starts is stopped and awaited before its exit (or :meth:`Registration.drain`) returns, and the
 deregistration runs although the caller is cancelled, for a bounded time.
 """
@@ -23,6 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .._core import normalize
+from .._core.tokens import ProviderTokens, TokenSource
 from ..errors import ConsulError, NotFound, ServerError, TransportError
 from ..recipes.keepalive import _shielded
 from ..typing import Duration
@@ -173,8 +176,12 @@ class Registration:
 
     ``token`` is the ACL token of every request the registration sends (register, heartbeats,
     its watch, the drain and the deregistration), instead of the client's (it needs
-    ``service:write`` on the service). Either is used throughout: registering again when the
-    token changes is not done.
+    ``service:write`` on the service). Consul's agent keeps the token a service was registered
+    with and syncs the service to the catalog with it (``agent/local/state.go``,
+    ``aclTokenForServiceSync``), so when the client's token can change (a token provider or a
+    token file, see :class:`~aioconsul.Consul`) and the source yields a new one, the service
+    is registered again with it at once (:attr:`registrations` counts it). A ``token`` given
+    here never changes, and nothing is registered again for it.
     """
 
     def __init__(
@@ -292,6 +299,10 @@ class Registration:
         self.heartbeats = 0
         #: The error that stopped the background work, if one did (it is raised on exit).
         self.error: BaseException | None = None
+        # The client's token source, when its token can change and this registration uses it.
+        self._source: TokenSource | None = (
+            None if "token" in self._where else client._core.tokens)
+        self._generation = -1  # the source's generation the service was last registered at
 
     # -- what it is ---------------------------------------------------------------------------
 
@@ -359,6 +370,9 @@ class Registration:
             self._tasks.append(loop.create_task(self._heartbeat(),
                                                 name=f"aioconsul heartbeat: {self._id}"))
         self._tasks.append(loop.create_task(self._watch(), name=f"aioconsul watch: {self._id}"))
+        if self._source is not None:
+            self._tasks.append(loop.create_task(self._follow_token(),
+                                                name=f"aioconsul token: {self._id}"))
 
     async def set_status(self, status: str, note: str = "") -> None:
         """Set the instance's status and report it at once (``"passing"``, ``"warning"`` or
@@ -438,9 +452,15 @@ class Registration:
 
     async def _register(self) -> None:
         current = self._current()
+        source = self._source
+        generation = -1
+        if source is not None:
+            await source.get()  # the token this registration is sent with, fetched first
+            generation = source.generation
         await self._client.agent.services.register(
             self._body(current), replace_existing_checks=True, **self._where)
         self.registrations += 1
+        self._generation = generation
         if self.check_id is not None and current[1]:
             # The definition's Status is kept, but its output starts empty: report the note.
             await self._client.agent.checks.update(self.check_id, current[0], current[1],
@@ -516,29 +536,89 @@ class Registration:
                         log.info("heartbeat of %s failed: %s", self._id, exc)
                     except ConsulError as exc:
                         log.warning("heartbeat of %s failed: %s", self._id, exc)
+                    except Exception as exc:
+                        if not self._provider_failed(exc):
+                            raise
+                        log.warning("heartbeat of %s failed: the token provider raised %s: %s",
+                                    self._id, type(exc).__name__, exc)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
             self._crashed(exc)
 
     async def _watch(self) -> None:
+        backoff = Backoff(initial=0.2, maximum=min(10.0, max(1.0, self._ttl or 10.0)))
+        failures = 0
+        try:
+            while True:
+                try:
+                    await self._watch_once(backoff)
+                except Exception as exc:
+                    # The token provider failed (a read of the watch needed the token again):
+                    # the watch starts over after a while.
+                    if not self._provider_failed(exc):
+                        raise
+                    failures += 1
+                    log.warning("the watch of %s stopped: the token provider raised %s: %s",
+                                self._id, type(exc).__name__, exc)
+                    await asyncio.sleep(backoff.delay(failures))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self._crashed(exc)
+
+    async def _watch_once(self, backoff: Backoff) -> None:
         assert self._lock is not None
         client = self._client
+        async with client.watch(client.agent.services.get, self._id, errors="yield",
+                                backoff=backoff, **self._where) as watch:
+            async for item in watch:
+                if not isinstance(item, NotFound):
+                    continue  # the service, or an agent that cannot be reached (retried)
+                async with self._lock:
+                    # The 404 may predate a registration the heartbeat made since.
+                    try:
+                        found, _ = await client.agent.services.get(self._id, **self._where)
+                        if found is None:
+                            await self._recover("the agent has no such service")
+                    except Exception as exc:
+                        if not (isinstance(exc, ConsulError) or self._provider_failed(exc)):
+                            raise
+                        log.info("registering %s again failed: %s", self._id, exc)
+
+    def _provider_failed(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is what the client's token provider raised last (Vault sealed or
+        unreachable...): logged and retried like a failure to reach the agent."""
+        source = self._source
+        return isinstance(source, ProviderTokens) and source.error is exc
+
+    async def _follow_token(self) -> None:
+        """Register the service again each time the client's token source yields a new
+        token (see the class description); a failed attempt is retried with back-off."""
+        source = self._source
+        assert source is not None and self._lock is not None
         backoff = Backoff(initial=0.2, maximum=min(10.0, max(1.0, self._ttl or 10.0)))
+        failures = 0
         try:
-            async with client.watch(client.agent.services.get, self._id, errors="yield",
-                                    backoff=backoff, **self._where) as watch:
-                async for item in watch:
-                    if not isinstance(item, NotFound):
-                        continue  # the service, or an agent that cannot be reached (retried)
-                    async with self._lock:
-                        # The 404 may predate a registration the heartbeat made since.
-                        try:
-                            found, _ = await client.agent.services.get(self._id, **self._where)
-                            if found is None:
-                                await self._recover("the agent has no such service")
-                        except ConsulError as exc:
-                            log.info("registering %s again failed: %s", self._id, exc)
+            while True:
+                if failures:
+                    await asyncio.sleep(backoff.delay(failures))
+                await source.wait_changed(self._generation)
+                async with self._lock:
+                    if source.generation == self._generation:
+                        continue  # registered with it already (a loss was recovered)
+                    try:
+                        await self._register()
+                    except Exception as exc:
+                        if not (isinstance(exc, ConsulError) or self._provider_failed(exc)):
+                            raise
+                        failures += 1
+                        log.warning("registering %s again with the new token failed: %s",
+                                    self._id, exc)
+                    else:
+                        failures = 0
+                        log.info("the client's token changed: registered %s again with it",
+                                 self._id)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:

@@ -36,15 +36,18 @@ COORD = {"Vec": [0.001] + [0.0] * 7, "Error": 0.2, "Adjustment": 0.0, "Height": 
 @dataclass(frozen=True)
 class Call:
     method: str
-    path: str  # "{session}" stands for the seeded session's ID
+    path: str  # "{session}", "{query}" stand for the seeded session's, prepared query's ID
     body: Any = None  # JSON-encoded unless bytes
     coordinates: bool = False  # the call needs the agent's coordinate applied first
 
-    def encoded(self, session: str) -> tuple[str, bytes | None]:
+    def encoded(self, ids: dict[str, str]) -> tuple[str, bytes | None]:
         body = self.body
         if body is not None and not isinstance(body, bytes):
             body = json.dumps(body).encode()
-        return self.path.replace("{session}", session), body
+        path = self.path
+        for name, value in ids.items():
+            path = path.replace("{" + name + "}", value)
+        return path, body
 
 
 WEB_PROXY = {"Name": "web-proxy", "Kind": "connect-proxy", "Port": 21000,
@@ -82,6 +85,9 @@ CALLS: dict[str, tuple[Call, ...]] = {
     "/v1/catalog/gateway-services/": (Call("GET", "/v1/catalog/gateway-services/gw"),),
     "/v1/coordinate/nodes": (Call("GET", "/v1/coordinate/nodes", coordinates=True),),
     "/v1/coordinate/node/": (Call("GET", f"/v1/coordinate/node/{NODE}", coordinates=True),),
+    "/v1/config": (Call("PUT", "/v1/config", {"Kind": "service-defaults", "Name": "web"}),),
+    "/v1/config/": (Call("GET", "/v1/config/service-defaults/web"),
+                    Call("DELETE", "/v1/config/service-defaults/web")),
     "/v1/coordinate/update": (Call("PUT", "/v1/coordinate/update",
                                    {"Node": NODE, "Coord": COORD}),),
     "/v1/event/fire/": (Call("PUT", "/v1/event/fire/deploy", b"payload"),),
@@ -100,6 +106,15 @@ CALLS: dict[str, tuple[Call, ...]] = {
         Call("PUT", "/v1/kv/app/key?cas=0", b"new"),
         Call("DELETE", "/v1/kv/app/key"),
         Call("DELETE", "/v1/kv/app/?recurse"),
+    ),
+    # An execute is never refused: its answer (Service, DNS...) is filtered to no Nodes,
+    # which test_prepared_query.py checks; the GET here is the explain that refuses.
+    "/v1/query": (Call("POST", "/v1/query", {"Name": "mine", "Service": {"Service": "web"}}),),
+    "/v1/query/": (
+        Call("GET", "/v1/query/{query}"),
+        Call("GET", "/v1/query/web-query/explain"),
+        Call("PUT", "/v1/query/{query}", {"Name": "web-query", "Service": {"Service": "db"}}),
+        Call("DELETE", "/v1/query/{query}"),
     ),
     "/v1/session/create": (Call("PUT", "/v1/session/create"),),
     "/v1/session/destroy/": (Call("PUT", "/v1/session/destroy/{session}"),),
@@ -142,14 +157,16 @@ def cases() -> list[Any]:
     return out
 
 
-async def request(api: Api, call: Call, session: str, headers: dict[str, str] | None) -> Reply:
-    path, body = call.encoded(session)
+async def request(
+    api: Api, call: Call, ids: dict[str, str], headers: dict[str, str] | None
+) -> Reply:
+    path, body = call.encoded(ids)
     # A bound, not an assertion: a route that wrongly serves the monitor would never end.
     return await asyncio.wait_for(api.request(call.method, path, body, headers=headers), 30)
 
 
-async def seed(api: Api, admin: dict[str, str], *, coordinates: bool) -> str:
-    """Something of every kind, written with a management token; the session's ID."""
+async def seed(api: Api, admin: dict[str, str], *, coordinates: bool) -> dict[str, str]:
+    """Something of every kind, written with a management token; the IDs it made."""
     writes: list[tuple[str, Any]] = [
         ("/v1/kv/app/key", b"v"),
         ("/v1/event/fire/deploy", None),
@@ -165,6 +182,9 @@ async def seed(api: Api, admin: dict[str, str], *, coordinates: bool) -> str:
         reply = await api.put(path, data, headers=admin)
         assert reply.status == 200, (path, reply.text)
     session = (await api.put("/v1/session/create", headers=admin)).json()["ID"]
+    query = await api.request("POST", "/v1/query", json.dumps(
+        {"Name": "web-query", "Service": {"Service": "web"}}), headers=admin)
+    assert query.status == 200, query.text
     if coordinates:
         body = json.dumps({"Node": NODE, "Coord": COORD})
         assert (await api.put("/v1/coordinate/update", body, headers=admin)).status == 200
@@ -174,7 +194,7 @@ async def seed(api: Api, admin: dict[str, str], *, coordinates: bool) -> str:
             await asyncio.sleep(0.02)
         else:
             raise AssertionError("the coordinate was never applied")
-    return session
+    return {"session": session, "query": query.json()["ID"]}
 
 
 def denied_txn(reply: Reply) -> bool:
@@ -207,8 +227,8 @@ async def test_every_route_refuses_filters_or_is_marked(
     api: Api, grants: GrantResolver, route: Route, call: Call
 ) -> None:
     admin = grants.grant("admin", ADMIN)
-    session = await seed(api, admin, coordinates=call.coordinates)
-    reply = await request(api, call, session, None)
+    ids = await seed(api, admin, coordinates=call.coordinates)
+    reply = await request(api, call, ids, None)
     if route.no_acl:
         assert reply.status != 403, f"marked no_acl ({route.no_acl}) but refused: {reply.text}"
         return
@@ -220,7 +240,7 @@ async def test_every_route_refuses_filters_or_is_marked(
     )
     if call.path in NOTHING_TO_SEED:
         return
-    full = await request(api, call, session, admin)
+    full = await request(api, call, ids, admin)
     assert not empty(full), (
         f"{call.method} {call.path} is empty for a management token too: the test seeds "
         "nothing it could have hidden"

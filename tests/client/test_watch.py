@@ -306,11 +306,12 @@ async def test_a_consumer_cancelled_by_its_owner_stays_cancelled(
 
 async def test_cancelling_many_watches_leaves_no_task_or_connection(
         consul: Consul, consul_agent: DevAgent) -> None:
+    """1,000 watches with a read each (shared=False; shared ones: test_shared_watch.py)."""
     await consul.kv.set("k", b"v")
     before = asyncio.all_tasks()
 
     async def follow() -> None:
-        async with consul.kv.watch("k") as watch:
+        async with consul.kv.watch("k", shared=False) as watch:
             async for _ in watch:
                 pass
 

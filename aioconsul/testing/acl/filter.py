@@ -230,3 +230,90 @@ def agent_checks(
 def members(authz: Enforcer, items: Sequence[_Record]) -> tuple[list[_Record], bool]:
     """Agent.filterMembers: ``node:read`` on each serf member's ``Name``."""
     return keep(authz, items, lambda a, m: _allow_node(a, m["Name"]))
+
+
+# -- config entries --------------------------------------------------------------------------
+
+__all__ += ["config_entries", "config_entry_read", "config_entry_write"]
+
+# Each kind's CanRead / CanWrite (agent/structs/config_entry*.go): the permission and whether
+# it names the entry (None: anyone may read, as proxy-defaults and mesh CanRead return nil).
+_SERVICE_KINDS = frozenset({"service-defaults", "service-router", "service-splitter",
+                            "service-resolver"})
+_MESH_READ_KINDS = frozenset({"exported-services", "inline-certificate",
+                              "file-system-certificate", "jwt-provider", "sameness-group",
+                              "bound-api-gateway"})
+_SERVICE_READ_MESH_WRITE = frozenset({"ingress-gateway", "terminating-gateway", "api-gateway",
+                                      "http-route", "tcp-route"})
+
+
+def config_entry_read(kind: str) -> Permission | None:
+    """The permission CanRead asks for, on the entry's name when it is named."""
+    if kind in _SERVICE_KINDS or kind in _SERVICE_READ_MESH_WRITE:
+        return Permission.SERVICE_READ
+    if kind == "service-intentions":
+        return Permission.INTENTION_READ
+    if kind in _MESH_READ_KINDS:
+        return Permission.MESH_READ
+    if kind == "control-plane-request-limit":
+        return Permission.OPERATOR_READ
+    return None  # proxy-defaults, mesh
+
+
+def config_entry_write(kind: str) -> Permission:
+    """The permission CanWrite asks for, on the entry's name when it is named."""
+    if kind in _SERVICE_KINDS:
+        return Permission.SERVICE_WRITE
+    if kind == "service-intentions":
+        return Permission.INTENTION_WRITE
+    if kind == "control-plane-request-limit":
+        return Permission.OPERATOR_WRITE
+    return Permission.MESH_WRITE
+
+
+def config_entries(authz: Enforcer, items: Sequence[T], kind_name: Callable[[T], tuple[str, str]]
+                   ) -> tuple[list[T], bool]:
+    """ConfigEntry.List: the entries whose CanRead the token passes."""
+
+    def allowed(a: Enforcer, item: T) -> bool:
+        kind, name = kind_name(item)
+        permission = config_entry_read(kind)
+        return permission is None or a.allows(permission, name)
+
+    return keep(authz, items, allowed)
+
+
+# -- prepared queries --------------------------------------------------------------------------
+# agent/consul/aclfilter/filter.go (filterPreparedQueries, redactPreparedQueryTokens): records
+# shaped as structs.PreparedQuery encodes.
+
+__all__ += ["prepared_queries", "redact_query_token"]
+
+_REDACTED_TOKEN = "<hidden>"  # aclfilter's redactedToken
+
+
+def _is_management(authz: Enforcer) -> bool:
+    """ACLWriteAllowed: the test Consul's prepared-query filters use for "management"."""
+    return authz.allows(Permission.ACL_WRITE)
+
+
+def redact_query_token(authz: Enforcer, query: _Record) -> _Record:
+    """redactPreparedQueryTokens: a stored token reads ``<hidden>`` unless management (an
+    empty one stays visible)."""
+    if _is_management(authz) or not query["Token"]:
+        return query
+    return {**query, "Token": _REDACTED_TOKEN}
+
+
+def prepared_queries(authz: Enforcer, queries: Sequence[_Record]) -> tuple[list[_Record], bool]:
+    """filterPreparedQueries: management sees everything; otherwise a query without a name
+    (and not a template) is dropped, a named one needs ``query:read`` on its name, and the
+    kept ones have their token redacted."""
+    if _is_management(authz):
+        return list(queries), False
+    kept = [
+        redact_query_token(authz, q)
+        for q in queries
+        if (q["Name"] or q["Template"]["Type"]) and authz.allows(Permission.QUERY_READ, q["Name"])
+    ]
+    return kept, len(kept) != len(queries)

@@ -11,7 +11,20 @@ from __future__ import annotations
 from typing import Final
 
 from ..http.reply import Route
-from . import acl, agent, catalog, coordinate, event, health, kv, session, status, txn
+from . import (
+    acl,
+    agent,
+    catalog,
+    config,
+    coordinate,
+    event,
+    health,
+    kv,
+    query,
+    session,
+    status,
+    txn,
+)
 
 __all__ = ["ROUTES"]
 
@@ -21,10 +34,12 @@ ROUTES: Final[tuple[Route, ...]] = (
     *acl.ROUTES,
     *agent.ROUTES,
     *catalog.ROUTES,
+    *config.ROUTES,
     *coordinate.ROUTES,
     *event.ROUTES,
     *health.ROUTES,
     *kv.ROUTES,
+    *query.ROUTES,
     *session.ROUTES,
     *status.ROUTES,
     *txn.ROUTES,

@@ -20,7 +20,9 @@ from ..acl.authorizer import Enforcer, Permission
 from ..backend import Backend
 from ..golang.bexpr import Filter
 from ..http.acl import authorize, request_token
+from ..http.cache import agent_cache, cache_options, cached_rpc, set_cache_meta
 from ..http.query import (
+    QueryOptions,
     Record,
     Result,
     build_filter,
@@ -197,8 +199,23 @@ async def catalog_deregister(api: Backend, ctx: Context) -> Reply:
 
 
 async def catalog_datacenters(api: Backend, ctx: Context) -> Reply:
-    """CatalogDatacenters: the only datacenter there is."""
-    return ctx.json([api.datacenter])
+    """CatalogDatacenters: the only datacenter there is. With ``?cached`` it goes through the
+    agent cache's simple type ``catalog-datacenters`` (no token in its key: the handler reads
+    none), honouring ``Cache-Control``."""
+    options = cache_options(ctx)
+    if not options.use_cache:
+        return ctx.json([api.datacenter])
+    cache = agent_cache(api)
+    key = cache.key("catalog-datacenters", "", "", ctx)
+
+    def query() -> Result[list[str]]:
+        return Result(1, [api.datacenter], ())
+
+    result, hit, age = await cache.get(
+        api, key, options, QueryOptions(api.datacenter), query, refresh=False, blocks=False
+    )
+    set_cache_meta(ctx, hit, age)
+    return ctx.json(result.value)
 
 
 async def catalog_nodes(api: Backend, ctx: Context) -> Reply:
@@ -261,7 +278,9 @@ async def catalog_services(api: Backend, ctx: Context) -> Reply:
 
         return query
 
-    result = await rpc(api, ctx, opts, prepare)
+    result = await cached_rpc(
+        api, ctx, opts, prepare, type_name="catalog-list-services", token=token
+    )
     return ctx.json(result.value)
 
 
@@ -307,7 +326,9 @@ async def _catalog_service_nodes(api: Backend, ctx: Context, prefix: str) -> Rep
         return query
 
     try:
-        result = await rpc(api, ctx, opts, prepare)
+        result = await cached_rpc(
+            api, ctx, opts, prepare, type_name="catalog-services", token=token
+        )
     except _EmptyAnswer:
         return ctx.json([])
     return ctx.json(result.value)

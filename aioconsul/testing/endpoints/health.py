@@ -19,6 +19,7 @@ from ..acl.authorizer import Permission
 from ..backend import Backend
 from ..golang.bexpr import Filter
 from ..http.acl import authorize, request_token
+from ..http.cache import cached_rpc
 from ..http.query import (
     Record,
     Result,
@@ -31,7 +32,6 @@ from ..http.query import (
     parse_near,
     parse_tags,
     required_tail,
-    rpc,
     sort_near,
 )
 from ..http.reply import Context, HTTPError, Reply, Route
@@ -185,7 +185,9 @@ async def _health_service_nodes(api: Backend, ctx: Context, kind: str) -> Reply:
         bexpr = build_filter(ctx, CHECK_SERVICE_NODE_SCHEMA)
         return lambda: query(bexpr)
 
-    result = await rpc(api, ctx, opts, prepare, deferred_meta=False)
+    result = await cached_rpc(
+        api, ctx, opts, prepare, type_name="health-services", token=token, deferred_meta=False
+    )
     return ctx.json(result.value)
 
 
