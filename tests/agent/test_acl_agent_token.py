@@ -36,11 +36,12 @@ async def test_an_unknown_kind_is_404(acl: ACLApi) -> None:
     assert (reply.status, reply.text) == (404, 'Token "master" is unknown')
 
 
-async def test_it_needs_acl_write_before_anything_else(acl: ACLApi) -> None:
-    """The token is checked before the body is decoded and before the kind is looked at."""
+async def test_it_needs_agent_write_before_anything_else(acl: ACLApi) -> None:
+    """AgentToken checks ``AgentWriteAllowed(s.agent.config.NodeName)`` (agent/agent_endpoint.go)
+    before the body is decoded and before the kind is looked at."""
     reply = await acl.call("PUT", "/v1/agent/token/nope", raw="{", token=None)
     assert reply.status == 403
-    assert "lacks permission 'acl:write'" in reply.text
+    assert "lacks permission 'agent:write' on \"aioconsul-dev\"" in reply.text
     bad = await acl.call("PUT", "/v1/agent/token/default", raw="{")
     assert (bad.status, bad.text) == (400, "Request decode failed: unexpected EOF")
 
@@ -56,3 +57,18 @@ async def test_the_default_token_serves_requests_without_one(acl: ACLApi) -> Non
     assert (after.status, after.text) == (200, "true")
     me = await acl.ok("GET", "/v1/acl/token/self", token=None)
     assert me["AccessorID"] == token["AccessorID"]
+
+
+async def test_agent_write_on_the_node_is_what_it_takes_not_acl_write(acl: ACLApi) -> None:
+    """AgentWriteAllowed on the agent's node name: ``acl = "write"`` alone is refused, an
+    ``agent`` rule for the node grants it (agent/agent_endpoint.go, AgentToken)."""
+    acl_writer = await acl.policy("acl-writer", 'acl = "write"')
+    writer = await acl.token(Policies=[{"ID": acl_writer["ID"]}])
+    refused = await acl.call("PUT", "/v1/agent/token/default", {"Token": "x"},
+                             token=writer["SecretID"])
+    assert refused.status == 403 and "'agent:write'" in refused.text
+    agent_writer = await acl.policy("agent-writer", 'agent "aioconsul-dev" { policy = "write" }')
+    agent_token = await acl.token(Policies=[{"ID": agent_writer["ID"]}])
+    ok = await acl.call("PUT", "/v1/agent/token/default", {"Token": "x"},
+                        token=agent_token["SecretID"])
+    assert (ok.status, ok.body) == (200, b"")

@@ -428,11 +428,12 @@ async def test_a_lock_and_a_session_work_with_the_calls_token(
 @pytest.mark.parametrize("kind", ["default", "agent", "agent_recovery", "replication",
                                   "config_file_service_registration", "dns"])
 async def test_the_agent_takes_each_of_its_token_kinds(root: Consul, kind: str) -> None:
-    """AgentToken needs ``acl:write`` and takes the six kinds (agent/agent_endpoint.go)."""
+    """AgentToken needs ``agent:write`` on the node and takes the six kinds
+    (agent/agent_endpoint.go)."""
     assert await root.agent.update_token(kind, str(uuid.uuid4())) is None
 
 
-async def test_setting_an_agent_token_needs_acl_write(root: Consul,
+async def test_setting_an_agent_token_needs_agent_write(root: Consul,
                                                      clients: Callable[..., Consul]) -> None:
     reader = await _reader(root)
     with pytest.raises(PermissionDenied) as info:

@@ -502,17 +502,19 @@ async def agent_version(api: Backend, ctx: Context) -> Reply:
 
 
 async def agent_token(api: Backend, ctx: Context) -> Reply:
-    """AgentToken: set one of the agent's own tokens (``acl:write``), 200 with no body.
+    """AgentToken: set one of the agent's own tokens, 200 with no body.
 
     With ACLs disabled nothing else is looked at (401). The token is resolved and checked
-    before the body is decoded and before the kind is looked at, so an unknown kind is
-    404 ``Token "<kind>" is unknown`` only for a token with ``acl:write``. The legacy kind
+    (``AgentWriteAllowed`` on this agent's node name, as ``agent/agent_endpoint.go`` does since
+    the ACL system's agent rules; not ``acl:write``) before the body is decoded and before the
+    kind is looked at, so an unknown kind is 404 ``Token "<kind>" is unknown`` only for a token
+    with ``agent:write``. The legacy kind
     names Consul still accepts (``acl_token``, ``acl_agent_token``, ``acl_agent_master_token``,
     ``agent_master``, ``acl_replication_token``, ``dns_token``) set the same tokens.
     """
     if not api.acl.enabled:
         raise HTTPError(401, "ACL support disabled")
-    authorize(api, ctx).require(Permission.ACL_WRITE)
+    authorize(api, ctx).require(Permission.AGENT_WRITE, api.node_name)
     body = await decode_body(ctx, lambda data: {"Token": decode_agent_token(data)})
     secret = str(body["Token"])
     kind = tail(ctx, "/v1/agent/token/")
