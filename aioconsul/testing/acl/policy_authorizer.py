@@ -153,16 +153,7 @@ def _any_allowed(tree: _Tree, required: AccessLevel) -> Decision:
             return decision
         return _enforce(leaf.exact, required)
 
-    decision = Decision.DEFAULT
-    root = tree.get("")
-    if root is not None:
-        decision = leaf_decision(root, True)
-        if decision is Decision.ALLOW:
-            return Decision.ALLOW
-    for leaf in tree.walk():
-        if leaf_decision(leaf, False) is Decision.ALLOW:
-            return Decision.ALLOW
-    return decision
+    return _scan(tree, leaf_decision, Decision.ALLOW)
 
 
 def _all_allowed(tree: _Tree, required: AccessLevel) -> Decision:
@@ -178,15 +169,23 @@ def _all_allowed(tree: _Tree, required: AccessLevel) -> Decision:
         decision = _enforce(leaf.exact, required)
         return prefix_decision if decision is Decision.DEFAULT else decision
 
+    return _scan(tree, leaf_decision, Decision.DENY)
+
+
+def _scan(
+    tree: _Tree, leaf_decision: Callable[[_Leaf, bool], Decision], stop: Decision
+) -> Decision:
+    """The walk anyAllowed and allAllowed share: the ``""`` rule (prefix only) first, then
+    every rule; the first leaf that answers ``stop`` decides, else the ``""`` rule's answer."""
     decision = Decision.DEFAULT
     root = tree.get("")
     if root is not None:
         decision = leaf_decision(root, True)
-        if decision is Decision.DENY:
-            return Decision.DENY
+        if decision is stop:
+            return stop
     for leaf in tree.walk():
-        if leaf_decision(leaf, False) is Decision.DENY:
-            return Decision.DENY
+        if leaf_decision(leaf, False) is stop:
+            return stop
     return decision
 
 
