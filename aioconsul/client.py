@@ -22,6 +22,7 @@ from .api.coordinate import Coordinate
 from .api.event import Event
 from .api.health import Health
 from .api.kv import KV
+from .api.operator import Operator
 from .api.query import Query
 from .api.session import Session
 from .api.status import Status
@@ -96,6 +97,7 @@ class Consul:
     """
 
     kv: KV
+    operator: Operator
     agent: Agent
     acl: ACL
     event: Event
@@ -153,6 +155,7 @@ class Consul:
         )
         self._core = core = Core(self.config, session)
         self.kv = KV(core)
+        self.operator = Operator(core)
         self.agent = Agent(core)
         self.acl = ACL(core)
         self.event = Event(core)
@@ -228,8 +231,10 @@ class Consul:
     async def close(self) -> None:
         """End every watch of the client (their reads in flight cancelled), then close the
         client's own ClientSession (never a lent one). Idempotent."""
-        await close_watches(self._core.transport)
-        await self._core.transport.close()
+        try:
+            await close_watches(self._core.transport)
+        finally:
+            await self._core.transport.close()
 
     async def __aenter__(self) -> Consul:
         return self

@@ -12,14 +12,15 @@ answer has no ``ContentHash`` to block on) counts as a failed read, as in Go's
 ``agentServiceWatch`` (api/watch/funcs.go): the watch backs off and retries, and yields the
 result once it exists.
 
-Watches of one client that would send the same requests share one read (:class:`_Read`; which
-ones, :mod:`aioconsul._share`): the read keeps the index, the rate limit and the back-off, and
+Watches of one client that would send the same requests share one read (``_Read``; which
+ones: ``aioconsul._share``): the read keeps the index, the rate limit and the back-off, and
 publishes each outcome; each :class:`Watch` is a subscriber that takes the latest outcome from
 its own position, with its own dedupe and error mode. A read is made only when a subscriber
 waits for news. A lone watch's read runs in the consumer's own task (no task of its own: a task
 per wake-up would cost more than the rest of the watch's work), which :meth:`Watch.aclose`
 interrupts from anywhere; a shared read runs as a task that only the last subscriber leaving
 (or ``Consul.close()``) cancels, so that no subscriber's cancellation cuts the others' read.
+No task of a watch outlives its read's last subscriber, or the client.
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ class _Read:
         # Who: subscribers (how many, how many raise), who waits, what reads.
         self.count = 0
         self.raisers = 0
-        self.waiters: list[asyncio.Future[None]] = []
+        self.waiters: list[asyncio.Future[None]] | None = None  # made when one waits
         self.busy = False  # a read is under way (in the leader's task, or in task)
         self.leader: Watch[Any] | None = None  # the lone watch reading in its own task
         self.task: asyncio.Task[None] | None = None
@@ -185,10 +186,8 @@ class _Read:
     def name(self) -> str:
         return str(getattr(self.read, "__qualname__", self.read))
 
-    # -- one read -------------------------------------------------------------------------------
-
-    # A read: begin(), then the request awaited by whoever runs it (the lone watch's task, or
-    # the read's own, see _run), then done() or fail(). All the rules are in these three.
+    # -- one read: begin(), then the request awaited by whoever runs it (the lone watch's task,
+    # -- or the read's own: _run), then done() or fail(). All the loop's rules are in these.
 
     def begin(self) -> tuple[float, Any]:
         """Start a read: how long to wait first (the back-off owed, the rate limit), and the
@@ -199,8 +198,9 @@ class _Read:
         # other data at the same index. The index itself is kept (see advance).
         return delay, None if self.meta is None or self.failed else (self.meta, self.wait)
 
-    def done(self, data: Any, meta: Meta) -> None:
-        """Publish a read's result."""
+    def done(self, result: tuple[Any, Meta]) -> None:
+        """Publish a read's result, ``(data, meta)``."""
+        data, meta = result
         if self.hash and data is None and "ContentHash" not in meta:
             # Nothing to block on: Go's agentServiceWatch takes the 404 as an error.
             self.fail(NotFound(f"{self.name}: not found (no content hash to block on)",
@@ -210,11 +210,15 @@ class _Read:
         recheck, self.failed = self.failed, False
         moved = self.advance(meta) or recheck
         last = self.result
-        if moved and last is not None and (data is last[0] or data == last[0]):
-            # Compared once here: the subscribers that hold the last data tell it by identity.
-            data = last[0]
+        if moved and self.count > 1 and last is not None and (data is last[0]
+                                                              or data == last[0]):
+            # Compared once here: the subscribers that hold the last data tell it by identity
+            # (a lone watch compares for itself: one comparison, as before sharing).
+            result = (last[0], meta)
+        elif type(result) is not tuple:  # a read of the application's own
+            result = (data, meta)
         self.version += 1
-        self.result = (data, meta)
+        self.result = result
         self.error = None
         if moved:
             self.moved = self.version
@@ -265,8 +269,8 @@ class _Read:
 
     def wake(self) -> None:
         """Wake every subscriber waiting for news (they look at the version again)."""
-        waiters, self.waiters = self.waiters, []
-        for waiter in waiters:
+        waiters, self.waiters = self.waiters, None
+        for waiter in waiters or ():
             if not waiter.done():
                 waiter.set_result(None)
 
@@ -274,7 +278,7 @@ class _Read:
         """Make the next read in a task of the read's own."""
         self.busy = True
         self.task = asyncio.get_running_loop().create_task(
-            self._run(), name=f"aioconsul watch: {self.name}")
+            self._run(), name=f"aioconsul-watch-read: {self.name}")
 
     async def _run(self) -> None:
         try:
@@ -285,11 +289,11 @@ class _Read:
             assert task is not None
             WATCHING.add(task)  # the core: a watch's read (the watch backs off by itself)
             try:
-                data, meta = await self.read(*self.args, watch=watch, **self.kwargs)
+                result = await self.read(*self.args, watch=watch, **self.kwargs)
             except Exception as exc:
                 self.fail(exc)
             else:
-                self.done(data, meta)
+                self.done(result)
             finally:
                 WATCHING.discard(task)
         finally:
@@ -501,11 +505,10 @@ class Watch(Generic[Item]):
                 if consumer is None:
                     await self._wait(read)
                     continue
-                # Alone: the read runs here, in the consumer's own task, not in a task of its
-                # own (a task per wake-up would cost more than the rest of the watch's work);
-                # aclose() interrupts it by cancelling the consumer (see _interrupt).
-                # The steps of _Read._run, inline: a coroutine of their own would stay
-                # suspended beside each parked watch (some 300 bytes each).
+                # Alone: the read runs here, in the consumer's own task (a task per wake-up
+                # would cost more than the rest of the watch's work), the steps of _Read._run
+                # inline (a coroutine of their own would stay suspended beside each parked
+                # watch, some 300 bytes); aclose() interrupts it by cancelling the consumer.
                 self._consumer = consumer
                 read.busy, read.leader = True, self
                 try:
@@ -514,11 +517,11 @@ class Watch(Generic[Item]):
                         await asyncio.sleep(delay)
                     WATCHING.add(consumer)  # the core: a watch's read (the watch backs off)
                     try:
-                        data, meta = await read.read(*read.args, watch=watch, **read.kwargs)
+                        result = await read.read(*read.args, watch=watch, **read.kwargs)
                     except Exception as exc:
                         read.fail(exc)
                     else:
-                        read.done(data, meta)
+                        read.done(result)
                     finally:
                         WATCHING.discard(consumer)
                 except asyncio.CancelledError:
@@ -533,7 +536,7 @@ class Watch(Generic[Item]):
                         unwound.set_result(None)
                     if read.waiters:  # who joined meanwhile takes over a read cut short
                         read.wake()
-                continue
+                version = read.version  # the outcome just published
             seen, self._seen = self._seen, version
             error = read.error
             if error is not None:
@@ -568,7 +571,10 @@ class Watch(Generic[Item]):
         if not read.busy:
             read.start()
         self._waiter = waiter = asyncio.get_running_loop().create_future()
-        read.waiters.append(waiter)
+        if read.waiters is None:
+            read.waiters = [waiter]
+        else:
+            read.waiters.append(waiter)
         try:
             await waiter
         finally:
@@ -603,7 +609,7 @@ class Watch(Generic[Item]):
 
     def __del__(self) -> None:
         # A watch dropped without aclose() (a break out of async for) leaves its read too.
-        if not self._left:
+        if not getattr(self, "_left", True):
             self._left = True
             with contextlib.suppress(Exception):  # at shutdown, a loop already closed
                 self._read.drop(self._errors == "raise")

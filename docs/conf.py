@@ -6,6 +6,9 @@ broken reference, a missing file, a docstring autodoc cannot read) into an error
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import aioconsul
 
 project = "aioconsul"
@@ -45,3 +48,21 @@ html_css_files = ["custom.css"]
 # The copy button leaves out the prompts of shell and doctest snippets.
 copybutton_prompt_text = r">>> |\.\.\. |\$ "
 copybutton_prompt_is_regexp = True
+
+
+def _coverage_table(app: Any, docname: str, source: list[str]) -> None:
+    """Append the generated table to ``coverage.rst`` (see ``aioconsul/_coverage.py``)."""
+    if docname != "coverage":
+        return
+    import asyncio
+
+    from aioconsul import _coverage
+
+    table = _coverage.load_endpoints(Path(__file__).parent / "_data" / "endpoints.tsv")
+    result = _coverage.coverage(table, asyncio.run(_coverage.record()))
+    source[0] += "\n" + _coverage.render(result)
+
+
+def setup(app: Any) -> dict[str, Any]:
+    app.connect("source-read", _coverage_table)
+    return {"parallel_read_safe": True}

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from .._core import normalize
 from .._core.core import Core, Endpoint
@@ -307,9 +307,56 @@ def _binding_rule_body(
 
 
 class _Group(Endpoint):
-    """What the ACL groups share: one-object reads (None when missing), lists, writes."""
+    """What the ACL groups share: one-object reads (None when missing), lists, writes.
+
+    A group names where its objects live (``_PATH``; an object at ``_PATH/<id>``), the
+    argument an object is given as (``_ARG``), the field that identifies it (``_KEY``) and the
+    mutable fields an update copies from an object given in place of its ID (``_FIELDS``).
+    """
 
     __slots__ = ()
+    _PATH: ClassVar[str]
+    _ARG: ClassVar[str]
+    _KEY: ClassVar[str] = "ID"
+    _FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def _id(self, value: Any) -> str:
+        return normalize.object_id(value, self._ARG, self._KEY)
+
+    def _at(self, value: Any) -> str:
+        return self._PATH + "/" + quote_segment(self._id(value))
+
+    def _base(self, value: Any) -> dict[str, Any]:
+        return _base(value, self._FIELDS)
+
+    async def _read(self, value: Any, params: list[tuple[str, str]], dc: Any, namespace: Any,
+                    partition: Any, consistency: Any, watch: Any,
+                    token: str | None) -> tuple[Object | None, Meta]:
+        return await self._get(self._at(value), params, dc, namespace, partition, consistency,
+                               watch, token)
+
+    async def _read_by_name(self, name: Any, dc: Any, namespace: Any, partition: Any,
+                            consistency: Any, watch: Any,
+                            token: str | None) -> tuple[Object | None, Meta]:
+        return await self._get(self._PATH + "/name/" + quote_segment(_text(name, "name")), [],
+                               dc, namespace, partition, consistency, watch, token)
+
+    async def _create(self, body: dict[str, Any], dc: Any, namespace: Any, partition: Any,
+                      token: str | None, *,
+                      secrets: tuple[str | None, ...] = ()) -> tuple[Object, Meta]:
+        return await self._write("PUT", self._PATH, body, dc, namespace, partition, token,
+                                 secrets=secrets)
+
+    async def _update(self, value: Any, body: dict[str, Any], dc: Any, namespace: Any,
+                      partition: Any, token: str | None) -> tuple[Object, Meta]:
+        ident = self._id(value)
+        body[self._KEY] = ident
+        return await self._write("PUT", self._PATH + "/" + quote_segment(ident), body, dc,
+                                 namespace, partition, token, idempotent=True)
+
+    async def _remove(self, value: Any, dc: Any, namespace: Any, partition: Any,
+                      token: str | None) -> bool:
+        return await self._delete(self._at(value), dc, namespace, partition, token)
 
     async def _get(self, path: str, params: list[tuple[str, str]], dc: Any, namespace: Any,
                    partition: Any, consistency: Any, watch: Any,
@@ -331,13 +378,15 @@ class _Group(Endpoint):
 
     async def _write(self, method: str, path: str, body: Any, dc: Any, namespace: Any,
                      partition: Any, token: str | None, *, idempotent: bool = False,
-                     secrets: tuple[str | None, ...] = ()) -> tuple[Any, Meta]:
+                     secrets: tuple[str | None, ...] = ()) -> tuple[Object, Meta]:
         # Creates are not repeated after a failure once sent (a second token or policy, or a
         # "name already exists" about our own first one); updates set a state and may be.
-        return await self._core.request(
+        data, meta = await self._core.request(
             method, path, json=body, dc=dc, namespace=namespace, partition=partition,
             token=token, idempotent=idempotent, secrets=secrets,
         )
+        result: Object = data
+        return result, meta
 
     async def _delete(self, path: str, dc: Any, namespace: Any, partition: Any,
                       token: str | None) -> bool:
@@ -346,10 +395,6 @@ class _Group(Endpoint):
             idempotent=True,
         )
         return data is True
-
-
-def _accessor(value: Any, name: str = "token_id") -> str:
-    return normalize.object_id(value, name, "AccessorID")
 
 
 class ACLTokens(_Group):
@@ -361,6 +406,10 @@ class ACLTokens(_Group):
     """
 
     __slots__ = ()
+    _PATH = "/v1/acl/token"
+    _ARG = "token_id"
+    _KEY = "AccessorID"
+    _FIELDS = _TOKEN_FIELDS
 
     async def create(
         self,
@@ -407,10 +456,7 @@ class ACLTokens(_Group):
              else _text(accessor_id, "accessor_id"))
         _put(body, "SecretID", None if secret_id is None else normalize.token(secret_id,
                                                                               "secret_id"))
-        data, meta = await self._write("PUT", "/v1/acl/token", body, dc, namespace, partition,
-                                       token, secrets=(secret_id,))
-        result: Object = data
-        return result, meta
+        return await self._create(body, dc, namespace, partition, token, secrets=(secret_id,))
 
     async def get(
         self,
@@ -432,8 +478,8 @@ class ACLTokens(_Group):
         ``AgentACLDefaultPolicy``, ``AgentACLDownPolicy`` and ``ResolvedByAgent``.
         """
         params = [("expanded", "true")] if _flag(expanded, "expanded") else []
-        return await self._get("/v1/acl/token/" + quote_segment(_accessor(token_id)), params,
-                               dc, namespace, partition, consistency, watch, token)
+        return await self._read(token_id, params, dc, namespace, partition, consistency, watch,
+                                token)
 
     async def self(
         self,
@@ -480,17 +526,12 @@ class ACLTokens(_Group):
         own (Consul cannot toggle it); the IDs, the auth method and the expiration cannot
         change either.
         """
-        body = _token_body(_base(token_id, _TOKEN_FIELDS), description=description,
+        body = _token_body(self._base(token_id), description=description,
                            policies=policies, roles=roles,
                            service_identities=service_identities,
                            node_identities=node_identities,
                            templated_policies=templated_policies, local=local)
-        accessor = _accessor(token_id)
-        body["AccessorID"] = accessor
-        data, meta = await self._write("PUT", "/v1/acl/token/" + quote_segment(accessor), body,
-                                       dc, namespace, partition, token, idempotent=True)
-        result: Object = data
-        return result, meta
+        return await self._update(token_id, body, dc, namespace, partition, token)
 
     async def clone(
         self,
@@ -508,11 +549,8 @@ class ACLTokens(_Group):
         body: dict[str, Any] = {}
         _put(body, "Description", None if description is None
              else _text(description, "description", empty=True))
-        data, meta = await self._write(
-            "PUT", "/v1/acl/token/" + quote_segment(_accessor(token_id)) + "/clone", body, dc,
-            namespace, partition, token)
-        result: Object = data
-        return result, meta
+        return await self._write("PUT", self._at(token_id) + "/clone", body, dc, namespace,
+                                 partition, token)
 
     async def delete(
         self,
@@ -526,8 +564,7 @@ class ACLTokens(_Group):
         """Delete a token (``DELETE /v1/acl/token/<id>``); deleting an unknown one is also True
         (ACL.TokenDelete has nothing to do). A token cannot delete itself, nor the anonymous
         token be deleted (a 500 with Consul's reason)."""
-        return await self._delete("/v1/acl/token/" + quote_segment(_accessor(token_id)), dc,
-                                  namespace, partition, token)
+        return await self._remove(token_id, dc, namespace, partition, token)
 
     async def items(
         self,
@@ -567,6 +604,9 @@ class ACLPolicies(_Group):
     """
 
     __slots__ = ()
+    _PATH = "/v1/acl/policy"
+    _ARG = "policy_id"
+    _FIELDS = _POLICY_FIELDS
 
     async def create(
         self,
@@ -584,10 +624,7 @@ class ACLPolicies(_Group):
         where it applies (all, by default)."""
         body = self._body({}, name=name, rules=rules, description=description,
                           datacenters=datacenters)
-        data, meta = await self._write("PUT", "/v1/acl/policy", body, dc, namespace, partition,
-                                       token)
-        result: Object = data
-        return result, meta
+        return await self._create(body, dc, namespace, partition, token)
 
     @staticmethod
     def _body(body: dict[str, Any], *, name: Any, rules: Any, description: Any,
@@ -615,9 +652,7 @@ class ACLPolicies(_Group):
     ) -> tuple[Object | None, Meta]:
         """Read a policy with its rules (``GET /v1/acl/policy/<id>``); ``(None, meta)`` when
         there is none."""
-        return await self._get(
-            "/v1/acl/policy/" + quote_segment(normalize.object_id(policy_id, "policy_id")), [],
-            dc, namespace, partition, consistency, watch, token)
+        return await self._read(policy_id, [], dc, namespace, partition, consistency, watch, token)
 
     async def get_by_name(
         self,
@@ -632,8 +667,8 @@ class ACLPolicies(_Group):
     ) -> tuple[Object | None, Meta]:
         """Read a policy by name (``GET /v1/acl/policy/name/<name>``); ``(None, meta)`` when
         there is none."""
-        return await self._get("/v1/acl/policy/name/" + quote_segment(_text(name, "name")), [],
-                               dc, namespace, partition, consistency, watch, token)
+        return await self._read_by_name(name, dc, namespace, partition, consistency, watch,
+                                        token)
 
     async def update(
         self,
@@ -654,14 +689,9 @@ class ACLPolicies(_Group):
         object, the update starts from its name, description, rules and datacenters; given an
         ID, pass ``name`` (and whatever else it should keep).
         """
-        body = self._body(_base(policy_id, _POLICY_FIELDS), name=name, rules=rules,
+        body = self._body(self._base(policy_id), name=name, rules=rules,
                           description=description, datacenters=datacenters)
-        policy = normalize.object_id(policy_id, "policy_id")
-        body["ID"] = policy
-        data, meta = await self._write("PUT", "/v1/acl/policy/" + quote_segment(policy), body,
-                                       dc, namespace, partition, token, idempotent=True)
-        result: Object = data
-        return result, meta
+        return await self._update(policy_id, body, dc, namespace, partition, token)
 
     async def delete(
         self,
@@ -674,9 +704,7 @@ class ACLPolicies(_Group):
     ) -> bool:
         """Delete a policy (``DELETE /v1/acl/policy/<id>``); deleting an unknown one is also
         True. The builtin ``global-management`` policy cannot be deleted."""
-        return await self._delete(
-            "/v1/acl/policy/" + quote_segment(normalize.object_id(policy_id, "policy_id")), dc,
-            namespace, partition, token)
+        return await self._remove(policy_id, dc, namespace, partition, token)
 
     async def items(
         self,
@@ -697,6 +725,9 @@ class ACLRoles(_Group):
     """``client.acl.roles``: ``/v1/acl/role*`` — named sets of policies and identities."""
 
     __slots__ = ()
+    _PATH = "/v1/acl/role"
+    _ARG = "role_id"
+    _FIELDS = _ROLE_FIELDS
 
     async def create(
         self,
@@ -718,10 +749,7 @@ class ACLRoles(_Group):
                           service_identities=service_identities,
                           node_identities=node_identities,
                           templated_policies=templated_policies)
-        data, meta = await self._write("PUT", "/v1/acl/role", body, dc, namespace, partition,
-                                       token)
-        result: Object = data
-        return result, meta
+        return await self._create(body, dc, namespace, partition, token)
 
     async def get(
         self,
@@ -735,9 +763,7 @@ class ACLRoles(_Group):
         token: str | None = None,
     ) -> tuple[Object | None, Meta]:
         """Read a role (``GET /v1/acl/role/<id>``); ``(None, meta)`` when there is none."""
-        return await self._get(
-            "/v1/acl/role/" + quote_segment(normalize.object_id(role_id, "role_id")), [], dc,
-            namespace, partition, consistency, watch, token)
+        return await self._read(role_id, [], dc, namespace, partition, consistency, watch, token)
 
     async def get_by_name(
         self,
@@ -752,8 +778,8 @@ class ACLRoles(_Group):
     ) -> tuple[Object | None, Meta]:
         """Read a role by name (``GET /v1/acl/role/name/<name>``); ``(None, meta)`` when there
         is none."""
-        return await self._get("/v1/acl/role/name/" + quote_segment(_text(name, "name")), [],
-                               dc, namespace, partition, consistency, watch, token)
+        return await self._read_by_name(name, dc, namespace, partition, consistency, watch,
+                                        token)
 
     async def update(
         self,
@@ -773,16 +799,11 @@ class ACLRoles(_Group):
         """Update a role (``PUT /v1/acl/role/<id>``) and return it. As for policies, Consul
         replaces every field: given the role object the update starts from its fields; given
         an ID, pass ``name`` and what it should keep."""
-        body = _role_body(_base(role_id, _ROLE_FIELDS), name=name, description=description,
+        body = _role_body(self._base(role_id), name=name, description=description,
                           policies=policies, service_identities=service_identities,
                           node_identities=node_identities,
                           templated_policies=templated_policies)
-        role = normalize.object_id(role_id, "role_id")
-        body["ID"] = role
-        data, meta = await self._write("PUT", "/v1/acl/role/" + quote_segment(role), body, dc,
-                                       namespace, partition, token, idempotent=True)
-        result: Object = data
-        return result, meta
+        return await self._update(role_id, body, dc, namespace, partition, token)
 
     async def delete(
         self,
@@ -795,9 +816,7 @@ class ACLRoles(_Group):
     ) -> bool:
         """Delete a role (``DELETE /v1/acl/role/<id>``); deleting an unknown one is also
         True."""
-        return await self._delete(
-            "/v1/acl/role/" + quote_segment(normalize.object_id(role_id, "role_id")), dc,
-            namespace, partition, token)
+        return await self._remove(role_id, dc, namespace, partition, token)
 
     async def items(
         self,
@@ -821,6 +840,10 @@ class ACLAuthMethods(_Group):
     exchanges an external identity (a JWT, a Kubernetes service account) for a token."""
 
     __slots__ = ()
+    _PATH = "/v1/acl/auth-method"
+    _ARG = "name"
+    _KEY = "Name"
+    _FIELDS = _AUTH_METHOD_FIELDS
 
     async def create(
         self,
@@ -849,10 +872,7 @@ class ACLAuthMethods(_Group):
                                  description=description, max_token_ttl=max_token_ttl,
                                  token_locality=token_locality, config=config,
                                  namespace_rules=namespace_rules)
-        data, meta = await self._write("PUT", "/v1/acl/auth-method", body, dc, namespace,
-                                       partition, token)
-        result: Object = data
-        return result, meta
+        return await self._create(body, dc, namespace, partition, token)
 
     async def get(
         self,
@@ -867,9 +887,7 @@ class ACLAuthMethods(_Group):
     ) -> tuple[Object | None, Meta]:
         """Read an auth method (``GET /v1/acl/auth-method/<name>``); ``(None, meta)`` when
         there is none."""
-        return await self._get(
-            "/v1/acl/auth-method/" + quote_segment(normalize.object_id(name, "name", "Name")),
-            [], dc, namespace, partition, consistency, watch, token)
+        return await self._read(name, [], dc, namespace, partition, consistency, watch, token)
 
     async def update(
         self,
@@ -890,15 +908,11 @@ class ACLAuthMethods(_Group):
         """Update an auth method (``PUT /v1/acl/auth-method/<name>``) and return it. Consul
         replaces every field and needs the type (which cannot change): given the auth method
         object, the update starts from its fields; given a name, pass ``type``."""
-        method = normalize.object_id(name, "name", "Name")
-        body = _auth_method_body(_base(name, _AUTH_METHOD_FIELDS), name=method, type=type,
+        body = _auth_method_body(self._base(name), name=self._id(name), type=type,
                                  display_name=display_name, description=description,
                                  max_token_ttl=max_token_ttl, token_locality=token_locality,
                                  config=config, namespace_rules=namespace_rules)
-        data, meta = await self._write("PUT", "/v1/acl/auth-method/" + quote_segment(method),
-                                       body, dc, namespace, partition, token, idempotent=True)
-        result: Object = data
-        return result, meta
+        return await self._update(name, body, dc, namespace, partition, token)
 
     async def delete(
         self,
@@ -911,9 +925,7 @@ class ACLAuthMethods(_Group):
     ) -> bool:
         """Delete an auth method, its binding rules and the tokens it made
         (``DELETE /v1/acl/auth-method/<name>``); deleting an unknown one is also True."""
-        return await self._delete(
-            "/v1/acl/auth-method/" + quote_segment(normalize.object_id(name, "name", "Name")),
-            dc, namespace, partition, token)
+        return await self._remove(name, dc, namespace, partition, token)
 
     async def items(
         self,
@@ -935,6 +947,9 @@ class ACLBindingRules(_Group):
     auth method grants: a service or node identity, a role, a policy or a templated policy."""
 
     __slots__ = ()
+    _PATH = "/v1/acl/binding-rule"
+    _ARG = "rule_id"
+    _FIELDS = _BINDING_RULE_FIELDS
 
     async def create(
         self,
@@ -961,10 +976,7 @@ class ACLBindingRules(_Group):
         body = _binding_rule_body({}, auth_method=auth_method, bind_type=bind_type,
                                   bind_name=bind_name, selector=selector,
                                   description=description, bind_vars=bind_vars)
-        data, meta = await self._write("PUT", "/v1/acl/binding-rule", body, dc, namespace,
-                                       partition, token)
-        result: Object = data
-        return result, meta
+        return await self._create(body, dc, namespace, partition, token)
 
     async def get(
         self,
@@ -979,9 +991,7 @@ class ACLBindingRules(_Group):
     ) -> tuple[Object | None, Meta]:
         """Read a binding rule (``GET /v1/acl/binding-rule/<id>``); ``(None, meta)`` when there
         is none."""
-        return await self._get(
-            "/v1/acl/binding-rule/" + quote_segment(normalize.object_id(rule_id, "rule_id")),
-            [], dc, namespace, partition, consistency, watch, token)
+        return await self._read(rule_id, [], dc, namespace, partition, consistency, watch, token)
 
     async def update(
         self,
@@ -1002,16 +1012,11 @@ class ACLBindingRules(_Group):
         replaces every field (the auth method cannot change): given the rule object the update
         starts from its fields; given an ID, pass ``auth_method``, ``bind_type`` and
         ``bind_name``."""
-        body = _binding_rule_body(_base(rule_id, _BINDING_RULE_FIELDS),
+        body = _binding_rule_body(self._base(rule_id),
                                   auth_method=auth_method, bind_type=bind_type,
                                   bind_name=bind_name, selector=selector,
                                   description=description, bind_vars=bind_vars)
-        rule = normalize.object_id(rule_id, "rule_id")
-        body["ID"] = rule
-        data, meta = await self._write("PUT", "/v1/acl/binding-rule/" + quote_segment(rule),
-                                       body, dc, namespace, partition, token, idempotent=True)
-        result: Object = data
-        return result, meta
+        return await self._update(rule_id, body, dc, namespace, partition, token)
 
     async def delete(
         self,
@@ -1024,9 +1029,7 @@ class ACLBindingRules(_Group):
     ) -> bool:
         """Delete a binding rule (``DELETE /v1/acl/binding-rule/<id>``); deleting an unknown
         one is also True."""
-        return await self._delete(
-            "/v1/acl/binding-rule/" + quote_segment(normalize.object_id(rule_id, "rule_id")),
-            dc, namespace, partition, token)
+        return await self._remove(rule_id, dc, namespace, partition, token)
 
     async def items(
         self,

@@ -11,7 +11,7 @@ An acquisition that does not succeed must not leave anything held: a write it se
 applied although the request failed or was cancelled (a CAS write is never repeated once sent), so
 once it has sent one (:meth:`_Recipe._write`) the release steps follow, then the session the
 recipe made is destroyed. That cleanup, like a release, is shielded from cancellation and bounded
-in time (``keepalive._shielded``); cancelled at the bound, it sends nothing more.
+in time (``aioconsul._cleanup.shielded``); cancelled at the bound, it sends nothing more.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .._cleanup import shielded
 from .._core import normalize
 from ..api.kv import MAX_VALUE_SIZE
 from ..errors import (
@@ -36,7 +37,7 @@ from ..errors import (
     TransportError,
 )
 from ..typing import Duration, ObjectID, Payload
-from .keepalive import SessionKeepAlive, _finish, _shielded
+from .keepalive import SessionKeepAlive, _finish
 
 if TYPE_CHECKING:
     from ..client import Consul
@@ -299,7 +300,7 @@ class _Recipe:
         if own is None and not self._written:
             return  # nothing sent, nothing made
         try:
-            await _shielded(self._give_up(session_id, own, let_go=self._written),
+            await shielded(self._give_up(session_id, own, let_go=self._written),
                             f"{self._KIND} {self._key!r}: cleaning up after a failed acquisition")
         except (ConsulError, LockError) as error:
             log.warning("%s %r: cleaning up after a failed acquisition: %s",
@@ -432,7 +433,7 @@ class _Recipe:
                 monitor = None
             assert session_id is not None
             try:
-                await _shielded(self._give_up(session_id, own, monitor=monitor),
+                await shielded(self._give_up(session_id, own, monitor=monitor),
                                 f"{self._KIND} {self._key!r}: release")
             finally:
                 self._lost.set()

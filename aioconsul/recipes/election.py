@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
+from .._aclose import AsyncClosing
 from .._core import normalize
 from ..errors import RateLimited, ServerError, TransportError
 from ..typing import Duration, Payload
@@ -99,7 +100,7 @@ class Term:
         return await self._lock._exit(exc)
 
 
-class Terms:
+class Terms(AsyncClosing):
     """The terms of an :class:`Election`, one after another: ``async for term in terms``.
 
     Each step campaigns until elected and yields a :class:`Term`; asking for the next one ends
@@ -135,17 +136,6 @@ class Terms:
         """Step down from the current term, if any, and end the iteration. Idempotent."""
         self._closed = True
         await self._end_term()
-
-    async def __aenter__(self) -> Terms:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 class Election:

@@ -6,9 +6,8 @@ passed, treats a 404 as a lost session at once, and destroys the session when it
 Consul only through the :class:`~aioconsul.api.session.Session` endpoint it was given, and it must
 never leave its renewal task running after :meth:`SessionKeepAlive.stop`.
 
-It also holds the cleanup helper all the recipes share: a step that must happen (destroy a
-session, release a key) runs to its end although its caller is cancelled, for at most
-:data:`CLEANUP_TIMEOUT` seconds.
+Its destroy is a cleanup step (``aioconsul._cleanup.shielded``): it runs to its end although its
+caller is cancelled, for at most :data:`CLEANUP_TIMEOUT` seconds.
 """
 
 from __future__ import annotations
@@ -18,13 +17,13 @@ import contextlib
 import datetime
 import inspect
 import logging
-from collections.abc import Callable, Coroutine, Iterator, Mapping
-from contextvars import ContextVar
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._cleanup import CLEANUP_TIMEOUT, shielded
 from .._core import normalize
-from ..errors import ConsulError, NotFound, RequestTimeout
+from ..errors import ConsulError, NotFound
 
 if TYPE_CHECKING:
     from ..api.session import Session
@@ -35,13 +34,6 @@ log = logging.getLogger("aioconsul.recipes")
 
 #: How long to wait before retrying a failed renewal (Go's RenewPeriodic: ``time.Second``).
 RENEW_RETRY_TIME = 1.0
-
-#: How long, in seconds, the cleanup that must follow a hold may take: destroying a session,
-#: releasing a key after a release or a failed or cancelled acquisition. It runs to its end
-#: although the caller is cancelled (the cancellation is raised afterwards), but no longer than
-#: this: when the agent cannot be reached, the session's TTL (and the lock-delay after it) is what
-#: frees the key in the end.
-CLEANUP_TIMEOUT = 5.0
 
 _NS = 1e-9
 
@@ -170,7 +162,7 @@ class SessionKeepAlive(Mapping[str, Any]):
             return  # never started
         if renewal is asyncio.current_task():
             renewal = None  # stopped from within the task itself (on_lost): it ends by itself
-        await _shielded(self._destroy(renewal), f"destroying session {self._id}")
+        await shielded(self._destroy(renewal), f"destroying session {self._id}")
 
     async def _halt(self) -> None:
         """Stop renewing without destroying the session (no request): its TTL will end it."""
@@ -284,49 +276,3 @@ async def _finish(task: asyncio.Task[Any] | None) -> None:
         await asyncio.wait((task,))
     if not task.cancelled() and task.exception() is not None:  # retrieved, so never "unhandled"
         log.debug("background task %s ended with %r", task.get_name(), task.exception())
-
-
-#: Set inside a cleanup run by _shielded: a nested cleanup is then covered by the outer one.
-_CLEANING: ContextVar[bool] = ContextVar("aioconsul_cleaning", default=False)
-
-
-async def _shielded(step: Coroutine[Any, Any, None], what: str) -> None:
-    """Run the cleanup ``step`` to its end, shielded from cancellation, within CLEANUP_TIMEOUT.
-
-    ``step`` runs in a task of its own that a cancellation of the caller does not reach: the
-    caller waits for it all the same and raises the cancellation afterwards (logging what the
-    step raised meanwhile). Past :data:`CLEANUP_TIMEOUT` seconds the step is cancelled and
-    :class:`~aioconsul.RequestTimeout` is raised; otherwise what the step raised is. Inside
-    another such cleanup, ``step`` is simply awaited: the outer one shields and bounds it.
-    """
-    if _CLEANING.get():
-        await step
-        return
-
-    async def run() -> None:
-        _CLEANING.set(True)  # in the task's own copy of the context
-        await step
-
-    loop = asyncio.get_running_loop()
-    task = loop.create_task(run(), name=f"aioconsul cleanup: {what}")
-    deadline = loop.time() + CLEANUP_TIMEOUT
-    cancelled: asyncio.CancelledError | None = None
-    while not task.done():
-        left = deadline - loop.time()
-        if left <= 0:
-            task.cancel()
-        try:
-            await asyncio.wait((task,), timeout=left if left > 0 else None)
-        except asyncio.CancelledError as exc:
-            cancelled = exc  # the step goes on; the cancellation is raised once it is over
-    error: BaseException | None
-    if task.cancelled():
-        error = RequestTimeout(f"{what}: not done within {CLEANUP_TIMEOUT:g}s")
-    else:
-        error = task.exception()
-    if cancelled is not None:
-        if error is not None:
-            log.warning("%s failed: %s", what, error)
-        raise cancelled
-    if error is not None:
-        raise error

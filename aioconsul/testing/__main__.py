@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
                        action="store_true", default=None,
                        help="allow script checks from the agent's own configuration only "
                             "(the dev agent has none: HTTP registrations stay refused)")
+    agent.add_argument("--encrypt", dest="encrypt", metavar="KEY",
+                       help="the gossip encryption key (base64 of 16, 24 or 32 bytes), like "
+                            "consul agent -encrypt: /v1/operator/keyring then manages keys")
     acl = parser.add_argument_group("ACLs (off by default, as in -dev)")
     acl.add_argument("--acl-enabled", dest="acl_enabled", action="store_true",
                      help="turn on the ACL system (Consul's acl.enabled)")
@@ -159,6 +162,7 @@ _AGENT_OPTIONS = (
     "acl_enable_key_list_policy",
     "acl_token_min_expiration_ttl",
     "acl_token_max_expiration_ttl",
+    "encrypt",
 )
 
 

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from .backend import ACLConfig
 from .golang.stdlib import SECOND
+from .local.keyring import Keyring, KeyringError
 from .server import CheckKnobs, ConsulAPI
 
 __all__ = ["DevAgent"]
@@ -90,6 +91,9 @@ class DevAgent:
     on the prefix, as ``acl.enable_key_list_policy`` does. ``acl_token_min_expiration_ttl``
     and ``acl_token_max_expiration_ttl`` (seconds; Consul's 1 minute and 24 hours) bound a
     token's ``ExpirationTTL``: lower the first to watch tokens expire in a test.
+    ``encrypt`` is the gossip key (base64 of 16, 24 or 32 bytes, ``consul agent -encrypt``):
+    ``/v1/operator/keyring`` then lists, installs, uses and removes keys; without it the agent
+    answers as one without encryption does. A malformed key is a ValueError here.
 
     Use it as ``async with DevAgent() as agent:`` or call :meth:`start` and :meth:`stop`
     (both idempotent). A stopped agent can be started again; it then starts empty.
@@ -124,6 +128,7 @@ class DevAgent:
         acl_enable_key_list_policy: bool = False,
         acl_token_min_expiration_ttl: float = 60.0,
         acl_token_max_expiration_ttl: float = 24 * 3600.0,
+        encrypt: str | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -167,6 +172,12 @@ class DevAgent:
             token_min_expiration_ttl=round(acl_token_min_expiration_ttl * SECOND),
             token_max_expiration_ttl=round(acl_token_max_expiration_ttl * SECOND),
         )
+        if encrypt:
+            try:  # the agent's config check: "encrypt has invalid key: ..."
+                Keyring(encrypt)
+            except KeyringError as exc:
+                raise ValueError(f"encrypt has invalid key: {exc}") from None
+        self._encrypt = encrypt or None
         self._runner: web.AppRunner | None = None
         self._api: ConsulAPI | None = None
         self._started = False
@@ -192,6 +203,7 @@ class DevAgent:
             session_ttl_multiplier=self._session_ttl_multiplier,
             checks=self._check_knobs,
             acl=self._acl,
+            encrypt=self._encrypt,
         )
         app = web.Application()
         app.on_response_prepare.append(_strip_server_header)

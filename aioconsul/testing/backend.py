@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from .acl.resolver import ACLResolver, Resolver
 from .golang.stdlib import SECOND, format_duration, go_json, strconv_quote
+from .local.keyring import Keyring
 from .local.session_timers import SessionTimers
 from .local.state import LocalAgent
 from .local.tokens import AgentTokens
@@ -27,6 +28,7 @@ from .state.acl import (
     ACLStore,
     initialize_acls,
 )
+from .state.autopilot import AutopilotTable
 from .state.catalog import Catalog
 from .state.prepared_query import PreparedQueryTable
 from .state.store import Store
@@ -229,6 +231,7 @@ class Backend:
         session_ttl_multiplier: float,
         checks: CheckKnobs | None = None,
         acl: ACLConfig | None = None,
+        encrypt: str | None = None,
     ) -> None:
         self.node_name = node_name
         self.datacenter = datacenter
@@ -246,6 +249,10 @@ class Backend:
         knobs = checks or CheckKnobs()
         self.catalog = Catalog(self.store)
         self.queries = PreparedQueryTable(self.store)
+        self.autopilot = AutopilotTable(self.store)
+        #: The gossip keyring (``encrypt``); without a key the agent does not encrypt.
+        self.keyring = Keyring(encrypt)
+        self.started_at = time.time()
         self.local = LocalAgent(
             self.catalog,
             self.watch,

@@ -15,8 +15,10 @@ import asyncio
 import logging
 import weakref
 from collections import deque
-from types import TracebackType
 from typing import Generic, TypeVar
+
+from .._aclose import AsyncClosing
+from .._cleanup import STOP_TIMEOUT, stop
 
 __all__ = ["STOP_TIMEOUT", "Changes", "Feed", "stop"]
 
@@ -24,41 +26,7 @@ log = logging.getLogger("aioconsul.toolkit")
 
 T = TypeVar("T")
 
-#: How long, in seconds, :func:`stop` waits for a cancelled task to end: a watch's read ends at
-#: once; only an application callback that ignores its cancellation can hold it longer.
-STOP_TIMEOUT = 5.0
-
-
-async def stop(*tasks: asyncio.Task[None] | None) -> None:
-    """Cancel ``tasks`` and wait until they are over, for at most :data:`STOP_TIMEOUT` seconds;
-    a cancellation of the caller meanwhile does not cut the wait short, it is raised
-    afterwards."""
-    running = [task for task in tasks if task is not None]
-    for task in running:
-        task.cancel()
-    cancelled: BaseException | None = None
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + STOP_TIMEOUT
-    while not all(task.done() for task in running):
-        left = deadline - loop.time()
-        if left <= 0:
-            for task in running:
-                if not task.done():
-                    log.warning("%s did not end within %gs of its cancellation",
-                                task.get_name(), STOP_TIMEOUT)
-            break
-        try:
-            await asyncio.wait(running, timeout=left)
-        except asyncio.CancelledError as exc:
-            cancelled = exc
-    for task in running:
-        if task.done() and not task.cancelled():
-            task.exception()  # retrieved: the task reported its own error
-    if cancelled is not None:
-        raise cancelled
-
-
-class Changes(Generic[T]):
+class Changes(AsyncClosing, Generic[T]):
     """An async iterator over the changes of a live view, from the moment it was made until
     the view is closed (or :meth:`aclose`). Use it as ``async for change in view.changes():``;
     ``async with view.changes() as changes:`` closes it when the block ends."""
@@ -104,17 +72,6 @@ class Changes(Generic[T]):
         self._feed.discard(self)
         self._pending.clear()
         self._close()
-
-    async def __aenter__(self) -> Changes[T]:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 class Feed(Generic[T]):

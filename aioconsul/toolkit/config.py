@@ -20,15 +20,16 @@ import inspect
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._aclose import StartedClosing
+from .._cleanup import stop
 from .._core import normalize
 from ..api._tree import _codec, _folder, nest
 from ..errors import ConsulError
 from ..typing import Duration, Meta
 from ..watch import Watch
-from ._live import Changes, Feed, stop
+from ._live import Changes, Feed
 from .registration import _seconds
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ async def _call(callback: Callable[[Any], Any], argument: Any, what: str) -> Non
         log.exception("the %s callback failed", what)
 
 
-class LiveConfig(Mapping[str, Any]):
+class LiveConfig(StartedClosing, Mapping[str, Any]):
     """The keys under ``prefix`` as a nested dict, kept current while ``async with`` runs:
     ``async with client.kv.config("config/web/") as cfg: port = cfg["port"]``.
 
@@ -240,20 +241,6 @@ class LiveConfig(Mapping[str, Any]):
         return self._feed.subscribe()
 
     # -- lifecycle ----------------------------------------------------------------------------
-
-    async def __aenter__(self) -> LiveConfig:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-        if exc is None and self.error is not None:
-            raise self.error
 
     async def start(self) -> None:
         """Read and validate the folder, then follow it in the background. Only once."""

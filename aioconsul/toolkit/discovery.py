@@ -19,13 +19,15 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from .._aclose import StartedClosing
+from .._cleanup import stop
 from ..errors import ConsulError
 from ..typing import Duration, Meta
 from ..watch import Watch
-from ._live import Changes, Feed, stop
+from ._live import Changes, Feed
 from .registration import _seconds
 
 if TYPE_CHECKING:
@@ -175,7 +177,7 @@ def _text(value: Any, name: str) -> str:
     return value
 
 
-class Pool:
+class Pool(StartedClosing):
     """The healthy instances of a service, kept current while ``async with`` runs:
     ``async with client.discover("db") as pool: instance = pool.pick()``.
 
@@ -312,20 +314,6 @@ class Pool:
         return f"<Pool {self._service!r} {self._state} instances={len(self._instances)}>"
 
     # -- lifecycle ----------------------------------------------------------------------------
-
-    async def __aenter__(self) -> Pool:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-        if exc is None and self.error is not None:
-            raise self.error
 
     async def start(self) -> None:
         """Read the instances, then follow them in a background task. Only once."""

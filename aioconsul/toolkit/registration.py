@@ -24,10 +24,10 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._cleanup import shielded
 from .._core import normalize
 from .._core.tokens import ProviderTokens, TokenSource
 from ..errors import ConsulError, NotFound, ServerError, TransportError
-from ..recipes.keepalive import _shielded
 from ..typing import Duration
 from ..watch import Backoff
 
@@ -362,7 +362,7 @@ class Registration:
             self._state = "drained"
             # The agent may have applied a registration whose answer never came.
             with contextlib.suppress(ConsulError):  # the error to raise is the first one
-                await _shielded(self._guard(self._deregister(), []),
+                await shielded(self._guard(self._deregister(), []),
                                 f"deregistering {self._id}")
             raise
         loop = asyncio.get_running_loop()
@@ -408,7 +408,7 @@ class Registration:
         except asyncio.CancelledError as exc:
             cancelled = exc
         try:
-            await _shielded(self._guard(self._mark_draining(), errors),
+            await shielded(self._guard(self._mark_draining(), errors),
                             f"draining {self._id}")
         except asyncio.CancelledError as exc:
             cancelled = exc
@@ -418,7 +418,7 @@ class Registration:
             except asyncio.CancelledError as exc:
                 cancelled = exc  # the grace is cut short; the deregistration still runs
         try:
-            await _shielded(self._guard(self._deregister(), errors),
+            await shielded(self._guard(self._deregister(), errors),
                             f"deregistering {self._id}")
         except asyncio.CancelledError as exc:
             cancelled = exc

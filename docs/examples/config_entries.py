@@ -28,6 +28,7 @@ async def main() -> None:
         listed, meta = await entries.items("service-splitter")  # watch=meta blocks
         # [end]
         assert created and first and not second
+        assert meta["Index"] >= splitter["ModifyIndex"]
         assert [e["Name"] for e in listed] == ["web"]
 
 

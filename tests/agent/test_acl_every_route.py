@@ -50,6 +50,8 @@ class Call:
         return path, body
 
 
+GOSSIP_KEY = "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="  # base64 of 32 bytes
+
 WEB_PROXY = {"Name": "web-proxy", "Kind": "connect-proxy", "Port": 21000,
              "Proxy": {"DestinationServiceName": "web"}}
 
@@ -106,6 +108,11 @@ CALLS: dict[str, tuple[Call, ...]] = {
         Call("PUT", "/v1/kv/app/key?cas=0", b"new"),
         Call("DELETE", "/v1/kv/app/key"),
         Call("DELETE", "/v1/kv/app/?recurse"),
+    ),
+    "/v1/operator/raft/peer": (Call("DELETE", "/v1/operator/raft/peer?address=10.0.0.9:8300"),),
+    "/v1/operator/keyring": tuple(
+        Call(method, "/v1/operator/keyring", {"Key": GOSSIP_KEY})
+        for method in ("POST", "PUT", "DELETE")
     ),
     # An execute is never refused: its answer (Service, DNS...) is filtered to no Nodes,
     # which test_prepared_query.py checks; the GET here is the explain that refuses.

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from aioconsul import Consul, NotFound, RequestTimeout, TransportError
+from aioconsul import _cleanup as cleanup_module
 from aioconsul.errors import ServerError
 from aioconsul.recipes import keepalive as keepalive_module
 from aioconsul.recipes.keepalive import SessionKeepAlive
@@ -181,7 +182,7 @@ async def test_stop_is_bounded_in_time(consul: Consul, agents: Any,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A destroy the agent does not answer is given up after CLEANUP_TIMEOUT: stop() raises
     RequestTimeout, renewal has stopped, and the session is left to its TTL."""
-    monkeypatch.setattr(keepalive_module, "CLEANUP_TIMEOUT", 0.2)
+    monkeypatch.setattr(cleanup_module, "CLEANUP_TIMEOUT", 0.2)
     proxy = await agents()
     proxy.hold = "/v1/session/destroy"  # never answered during the test
     async with Consul(proxy.address) as client:

@@ -30,7 +30,7 @@ from aioconsul import (
     ServerError,
     TransportError,
 )
-from aioconsul.recipes import keepalive as keepalive_module
+from aioconsul import _cleanup as cleanup_module
 from aioconsul.recipes.lock import LOCK_FLAG_VALUE, Lock
 from aioconsul.recipes.semaphore import SEMAPHORE_FLAG_VALUE
 from aioconsul.testing import DevAgent
@@ -468,7 +468,7 @@ async def test_the_cleanup_of_a_failed_acquire_is_bounded_in_time(
     than CLEANUP_TIMEOUT: the acquire's own error is raised and the cleanup's logged; nothing is
     sent after the bound, but the session is no longer renewed (no task is left), so its TTL and
     lock-delay are what free the key in the end."""
-    monkeypatch.setattr(keepalive_module, "CLEANUP_TIMEOUT", 0.2)
+    monkeypatch.setattr(cleanup_module, "CLEANUP_TIMEOUT", 0.2)
     proxy = await agents("forward", "forward", "applied-then-500")
     proxy.hold = "release="  # never answered during the test
     async with Consul(proxy.address) as client:

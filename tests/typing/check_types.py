@@ -47,6 +47,12 @@ async def watches(client: Consul, mode: ErrorMode) -> None:
                 EventWatch[tuple[Object, Meta]])
     assert_type(client.event.watch("deploy", errors="yield"),
                 EventWatch[tuple[Object, Meta] | ConsulError])
+    # Shared watches (the default), or a read of the watch's own: the same types.
+    assert_type(client.kv.watch("k", shared=False), Watch[tuple[Object | None, Meta]])
+    assert_type(client.watch(client.kv.get, "k", shared=False, errors="yield"),
+                Watch[tuple[Object | None, Meta] | ConsulError])
+    assert_type(client.event.watch("deploy", shared=False), EventWatch[tuple[Object, Meta]])
+    assert_type(client.kv.watch("k").subscribers, int)
 
     # What iterating gives.
     async with client.kv.watch("k") as watch:

@@ -18,7 +18,7 @@ State lives in :mod:`aioconsul.testing.state.acl`, wire shapes in
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, Final, TypeVar
 
@@ -45,13 +45,9 @@ from ..state.acl import (
     ANONYMOUS_TOKEN_ID,
     GLOBAL_MANAGEMENT_ID,
     ACLStore,
-    AuthMethod,
-    BindingRule,
     GoTime,
     Link,
     NodeIdentity,
-    Policy,
-    Role,
     ServiceIdentity,
     TemplatedPolicy,
     Token,
@@ -162,6 +158,98 @@ async def _read(
     return await rpc(api, ctx, opts, prepare)
 
 
+async def _crud(
+    api: Backend,
+    ctx: Context,
+    prefix: str,
+    missing: str,
+    read: Callable[[str], Awaitable[Reply]],
+    write: Callable[[str], Awaitable[Reply]],
+    delete: Callable[[str], Awaitable[Reply]],
+) -> Reply:
+    """An ``<kind>/<id>`` route (ACLPolicyCRUD, ACLRoleCRUD, ...): GET reads, PUT writes,
+    DELETE deletes; only a PUT (a create through the URL) may have no ID (400 ``missing``)."""
+    _enabled(api)
+    key = tail(ctx, prefix)
+    method = ctx.request.method
+    if not key and method != "PUT":
+        raise HTTPError(400, missing)
+    if method == "GET":
+        return await read(key)
+    if method == "PUT":
+        return await write(key)
+    return await delete(key)
+
+
+async def _list_all(
+    api: Backend,
+    ctx: Context,
+    get: Callable[[ACLStore], tuple[int, list[T]]],
+    tables: tuple[str, ...],
+    render: Callable[[T], Any],
+) -> Reply:
+    """A list RPC (ACL.PolicyList, ...): every object ``get`` finds, each rendered."""
+    acls = _enabled(api)
+    opts = parse(api, ctx)
+    ent_meta(ctx)
+
+    def query(authz: Enforcer) -> Result[list[T]]:
+        index, values = get(acls)
+        return Result(index, values, tables)
+
+    result = await _read(api, ctx, opts, query)
+    return ctx.json([render(value) for value in result.value])
+
+
+async def _read_one(
+    api: Backend,
+    ctx: Context,
+    get: Callable[[ACLStore], tuple[int, T | None]],
+    tables: tuple[str, ...],
+    kind: str,
+    render: Callable[[T], Any],
+) -> Reply:
+    """A read RPC (ACL.PolicyRead, ...): the object ``get`` finds, or 404 (``_missing``)."""
+    acls = api.acl_store
+    opts = parse(api, ctx)
+    ent_meta(ctx)
+
+    def query(authz: Enforcer) -> Result[T | None]:
+        index, value = get(acls)
+        return Result(index, value, tables, not_found=value is None)
+
+    result = await _read(api, ctx, opts, query)
+    if result.value is None:
+        raise _missing(kind)
+    return ctx.json(render(result.value))
+
+
+async def _delete_one(
+    api: Backend,
+    ctx: Context,
+    kind: str,
+    datacenter: str | None,
+    find: Callable[[ACLStore], T | None],
+    delete: Callable[[ACLStore, T], object],
+) -> Reply:
+    """A delete RPC (ACL.RoleDelete, ...): ``ACLWriteAllowed``, then the object ``find`` finds
+    is deleted; none is also ``true``."""
+    acls = api.acl_store
+    ent_meta(ctx)
+    try:
+        _write_authz(api, ctx, datacenter)
+    except ACLError as exc:
+        _not_found_on_delete(kind)(exc)
+        raise
+    found = find(acls)
+    if found is not None:
+        try:
+            delete(acls, found)
+        except RPCError as exc:
+            raise RPCError(f"Failed to apply {kind} delete request: {exc}") from None
+    return ctx.json(True)
+
+
 def _missing(kind: str) -> HTTPError:
     """acl.ACLResourceNotExistError (CE: no namespace), answered 404."""
     return HTTPError(404, f"Requested {kind} does not exist: ACL not found")
@@ -219,30 +307,18 @@ async def _replication(api: Backend, ctx: Context) -> Reply:
 
 
 async def _policy_list(api: Backend, ctx: Context) -> Reply:
-    acls = _enabled(api)
-    opts = parse(api, ctx)
-    ent_meta(ctx)
-
-    def query(authz: Enforcer) -> Result[list[Policy]]:
-        index, policies = acls.policy_list()
-        return Result(index, policies, (ACL_POLICIES,))
-
-    result = await _read(api, ctx, opts, query)
-    return ctx.json([policy_stub_json(p) for p in result.value])
+    return await _list_all(api, ctx, lambda acls: acls.policy_list(), (ACL_POLICIES,),
+                           policy_stub_json)
 
 
 async def _policy_crud(api: Backend, ctx: Context) -> Reply:
     """ACLPolicyCRUD: GET reads, PUT writes, DELETE deletes the policy of the path's ID."""
-    _enabled(api)
-    policy_id = tail(ctx, "/v1/acl/policy/")
-    method = ctx.request.method
-    if not policy_id and method != "PUT":
-        raise HTTPError(400, "Missing policy ID")
-    if method == "GET":
-        return await _policy_read(api, ctx, policy_id, "")
-    if method == "PUT":
-        return await _policy_write(api, ctx, policy_id, create=False)
-    return await _policy_delete(api, ctx, policy_id)
+    return await _crud(
+        api, ctx, "/v1/acl/policy/", "Missing policy ID",
+        lambda key: _policy_read(api, ctx, key, ""),
+        lambda key: _policy_write(api, ctx, key, create=False),
+        lambda key: _policy_delete(api, ctx, key),
+    )
 
 
 async def _policy_by_name(api: Backend, ctx: Context) -> Reply:
@@ -256,18 +332,8 @@ async def _policy_by_name(api: Backend, ctx: Context) -> Reply:
 async def _policy_read(api: Backend, ctx: Context, policy_id: str, name: str) -> Reply:
     """ACLPolicyRead: the name is unescaped once more (url.QueryUnescape) for ``/``s."""
     name = _query_unescape(name)
-    acls = api.acl_store
-    opts = parse(api, ctx)
-    ent_meta(ctx)
-
-    def query(authz: Enforcer) -> Result[Policy | None]:
-        index, policy = acls.policy_get(policy_id, name)
-        return Result(index, policy, (ACL_POLICIES,), not_found=policy is None)
-
-    result = await _read(api, ctx, opts, query)
-    if result.value is None:
-        raise _missing("policy")
-    return ctx.json(policy_json(result.value))
+    return await _read_one(api, ctx, lambda acls: acls.policy_get(policy_id, name),
+                           (ACL_POLICIES,), "policy", policy_json)
 
 
 async def _policy_create(api: Backend, ctx: Context) -> Reply:
@@ -765,30 +831,18 @@ def _normalize_templated(
 
 
 async def _role_list(api: Backend, ctx: Context) -> Reply:
-    acls = _enabled(api)
-    opts = parse(api, ctx)
-    ent_meta(ctx)
     policy = ctx.query.get("policy")
-
-    def query(authz: Enforcer) -> Result[list[Role]]:
-        index, roles = acls.role_list(policy)
-        return Result(index, roles, (ACL_ROLES, ACL_POLICIES))
-
-    result = await _read(api, ctx, opts, query)
-    return ctx.json([role_json(r) for r in result.value])
+    return await _list_all(api, ctx, lambda acls: acls.role_list(policy),
+                           (ACL_ROLES, ACL_POLICIES), role_json)
 
 
 async def _role_crud(api: Backend, ctx: Context) -> Reply:
-    _enabled(api)
-    role_id = tail(ctx, "/v1/acl/role/")
-    method = ctx.request.method
-    if not role_id and method != "PUT":
-        raise HTTPError(400, "Missing role ID")
-    if method == "GET":
-        return await _role_read(api, ctx, role_id, "")
-    if method == "PUT":
-        return await _role_write(api, ctx, role_id)
-    return await _role_delete(api, ctx, role_id)
+    return await _crud(
+        api, ctx, "/v1/acl/role/", "Missing role ID",
+        lambda key: _role_read(api, ctx, key, ""),
+        lambda key: _role_write(api, ctx, key),
+        lambda key: _role_delete(api, ctx, key),
+    )
 
 
 async def _role_by_name(api: Backend, ctx: Context) -> Reply:
@@ -800,18 +854,8 @@ async def _role_by_name(api: Backend, ctx: Context) -> Reply:
 
 
 async def _role_read(api: Backend, ctx: Context, role_id: str, name: str) -> Reply:
-    acls = api.acl_store
-    opts = parse(api, ctx)
-    ent_meta(ctx)
-
-    def query(authz: Enforcer) -> Result[Role | None]:
-        index, role = acls.role_get(role_id, name)
-        return Result(index, role, (ACL_ROLES, ACL_POLICIES), not_found=role is None)
-
-    result = await _read(api, ctx, opts, query)
-    if result.value is None:
-        raise _missing("role")
-    return ctx.json(role_json(result.value))
+    return await _read_one(api, ctx, lambda acls: acls.role_get(role_id, name),
+                           (ACL_ROLES, ACL_POLICIES), "role", role_json)
 
 
 async def _role_create(api: Backend, ctx: Context) -> Reply:
@@ -872,20 +916,8 @@ async def _role_write(api: Backend, ctx: Context, role_id: str) -> Reply:
 
 
 async def _role_delete(api: Backend, ctx: Context, role_id: str) -> Reply:
-    acls = api.acl_store
-    ent_meta(ctx)
-    try:
-        _write_authz(api, ctx)
-    except ACLError as exc:
-        _not_found_on_delete("role")(exc)
-        raise
-    role = acls.role_by_id(role_id)
-    if role is not None:
-        try:
-            acls.role_delete(role.id)
-        except RPCError as exc:
-            raise RPCError(f"Failed to apply role delete request: {exc}") from None
-    return ctx.json(True)
+    return await _delete_one(api, ctx, "role", None, lambda acls: acls.role_by_id(role_id),
+                             lambda acls, role: acls.role_delete(role.id))
 
 
 # -- templated policies ----------------------------------------------------------------------
@@ -948,44 +980,22 @@ async def _templated_preview(api: Backend, ctx: Context) -> Reply:
 
 
 async def _method_list(api: Backend, ctx: Context) -> Reply:
-    acls = _enabled(api)
-    opts = parse(api, ctx)
-    ent_meta(ctx)
-
-    def query(authz: Enforcer) -> Result[list[AuthMethod]]:
-        index, methods = acls.method_list()
-        return Result(index, methods, (ACL_AUTH_METHODS,))
-
-    result = await _read(api, ctx, opts, query)
-    return ctx.json([method_stub_json(m) for m in result.value])
+    return await _list_all(api, ctx, lambda acls: acls.method_list(), (ACL_AUTH_METHODS,),
+                           method_stub_json)
 
 
 async def _method_crud(api: Backend, ctx: Context) -> Reply:
-    _enabled(api)
-    name = tail(ctx, "/v1/acl/auth-method/")
-    method = ctx.request.method
-    if not name and method != "PUT":
-        raise HTTPError(400, "Missing auth method name")
-    if method == "GET":
-        return await _method_read(api, ctx, name)
-    if method == "PUT":
-        return await _method_write(api, ctx, name)
-    return await _method_delete(api, ctx, name)
+    return await _crud(
+        api, ctx, "/v1/acl/auth-method/", "Missing auth method name",
+        lambda key: _method_read(api, ctx, key),
+        lambda key: _method_write(api, ctx, key),
+        lambda key: _method_delete(api, ctx, key),
+    )
 
 
 async def _method_read(api: Backend, ctx: Context, name: str) -> Reply:
-    acls = api.acl_store
-    opts = parse(api, ctx)
-    ent_meta(ctx)
-
-    def query(authz: Enforcer) -> Result[AuthMethod | None]:
-        index, method = acls.method_get(name)
-        return Result(index, method, (ACL_AUTH_METHODS,), not_found=method is None)
-
-    result = await _read(api, ctx, opts, query)
-    if result.value is None:
-        raise _missing("auth method")
-    return ctx.json(method_json(result.value))
+    return await _read_one(api, ctx, lambda acls: acls.method_get(name), (ACL_AUTH_METHODS,),
+                           "auth method", method_json)
 
 
 async def _method_create(api: Backend, ctx: Context) -> Reply:
@@ -1047,66 +1057,32 @@ async def _method_write(api: Backend, ctx: Context, name: str) -> Reply:
 
 
 async def _method_delete(api: Backend, ctx: Context, name: str) -> Reply:
-    acls = api.acl_store
-    datacenter = _dc_param(api, ctx)
-    ent_meta(ctx)
-    try:
-        _write_authz(api, ctx, datacenter)
-    except ACLError as exc:
-        _not_found_on_delete("auth method")(exc)
-        raise
-    _, method = acls.method_get(name)
-    if method is not None:
-        try:
-            acls.method_delete(method.name)
-        except RPCError as exc:
-            raise RPCError(f"Failed to apply auth method delete request: {exc}") from None
-    return ctx.json(True)
+    return await _delete_one(api, ctx, "auth method", _dc_param(api, ctx),
+                             lambda acls: acls.method_get(name)[1],
+                             lambda acls, method: acls.method_delete(method.name))
 
 
 # -- binding rules ---------------------------------------------------------------------------
 
 
 async def _rule_list(api: Backend, ctx: Context) -> Reply:
-    acls = _enabled(api)
-    opts = parse(api, ctx)
-    ent_meta(ctx)
     method = ctx.query.get("authmethod")
-
-    def query(authz: Enforcer) -> Result[list[BindingRule]]:
-        index, rules = acls.rule_list(method)
-        return Result(index, rules, (ACL_BINDING_RULES,))
-
-    result = await _read(api, ctx, opts, query)
-    return ctx.json([rule_json(r) for r in result.value])
+    return await _list_all(api, ctx, lambda acls: acls.rule_list(method), (ACL_BINDING_RULES,),
+                           rule_json)
 
 
 async def _rule_crud(api: Backend, ctx: Context) -> Reply:
-    _enabled(api)
-    rule_id = tail(ctx, "/v1/acl/binding-rule/")
-    method = ctx.request.method
-    if not rule_id and method != "PUT":
-        raise HTTPError(400, "Missing binding rule ID")
-    if method == "GET":
-        return await _rule_read(api, ctx, rule_id)
-    if method == "PUT":
-        return await _rule_write(api, ctx, rule_id)
-    return await _rule_delete(api, ctx, rule_id)
+    return await _crud(
+        api, ctx, "/v1/acl/binding-rule/", "Missing binding rule ID",
+        lambda key: _rule_read(api, ctx, key),
+        lambda key: _rule_write(api, ctx, key),
+        lambda key: _rule_delete(api, ctx, key),
+    )
 
 
 async def _rule_read(api: Backend, ctx: Context, rule_id: str) -> Reply:
-    acls = api.acl_store
-    opts = parse(api, ctx)
-    ent_meta(ctx)
-
-    def query(authz: Enforcer) -> Result[BindingRule | None]:
-        index, rule = acls.rule_get(rule_id)
-        return Result(index, rule, (ACL_BINDING_RULES,), not_found=rule is None)
-
-    result = await _read(api, ctx, opts, query)
-    if result.value is None:
-        raise _missing("binding rule")
-    return ctx.json(rule_json(result.value))
+    return await _read_one(api, ctx, lambda acls: acls.rule_get(rule_id), (ACL_BINDING_RULES,),
+                           "binding rule", rule_json)
 
 
 async def _rule_create(api: Backend, ctx: Context) -> Reply:
@@ -1173,21 +1149,9 @@ async def _rule_write(api: Backend, ctx: Context, rule_id: str) -> Reply:
 
 
 async def _rule_delete(api: Backend, ctx: Context, rule_id: str) -> Reply:
-    acls = api.acl_store
-    datacenter = _dc_param(api, ctx)
-    ent_meta(ctx)
-    try:
-        _write_authz(api, ctx, datacenter)
-    except ACLError as exc:
-        _not_found_on_delete("binding rule")(exc)
-        raise
-    _, rule = acls.rule_get(rule_id)
-    if rule is not None:
-        try:
-            acls.rule_delete(rule.id)
-        except RPCError as exc:
-            raise RPCError(f"Failed to apply binding rule delete request: {exc}") from None
-    return ctx.json(True)
+    return await _delete_one(api, ctx, "binding rule", _dc_param(api, ctx),
+                             lambda acls: acls.rule_get(rule_id)[1],
+                             lambda acls, rule: acls.rule_delete(rule.id))
 
 
 # -- login and logout ------------------------------------------------------------------------
