@@ -207,6 +207,13 @@ class SessionKeepAlive(Mapping[str, Any]):
             remaining = self._last_renewal + self._ttl_ns * _NS - loop.time()
             if remaining <= 0:
                 break
+            if self.error is not None and remaining < wait:
+                # After a failure the next retry would come after the TTL ran out (Go's
+                # RenewPeriodic waits its full retry time, then finds the session expired): it
+                # cannot save the session, so none is sent, and a renewal answered at once can
+                # never turn the last moments of the TTL into a busy loop.
+                await asyncio.sleep(remaining)
+                break
             await asyncio.sleep(min(wait, remaining))
             remaining = self._last_renewal + self._ttl_ns * _NS - loop.time()
             if remaining <= 0:
