@@ -30,7 +30,7 @@ from ..http.query import (
     set_meta,
 )
 from ..http.reply import Context, HTTPError, Reply, Route
-from ..state.kvs import KV_TABLE, DirEntry, kv_key_channel
+from ..state.kvs import KV_TABLE, DirEntry, collect_keys, kv_key_channel
 from ..structs.kvs import entry_json
 
 __all__ = ["ROUTES"]
@@ -105,7 +105,7 @@ async def _kv_keys(api: Backend, ctx: Context, opts: QueryOptions, prefix: str) 
     def list_keys() -> Result[list[str]]:
         index, entries = store.kv_list(prefix)
         kept, hidden = aclfilter.dir_entries(authz, entries)  # before the keys are cut
-        keys = _collect_keys(prefix, separator, kept)
+        keys = collect_keys(prefix, separator, kept)
         return Result(index, keys, (KV_TABLE,), filtered=aclfilter.mask(token, hidden))
 
     result = await blocking(api, opts, list_keys)
@@ -168,22 +168,6 @@ def _kv_delete(api: Backend, ctx: Context, opts: QueryOptions, key: str) -> Repl
 def _key_list_policy(api: Backend) -> bool:
     """acl.enable_key_list_policy (default false): recursive reads also need ``key:list``."""
     return api.acl_config.enable_key_list_policy
-
-
-def _collect_keys(prefix: str, separator: str, entries: list[DirEntry]) -> list[str]:
-    """KVS.ListKeys: each key, or cut after the first separator past the prefix (deduplicated)."""
-    keys: list[str] = []
-    seen: set[str] = set()
-    for entry in entries:
-        cut = entry.key.find(separator, len(prefix)) if separator else -1
-        if cut == -1:
-            keys.append(entry.key)
-            continue
-        key = entry.key[: cut + len(separator)]
-        if key not in seen:
-            seen.add(key)
-            keys.append(key)
-    return keys
 
 
 ROUTES: Final[tuple[Route, ...]] = (Route.of("/v1/kv/", ("GET", "PUT", "DELETE"), _kv),)

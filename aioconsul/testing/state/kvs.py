@@ -27,7 +27,7 @@ from typing import Final
 from ..golang.stdlib import strconv_quote
 from .memdb import Channel, MemDB, Restore, RPCError
 
-__all__ = ["KV_TABLE", "TOMBSTONE_TTL", "DirEntry", "KVTable", "kv_key_channel"]
+__all__ = ["KV_TABLE", "TOMBSTONE_TTL", "DirEntry", "KVTable", "collect_keys", "kv_key_channel"]
 
 KV_TABLE: Final = "kv"
 TOMBSTONE_TTL: Final = 15 * 60.0  # seconds; agent config tombstone_ttl default
@@ -59,6 +59,23 @@ class DirEntry:
             and (self.value or b"") == (other.value or b"")
             and self.session == other.session
         )
+
+
+def collect_keys(prefix: str, separator: str, entries: list[DirEntry]) -> list[str]:
+    """KVS.ListKeys: each entry's key, or cut after the first ``separator`` past ``prefix``
+    (deduplicated). Run on the entries the token may read (FilterDirEnt comes first)."""
+    keys: list[str] = []
+    seen: set[str] = set()
+    for entry in entries:
+        cut = entry.key.find(separator, len(prefix)) if separator else -1
+        if cut == -1:
+            keys.append(entry.key)
+            continue
+        key = entry.key[: cut + len(separator)]
+        if key not in seen:
+            seen.add(key)
+            keys.append(key)
+    return keys
 
 
 class KVTable(MemDB):
@@ -145,25 +162,6 @@ class KVTable(MemDB):
         else:
             index = self._kv_index
         return (index or self._kv_index) or 1, entries
-
-    def kv_keys(self, prefix: str, separator: str) -> tuple[int, list[str]]:
-        """KVS.ListKeys: the List index; keys cut after the first separator past the prefix."""
-        index, entries = self.kv_list(prefix)
-        keys: list[str] = []
-        seen: set[str] = set()
-        for entry in entries:
-            if not separator:
-                keys.append(entry.key)
-                continue
-            cut = entry.key.find(separator, len(prefix))
-            if cut == -1:
-                keys.append(entry.key)
-                continue
-            key = entry.key[: cut + len(separator)]
-            if key not in seen:
-                seen.add(key)
-                keys.append(key)
-        return index, keys
 
     def kv_lock_delay_active(self, key: str) -> bool:
         """Whether an acquire of ``key`` is refused by lock-delay right now."""
