@@ -278,6 +278,12 @@ CALLS: dict[str, Use] = {
                                                                             token=t),
     "acl.templated_policies.preview": lambda c, t: c.acl.templated_policies.preview(
         "builtin/service", {"Name": "web"}, token=t),
+    # -- connect.ca, agent.connect.roots/leaf --
+    # -- connect.intentions, agent.connect.authorize --
+    # -- discovery_chain --
+    # -- snapshot --
+    # -- peering, exported/imported services --
+    # -- namespaces, partitions, agent metrics stream, misc --
 }
 
 #: Client methods that are not requests, and the toolkit's own (tested where they live).

@@ -18,13 +18,19 @@ from .api.acl import ACL
 from .api.agent import Agent
 from .api.catalog import Catalog
 from .api.config import ConfigEntries
+from .api.connect import Connect
 from .api.coordinate import Coordinate
+from .api.discovery_chain import DiscoveryChain
 from .api.event import Event
 from .api.health import Health
 from .api.kv import KV
+from .api.namespaces import Namespaces
 from .api.operator import Operator
+from .api.partitions import Partitions
+from .api.peering import Peering
 from .api.query import Query
 from .api.session import Session
+from .api.snapshot import Snapshot
 from .api.status import Status
 from .api.txn import Txn
 from .errors import ConsulError
@@ -161,10 +167,16 @@ class Consul:
         self.event = Event(core)
         self.catalog = Catalog(core)
         self.config_entries = ConfigEntries(core)
+        self.connect = Connect(core)
+        self.discovery_chain = DiscoveryChain(core)
         self.health = Health(core)
         self.coordinate = Coordinate(core)
+        self.namespaces = Namespaces(core)
+        self.partitions = Partitions(core)
+        self.peering = Peering(core)
         self.query = Query(core)
         self.session = Session(core)
+        self.snapshot = Snapshot(core)
         self.status = Status(core)
         self.txn = Txn(core)
 

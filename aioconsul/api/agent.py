@@ -29,6 +29,7 @@ from ..errors import ProtocolError
 from ..typing import Collection, Duration, HashBlocking, Meta, Object, ObjectID
 from ..typing import Mapping as ObjectMapping
 from ..watch import blocks_on_hash
+from .agent_connect import AgentConnect
 
 __all__ = ["LEGACY_TOKEN_KINDS", "LOG_LEVELS", "STATUSES", "TOKEN_KINDS", "Agent", "AgentChecks",
            "AgentServices", "Monitor"]
@@ -638,15 +639,17 @@ class Agent(Endpoint):
     (:class:`AgentChecks`) hold its services and checks.
     """
 
-    __slots__ = ("checks", "services")
+    __slots__ = ("checks", "connect", "services")
 
     services: AgentServices
     checks: AgentChecks
+    connect: AgentConnect
 
     def __init__(self, core: Core) -> None:
         super().__init__(core)
         self.services = AgentServices(core)
         self.checks = AgentChecks(core)
+        self.connect = AgentConnect(core)
 
     async def self(self, *, token: str | None = None) -> Object:
         """The agent's configuration and member record (``GET /v1/agent/self``).
