@@ -137,10 +137,12 @@ def test_a_cycle_through_a_lazy_import_is_reported() -> None:
 DEV_AGENT = "aioconsul.testing"
 # The dev agent's layers, bottom first (docs/testing.rst, "How the dev agent is built"): a
 # module may import from its own layer and the ones below, never from one above. The wire
-# shapes and the state store are one layer: renderers read records, the store keeps bodies.
+# shapes and the state store are one layer: renderers read records, the store keeps bodies;
+# so are the pure mesh pieces over them (``connect``: SPIFFE IDs and the built-in CA's
+# certificates; ``discoverychain``: the chain compiler over config entries).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("golang",),
-    ("structs", "state"),
+    ("structs", "state", "connect", "discoverychain"),
     ("acl",),
     ("local",),
     ("backend",),
