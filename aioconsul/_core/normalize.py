@@ -11,7 +11,7 @@ import datetime
 import functools
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -20,21 +20,30 @@ from ..typing import Consistency, Meta
 __all__ = [
     "blocking",
     "cache_seconds",
+    "choice",
     "consistency",
+    "definition",
+    "describe",
     "duration",
     "expression",
     "extract",
+    "flag",
     "format_duration",
     "format_wait",
     "go_duration",
     "hash_blocking",
     "index",
     "kv_key",
+    "list_of",
+    "mapping",
     "node_meta",
     "object_id",
     "payload",
     "regex",
+    "str_map",
+    "strings",
     "tags",
+    "text",
     "token",
     "uint64",
 ]
@@ -55,8 +64,78 @@ _UNITS_NS = {
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
 
 
-def _describe(value: object) -> str:
+def describe(value: object) -> str:
+    """A value as the messages name it: its type and its repr (``int 3``)."""
     return f"{type(value).__name__} {value!r}"
+
+
+# -- the plain inputs every group shares ----------------------------------------------------
+
+
+def text(value: Any, name: str, *, empty: bool = False) -> str:
+    """A str argument (a name, an ID, a description...): not empty unless ``empty``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected a str, got {type(value).__name__}")
+    if not value and not empty:
+        raise ValueError(f"{name}: must not be empty")
+    return value
+
+
+def flag(value: Any, name: str) -> bool:
+    """A bool argument: True or False, not a truthy value (``"false"`` is not False)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
+    return value
+
+
+def _either(choices: tuple[str, ...]) -> str:
+    quoted = [repr(choice) for choice in choices]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (an intention's ``action``, a match's ``by``...), as given."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected {_either(choices)}, got {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"{name}: expected {_either(choices)}, got {value!r}")
+    return value
+
+
+def list_of(value: Any, name: str, what: str) -> list[Any]:
+    """A list argument, given as any iterable but a str, bytes or mapping (iterating those
+    gives characters, ints or keys: never what was meant). ``what`` names the items."""
+    if isinstance(value, (str, bytes, bytearray, Mapping)) or not isinstance(value, Iterable):
+        raise TypeError(f"{name}: expected a list of {what}, got {type(value).__name__}")
+    return list(value)
+
+
+def strings(value: Any, name: str) -> list[str]:
+    """A list of non-empty str (datacenters, names); an item's error names it (``name[2]``)."""
+    return [text(item, f"{name}[{i}]") for i, item in enumerate(list_of(value, name, "str"))]
+
+
+def str_map(value: Any, name: str = "meta") -> dict[str, str]:
+    """A mapping of str to str (``Meta``), copied. The message names a bad key, never a
+    value (a meta value may be anything the caller holds)."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name}: expected a mapping of str to str, got {type(value).__name__}")
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise TypeError(f"{name}: keys and values must be str, got {key!r}: "
+                            f"{type(item).__name__}")
+    return dict(value)
+
+
+def mapping(value: Any, name: str, what: str = "a mapping") -> dict[str, Any]:
+    """A JSON object given as a mapping with str keys, copied; ``what`` says what was
+    expected (``"a service identity"``)."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name}: expected {what}, got {type(value).__name__}")
+    for key in value:
+        if not isinstance(key, str):
+            raise TypeError(f"{name}: field names must be str, got {key!r}")
+    return dict(value)
 
 
 def extract(value: Any, keys: tuple[str, ...], name: str) -> Any:
@@ -73,14 +152,14 @@ def extract(value: Any, keys: tuple[str, ...], name: str) -> Any:
 def uint64(value: Any, name: str) -> int:
     """An unsigned 64-bit integer, as an int or its decimal text."""
     if isinstance(value, bool):
-        raise TypeError(f"{name}: expected an int, got {_describe(value)}")
+        raise TypeError(f"{name}: expected an int, got {describe(value)}")
     if isinstance(value, str):
         text = value.strip()
         if not text.isdecimal() or not text.isascii():
             raise ValueError(f"{name}: expected a decimal unsigned integer, got {value!r}")
         value = int(text)
     if not isinstance(value, int):
-        raise TypeError(f"{name}: expected an int, got {_describe(value)}")
+        raise TypeError(f"{name}: expected an int, got {describe(value)}")
     if not 0 <= value <= MAX_UINT64:
         raise ValueError(f"{name}: {value} is outside the unsigned 64-bit range")
     return value
@@ -101,7 +180,7 @@ def object_id(value: Any, name: str, key: str | tuple[str, ...] = "ID") -> str:
     if not isinstance(found, str):
         wanted = " or ".join(repr(k) for k in keys)
         raise TypeError(f"{name}: expected a str or a mapping with a {wanted} key, got "
-                        f"{_describe(found)}")
+                        f"{describe(found)}")
     if not found:
         raise ValueError(f"{name}: must not be empty")
     return found
@@ -120,7 +199,7 @@ def duration(value: Any, name: str) -> int:
         ns = _parse_go_duration(value, name)
     else:
         raise ValueError(f"{name}: expected a duration such as '10s' or a datetime.timedelta, "
-                         f"got {_describe(value)}")
+                         f"got {describe(value)}")
     if ns < 0:
         raise ValueError(f"{name}: a duration must not be negative, got {value!r}")
     if ns > MAX_DURATION_NS:
@@ -185,7 +264,7 @@ def blocking(value: Any, name: str = "watch") -> tuple[int, int | None]:
         return index(idx, name), None if wait is None else duration(wait, f"{name} wait")
     if isinstance(value, (list, set)):
         raise TypeError(f"{name}: expected an index, a mapping with 'Index' or (index, wait), "
-                        f"got {_describe(value)}")
+                        f"got {describe(value)}")
     return index(value, name), None
 
 
@@ -195,7 +274,7 @@ def cache_seconds(value: Any, name: str) -> str:
     not a Duration is a ``TypeError``; a negative or malformed one a ``ValueError``."""
     if isinstance(value, bool) or not isinstance(value, (str, datetime.timedelta)):
         raise TypeError(f"{name}: expected a duration such as '30s' or a datetime.timedelta, "
-                        f"got {_describe(value)}")
+                        f"got {describe(value)}")
     return f"{duration(value, name) / 1_000_000_000:.0f}"
 
 
@@ -234,7 +313,7 @@ def hash_blocking(value: Any, name: str = "watch") -> tuple[str, int | None]:
         hint = " (an index cannot wait on a hash-based endpoint)" if isinstance(
             found, int) and not isinstance(found, bool) else ""
         raise TypeError(f"{name}: expected a ContentHash str, a mapping with 'ContentHash' or "
-                        f"(hash, wait), got {_describe(found)}{hint}")
+                        f"(hash, wait), got {describe(found)}{hint}")
     if any(not char.isprintable() or char.isspace() for char in found):
         raise ValueError(f"{name}: {found!r} is not a content hash")
     return found, None if wait is None else duration(wait, f"{name} wait")
@@ -251,7 +330,7 @@ def consistency(value: Any, name: str = "consistency") -> Consistency:
             pass
         raise ValueError(f"{name}: expected 'default', 'consistent' or 'stale', got {value!r}")
     raise TypeError(f"{name}: expected a str or aioconsul.typing.Consistency, got "
-                    f"{_describe(value)}")
+                    f"{describe(value)}")
 
 
 # Inline flags Go's RE2 understands, for a compiled pattern's flags.
@@ -271,7 +350,7 @@ def regex(value: Any, name: str) -> str:
         return f"(?{inline}){pattern}" if inline else pattern
     if isinstance(value, str):
         return value
-    raise TypeError(f"{name}: expected a str or re.Pattern, got {_describe(value)}")
+    raise TypeError(f"{name}: expected a str or re.Pattern, got {describe(value)}")
 
 
 def payload(value: Any, name: str) -> bytes:
@@ -299,7 +378,7 @@ def kv_key(value: Any, name: str = "key", *, prefix: bool = False) -> str:
     if type(value) is not str:  # the common case skips the mapping check
         value = extract(value, ("Key",), name)
     if not isinstance(value, str):
-        raise TypeError(f"{name}: expected a str or a KV entry, got {_describe(value)}")
+        raise TypeError(f"{name}: expected a str or a KV entry, got {describe(value)}")
     if not value:
         if prefix:
             return value
@@ -320,19 +399,14 @@ def kv_key(value: Any, name: str = "key", *, prefix: bool = False) -> str:
 
 
 def definition(value: Any, name: str, what: str) -> dict[str, Any]:
-    """A JSON object given as a mapping with str keys (a service or check definition), copied."""
-    if isinstance(value, str) or not isinstance(value, Mapping):
-        raise TypeError(f"{name}: expected {what} (a mapping), got {type(value).__name__}")
-    for key in value:
-        if not isinstance(key, str):
-            raise TypeError(f"{name}: field names must be str, got {key!r}")
-    return dict(value)
+    """A service or check definition: :func:`mapping`, its message saying "(a mapping)"."""
+    return mapping(value, name, f"{what} (a mapping)")
 
 
 def expression(value: Any, name: str = "filter") -> str:
     """A filter expression (Consul's ``?filter=`` language), as text; evaluated by the agent."""
     if not isinstance(value, str):
-        raise TypeError(f"{name}: expected a filter expression as str, got {_describe(value)}")
+        raise TypeError(f"{name}: expected a filter expression as str, got {describe(value)}")
     if not value.strip():
         raise ValueError(f"{name}: must not be empty")
     return value
@@ -340,12 +414,8 @@ def expression(value: Any, name: str = "filter") -> str:
 
 def node_meta(value: Any, name: str = "node_meta") -> list[tuple[str, str]]:
     """``node-meta`` pairs from a mapping of str to str (every pair must match)."""
-    if not isinstance(value, Mapping):
-        raise TypeError(f"{name}: expected a mapping of str to str, got {_describe(value)}")
     pairs = []
-    for key, item in value.items():
-        if not isinstance(key, str) or not isinstance(item, str):
-            raise TypeError(f"{name}: keys and values must be str, got {key!r}: {item!r}")
+    for key, item in str_map(value, name).items():
         if not key or ":" in key:
             raise ValueError(f"{name}: a key must be non-empty and without ':', got {key!r}")
         pairs.append(("node-meta", f"{key}:{item}"))
@@ -357,11 +427,11 @@ def tags(value: Any, name: str = "tag") -> list[str]:
     if isinstance(value, str):
         value = [value]
     elif isinstance(value, Mapping) or not isinstance(value, (list, tuple, set, frozenset)):
-        raise TypeError(f"{name}: expected a str or a list of str, got {_describe(value)}")
+        raise TypeError(f"{name}: expected a str or a list of str, got {describe(value)}")
     result = []
     for item in value:
         if not isinstance(item, str):
-            raise TypeError(f"{name}: expected str tags, got {_describe(item)}")
+            raise TypeError(f"{name}: expected str tags, got {describe(item)}")
         if not item:
             raise ValueError(f"{name}: a tag must not be empty")
         result.append(item)

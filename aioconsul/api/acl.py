@@ -61,42 +61,18 @@ _BINDING_RULE_FIELDS = ("Description", "AuthMethod", "Selector", "BindType", "Bi
 # -- the inputs, each checked before anything is sent ---------------------------------------
 
 
-def _text(value: Any, name: str, *, empty: bool = False) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name}: expected a str, got {type(value).__name__}")
-    if not value and not empty:
-        raise ValueError(f"{name}: must not be empty")
-    return value
-
-
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected True or False, got {type(value).__name__}")
-    return value
-
-
-def _list(value: Any, name: str, what: str) -> list[Any]:
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-        raise TypeError(f"{name}: expected a list of {what}, got {type(value).__name__}")
-    return list(value)
-
-
-def _strings(value: Any, name: str) -> list[str]:
-    return [_text(item, f"{name}[{i}]") for i, item in enumerate(_list(value, name, "str"))]
-
-
 def _links(value: Any, name: str, kind: str) -> list[dict[str, str]]:
     """Policy or role links: a name (str), or an object with ``ID`` and/or ``Name``."""
     links = []
-    for i, item in enumerate(_list(value, name, f"{kind} names or {kind} objects")):
+    for i, item in enumerate(normalize.list_of(value, name, f"{kind} names or {kind} objects")):
         where = f"{name}[{i}]"
         if isinstance(item, str):
-            links.append({"Name": _text(item, where)})
+            links.append({"Name": normalize.text(item, where)})
             continue
         if not isinstance(item, Mapping):
             raise TypeError(f"{where}: expected a {kind} name or a {kind} object with 'ID' or "
                             f"'Name', got {type(item).__name__}")
-        link = {field: _text(item[field], f"{where}.{field}")
+        link = {field: normalize.text(item[field], f"{where}.{field}")
                 for field in ("ID", "Name") if item.get(field) not in (None, "")}
         if not link:
             raise ValueError(f"{where}: a {kind} link needs an 'ID' or a 'Name'")
@@ -104,29 +80,21 @@ def _links(value: Any, name: str, kind: str) -> list[dict[str, str]]:
     return links
 
 
-def _object(value: Any, name: str, what: str) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise TypeError(f"{name}: expected {what}, got {type(value).__name__}")
-    for key in value:
-        if not isinstance(key, str):
-            raise TypeError(f"{name}: field names must be str, got {key!r}")
-    return dict(value)
-
-
 def _service_identities(value: Any, name: str) -> list[dict[str, Any]]:
     """Service identities: a service name, or ``{"ServiceName": ..., "Datacenters": [...]}``."""
     identities = []
-    for i, item in enumerate(_list(value, name, "service names or service identities")):
+    for i, item in enumerate(normalize.list_of(value, name, "service names or service identities")):
         where = f"{name}[{i}]"
         if isinstance(item, str):
-            identities.append({"ServiceName": _text(item, where)})
+            identities.append({"ServiceName": normalize.text(item, where)})
             continue
-        identity = _object(item, where, "a service name or a service identity")
+        identity = normalize.mapping(item, where, "a service name or a service identity")
         if "ServiceName" not in identity:
             raise ValueError(f"{where}: a service identity needs a 'ServiceName'")
-        _text(identity["ServiceName"], f"{where}.ServiceName")
+        normalize.text(identity["ServiceName"], f"{where}.ServiceName")
         if identity.get("Datacenters") is not None:
-            identity["Datacenters"] = _strings(identity["Datacenters"], f"{where}.Datacenters")
+            identity["Datacenters"] = normalize.strings(identity["Datacenters"],
+                                                        f"{where}.Datacenters")
         identities.append(identity)
     return identities
 
@@ -134,16 +102,16 @@ def _service_identities(value: Any, name: str) -> list[dict[str, Any]]:
 def _node_identities(value: Any, name: str) -> list[dict[str, Any]]:
     """Node identities: ``{"NodeName": ..., "Datacenter": ...}`` or a ``(node, dc)`` pair."""
     identities = []
-    for i, item in enumerate(_list(value, name, "node identities")):
+    for i, item in enumerate(normalize.list_of(value, name, "node identities")):
         where = f"{name}[{i}]"
         if isinstance(item, tuple) and len(item) == 2:
             item = {"NodeName": item[0], "Datacenter": item[1]}
-        identity = _object(item, where, "a node identity ({'NodeName', 'Datacenter'} or a "
-                                        "(node, datacenter) pair)")
+        identity = normalize.mapping(item, where, "a node identity ({'NodeName', 'Datacenter'} "
+                                                  "or a (node, datacenter) pair)")
         for field in ("NodeName", "Datacenter"):
             if field not in identity:
                 raise ValueError(f"{where}: a node identity needs a '{field}'")
-            _text(identity[field], f"{where}.{field}")
+            normalize.text(identity[field], f"{where}.{field}")
         identities.append(identity)
     return identities
 
@@ -152,21 +120,22 @@ def _templated_policies(value: Any, name: str) -> list[dict[str, Any]]:
     """Templated policies: a template name, or ``{"TemplateName": ..., "TemplateVariables":
     {"Name": ...}, "Datacenters": [...]}``."""
     policies = []
-    for i, item in enumerate(_list(value, name, "template names or templated policies")):
+    listed = normalize.list_of(value, name, "template names or templated policies")
+    for i, item in enumerate(listed):
         where = f"{name}[{i}]"
         if isinstance(item, str):
-            policies.append({"TemplateName": _text(item, where)})
+            policies.append({"TemplateName": normalize.text(item, where)})
             continue
-        policy = _object(item, where, "a template name or a templated policy")
+        policy = normalize.mapping(item, where, "a template name or a templated policy")
         if "TemplateName" not in policy:
             raise ValueError(f"{where}: a templated policy needs a 'TemplateName'")
-        _text(policy["TemplateName"], f"{where}.TemplateName")
+        normalize.text(policy["TemplateName"], f"{where}.TemplateName")
         if policy.get("TemplateVariables") is not None:
-            policy["TemplateVariables"] = _object(
+            policy["TemplateVariables"] = normalize.mapping(
                 policy["TemplateVariables"], f"{where}.TemplateVariables",
                 "the template's variables (a mapping such as {'Name': 'web'})")
         if policy.get("Datacenters") is not None:
-            policy["Datacenters"] = _strings(policy["Datacenters"], f"{where}.Datacenters")
+            policy["Datacenters"] = normalize.strings(policy["Datacenters"], f"{where}.Datacenters")
         policies.append(policy)
     return policies
 
@@ -187,7 +156,7 @@ def _rules(value: Any, name: str = "rules") -> str:
 def _time(value: Any, name: str) -> str:
     """An RFC 3339 time (Go's ``time.Time`` in JSON) from an aware datetime or a str."""
     if isinstance(value, str):
-        return _text(value, name)
+        return normalize.text(value, name)
     if not isinstance(value, datetime.datetime):
         raise TypeError(f"{name}: expected a datetime or an RFC 3339 str, "
                         f"got {type(value).__name__}")
@@ -218,7 +187,7 @@ def _token_body(
     service_identities: Any, node_identities: Any, templated_policies: Any, local: Any,
 ) -> dict[str, Any]:
     _put(body, "Description", None if description is None
-         else _text(description, "description", empty=True))
+         else normalize.text(description, "description", empty=True))
     _put(body, "Policies", None if policies is None else _links(policies, "policies", "policy"))
     _put(body, "Roles", None if roles is None else _links(roles, "roles", "role"))
     _put(body, "ServiceIdentities", None if service_identities is None
@@ -227,7 +196,7 @@ def _token_body(
          else _node_identities(node_identities, "node_identities"))
     _put(body, "TemplatedPolicies", None if templated_policies is None
          else _templated_policies(templated_policies, "templated_policies"))
-    _put(body, "Local", None if local is None else _flag(local, "local"))
+    _put(body, "Local", None if local is None else normalize.flag(local, "local"))
     return body
 
 
@@ -235,9 +204,9 @@ def _role_body(
     body: dict[str, Any], *, name: Any, description: Any, policies: Any,
     service_identities: Any, node_identities: Any, templated_policies: Any,
 ) -> dict[str, Any]:
-    _put(body, "Name", None if name is None else _text(name, "name"))
+    _put(body, "Name", None if name is None else normalize.text(name, "name"))
     _put(body, "Description", None if description is None
-         else _text(description, "description", empty=True))
+         else normalize.text(description, "description", empty=True))
     _put(body, "Policies", None if policies is None else _links(policies, "policies", "policy"))
     _put(body, "ServiceIdentities", None if service_identities is None
          else _service_identities(service_identities, "service_identities"))
@@ -254,24 +223,24 @@ def _auth_method_body(
     body: dict[str, Any], *, name: Any, type: Any, display_name: Any, description: Any,
     max_token_ttl: Any, token_locality: Any, config: Any, namespace_rules: Any,
 ) -> dict[str, Any]:
-    _put(body, "Name", None if name is None else _text(name, "name"))
-    _put(body, "Type", None if type is None else _text(type, "type"))
+    _put(body, "Name", None if name is None else normalize.text(name, "name"))
+    _put(body, "Type", None if type is None else normalize.text(type, "type"))
     _put(body, "DisplayName", None if display_name is None
-         else _text(display_name, "display_name", empty=True))
+         else normalize.text(display_name, "display_name", empty=True))
     _put(body, "Description", None if description is None
-         else _text(description, "description", empty=True))
+         else normalize.text(description, "description", empty=True))
     _put(body, "MaxTokenTTL", None if max_token_ttl is None
          else normalize.go_duration(max_token_ttl, "max_token_ttl"))
     if token_locality is not None and token_locality not in _TOKEN_LOCALITIES:
         raise ValueError(f"token_locality: expected 'local' or 'global', got {token_locality!r}")
     _put(body, "TokenLocality", token_locality)
     _put(body, "Config", None if config is None
-         else _object(config, "config", "the auth method's configuration (a mapping)"))
+         else normalize.mapping(config, "config", "the auth method's configuration (a mapping)"))
     if namespace_rules is not None:
         body["NamespaceRules"] = [
-            _object(rule, f"namespace_rules[{i}]", "a namespace rule (a mapping)")
-            for i, rule in enumerate(_list(namespace_rules, "namespace_rules",
-                                           "namespace rules"))]
+            normalize.mapping(rule, f"namespace_rules[{i}]", "a namespace rule (a mapping)")
+            for i, rule in enumerate(normalize.list_of(namespace_rules, "namespace_rules",
+                                                       "namespace rules"))]
     if "Name" not in body:
         raise ValueError("name: an auth method needs a name")
     if "Type" not in body:
@@ -289,13 +258,14 @@ def _binding_rule_body(
         raise ValueError(f"bind_type: expected one of {', '.join(BIND_TYPES)}, "
                          f"got {bind_type!r}")
     _put(body, "BindType", bind_type)
-    _put(body, "BindName", None if bind_name is None else _text(bind_name, "bind_name"))
-    _put(body, "Selector", None if selector is None else _text(selector, "selector", empty=True))
+    _put(body, "BindName", None if bind_name is None else normalize.text(bind_name, "bind_name"))
+    _put(body, "Selector", None if selector is None
+         else normalize.text(selector, "selector", empty=True))
     _put(body, "Description", None if description is None
-         else _text(description, "description", empty=True))
+         else normalize.text(description, "description", empty=True))
     _put(body, "BindVars", None if bind_vars is None
-         else _object(bind_vars, "bind_vars", "the template's variables (such as "
-                                              "{'Name': '${value.name}'})"))
+         else normalize.mapping(bind_vars, "bind_vars", "the template's variables (such as "
+                                                        "{'Name': '${value.name}'})"))
     for field, name in (("AuthMethod", "auth_method"), ("BindType", "bind_type"),
                         ("BindName", "bind_name")):
         if field not in body:
@@ -338,8 +308,8 @@ class _Group(Endpoint):
     async def _read_by_name(self, name: Any, dc: Any, namespace: Any, partition: Any,
                             consistency: Any, watch: Any,
                             token: str | None) -> tuple[Object | None, Meta]:
-        return await self._get(self._PATH + "/name/" + quote_segment(_text(name, "name")), [],
-                               dc, namespace, partition, consistency, watch, token)
+        path = self._PATH + "/name/" + quote_segment(normalize.text(name, "name"))
+        return await self._get(path, [], dc, namespace, partition, consistency, watch, token)
 
     async def _create(self, body: dict[str, Any], dc: Any, namespace: Any, partition: Any,
                       token: str | None, *,
@@ -453,7 +423,7 @@ class ACLTokens(_Group):
         _put(body, "ExpirationTime", None if expiration_time is None
              else _time(expiration_time, "expiration_time"))
         _put(body, "AccessorID", None if accessor_id is None
-             else _text(accessor_id, "accessor_id"))
+             else normalize.text(accessor_id, "accessor_id"))
         _put(body, "SecretID", None if secret_id is None else normalize.token(secret_id,
                                                                               "secret_id"))
         return await self._create(body, dc, namespace, partition, token, secrets=(secret_id,))
@@ -477,7 +447,7 @@ class ACLTokens(_Group):
         ``ExpandedRoles``, ``NamespaceDefaultPolicyIDs``, ``NamespaceDefaultRoleIDs``,
         ``AgentACLDefaultPolicy``, ``AgentACLDownPolicy`` and ``ResolvedByAgent``.
         """
-        params = [("expanded", "true")] if _flag(expanded, "expanded") else []
+        params = [("expanded", "true")] if normalize.flag(expanded, "expanded") else []
         return await self._read(token_id, params, dc, namespace, partition, consistency, watch,
                                 token)
 
@@ -548,7 +518,7 @@ class ACLTokens(_Group):
         (the original's without it). A token made by :meth:`ACL.login` cannot be cloned."""
         body: dict[str, Any] = {}
         _put(body, "Description", None if description is None
-             else _text(description, "description", empty=True))
+             else normalize.text(description, "description", empty=True))
         return await self._write("PUT", self._at(token_id) + "/clone", body, dc, namespace,
                                  partition, token)
 
@@ -590,7 +560,7 @@ class ACLTokens(_Group):
         params = (_filter("policy", policy, "policy") + _filter("role", role, "role")
                   + _filter("auth_method", auth_method, "authmethod", "Name"))
         if service_name is not None:
-            params.append(("servicename", _text(service_name, "service_name")))
+            params.append(("servicename", normalize.text(service_name, "service_name")))
         return await self._items("/v1/acl/tokens", params, dc, namespace, partition,
                                  consistency, watch, token)
 
@@ -629,12 +599,12 @@ class ACLPolicies(_Group):
     @staticmethod
     def _body(body: dict[str, Any], *, name: Any, rules: Any, description: Any,
               datacenters: Any) -> dict[str, Any]:
-        _put(body, "Name", None if name is None else _text(name, "name"))
+        _put(body, "Name", None if name is None else normalize.text(name, "name"))
         _put(body, "Rules", None if rules is None else _rules(rules))
         _put(body, "Description", None if description is None
-             else _text(description, "description", empty=True))
+             else normalize.text(description, "description", empty=True))
         _put(body, "Datacenters", None if datacenters is None
-             else _strings(datacenters, "datacenters"))
+             else normalize.strings(datacenters, "datacenters"))
         if "Name" not in body:
             raise ValueError("name: a policy needs a name")
         return body
@@ -1054,7 +1024,7 @@ def _template(name: Any) -> str:
     # it goes in the path as it is, each segment quoted (and none that would climb the path).
     if isinstance(name, Mapping):
         name = name.get("TemplateName")
-    segments = _text(name, "name").split("/")
+    segments = normalize.text(name, "name").split("/")
     if any(segment in ("", ".", "..") for segment in segments):
         raise ValueError(f"name: not a template name (empty, '.' or '..' segment): {name!r}")
     return "/".join(quote_segment(segment) for segment in segments)
@@ -1099,7 +1069,7 @@ class ACLTemplatedPolicies(Endpoint):
         """The policy template ``name`` renders with ``variables`` (``{"Name": "web"}``)
         (``POST /v1/acl/templated-policy/preview/<name>``): a synthetic policy with its
         ``Rules``. Consul answers 400 when the template needs a variable not given."""
-        body = {} if variables is None else _object(
+        body = {} if variables is None else normalize.mapping(
             variables, "variables", "the template's variables (a mapping such as "
                                     "{'Name': 'web'})")
         data, meta = await self._core.request(
@@ -1186,15 +1156,9 @@ class ACL(Endpoint):
         message. Never repeated once sent (a second login makes a second token)."""
         body: dict[str, Any] = {
             "AuthMethod": normalize.object_id(auth_method, "auth_method", "Name"),
-            "BearerToken": _text(bearer_token, "bearer_token")}
+            "BearerToken": normalize.text(bearer_token, "bearer_token")}
         if meta is not None:
-            if not isinstance(meta, Mapping):
-                raise TypeError(f"meta: expected a mapping of str to str, got "
-                                f"{type(meta).__name__}")
-            for key, value in meta.items():
-                if not isinstance(key, str) or not isinstance(value, str):
-                    raise TypeError(f"meta: keys and values must be str, got {key!r}")
-            body["Meta"] = dict(meta)
+            body["Meta"] = normalize.str_map(meta, "meta")
         data, result_meta = await self._core.request(
             "POST", "/v1/acl/login", json=body, dc=dc, namespace=namespace, partition=partition,
             token=token, secrets=(bearer_token,),
@@ -1229,12 +1193,11 @@ class ACL(Endpoint):
         the browser back to ``redirect_uri``."""
         body: dict[str, Any] = {
             "AuthMethod": normalize.object_id(auth_method, "auth_method", "Name"),
-            "RedirectURI": _text(redirect_uri, "redirect_uri")}
+            "RedirectURI": normalize.text(redirect_uri, "redirect_uri")}
         _put(body, "ClientNonce", None if client_nonce is None
-             else _text(client_nonce, "client_nonce"))
+             else normalize.text(client_nonce, "client_nonce"))
         if meta is not None:
-            body["Meta"] = {key: _text(value, f"meta[{key!r}]", empty=True)
-                            for key, value in _object(meta, "meta", "a mapping").items()}
+            body["Meta"] = normalize.str_map(meta, "meta")
         data, result_meta = await self._core.request(
             "POST", "/v1/acl/oidc/auth-url", json=body, dc=dc, namespace=namespace,
             partition=partition, token=token,
@@ -1258,9 +1221,9 @@ class ACL(Endpoint):
         is never shown in a message."""
         body: dict[str, Any] = {
             "AuthMethod": normalize.object_id(auth_method, "auth_method", "Name"),
-            "State": _text(state, "state"), "Code": _text(code, "code")}
+            "State": normalize.text(state, "state"), "Code": normalize.text(code, "code")}
         _put(body, "ClientNonce", None if client_nonce is None
-             else _text(client_nonce, "client_nonce"))
+             else normalize.text(client_nonce, "client_nonce"))
         data, meta = await self._core.request(
             "POST", "/v1/acl/oidc/callback", json=body, dc=dc, namespace=namespace,
             partition=partition, token=token, secrets=(code,),

@@ -5,6 +5,7 @@ CA roots, leaf certificates, authorize.
 
 from __future__ import annotations
 
+from .._core import normalize
 from .._core.core import Endpoint
 from .._core.request import id_path
 from ..typing import Blocking, Meta, Object, ObjectID
@@ -61,14 +62,10 @@ class AgentConnect(Endpoint):
         ACLs``). ``client_cert_uri`` is the certificate's SPIFFE URI SAN
         (``spiffe://<trust-domain>/ns/default/dc/dc1/svc/web``). An L7 intention counts as a
         denial. The token needs ``service:write`` on ``target``."""
-        for name, value in (("target", target), ("client_cert_uri", client_cert_uri),
-                            ("client_cert_serial", client_cert_serial)):
-            if not isinstance(value, str):
-                raise TypeError(f"{name}: expected a str, got {type(value).__name__}")
-            if not value and name != "client_cert_serial":
-                raise ValueError(f"{name}: must not be empty")
-        body = {"Target": target, "ClientCertURI": client_cert_uri,
-                "ClientCertSerial": client_cert_serial}
+        body = {"Target": normalize.text(target, "target"),
+                "ClientCertURI": normalize.text(client_cert_uri, "client_cert_uri"),
+                "ClientCertSerial": normalize.text(client_cert_serial, "client_cert_serial",
+                                                   empty=True)}
         data, _ = await self._core.request(
             "POST", "/v1/agent/connect/authorize", json=body, idempotent=True, token=token,
         )

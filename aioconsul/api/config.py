@@ -19,10 +19,7 @@ __all__ = ["ConfigEntries"]
 
 
 def _segment(value: Any, name: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name}: expected a str, got {type(value).__name__}")
-    if not value:
-        raise ValueError(f"{name}: must not be empty")
+    value = normalize.text(value, name)
     if "/" in value and name == "kind":
         raise ValueError(f"{name}: must not contain '/', got {value!r}")
     return quote_key(value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .._core import normalize
 from .._core.core import Endpoint
 from ..typing import Blocking, Consistency, Meta, Object
 
@@ -34,9 +35,7 @@ class ConnectCA(Endpoint):
         NotBefore, NotAfter, RootCert, IntermediateCerts, Active, ...}]}``. No ACL needed.
         After a rotation the old root stays listed (``Active`` false) beside the new one,
         whose ``IntermediateCerts`` hold it cross-signed by the old key."""
-        data, meta = await self._core.request(
-            "GET", "/v1/connect/ca/roots", dc=dc, consistency=consistency, watch=watch,
-            token=token)
+        data, meta = await self._roots((), False, dc, consistency, watch, token)
         return dict(data or {}), meta
 
     async def roots_pem(
@@ -49,10 +48,18 @@ class ConnectCA(Endpoint):
     ) -> tuple[str, Meta]:
         """The roots as one PEM bundle (``GET /v1/connect/ca/roots?pem=true``): every root
         then its intermediates, ready to be a TLS trust store; a blocking read."""
-        data, meta = await self._core.request(
-            "GET", "/v1/connect/ca/roots", params=(("pem", "true"),), dc=dc,
-            consistency=consistency, watch=watch, raw=True, token=token)
+        data, meta = await self._roots((("pem", "true"),), True, dc, consistency, watch, token)
         return bytes(data or b"").decode(), meta
+
+    async def _roots(
+        self, params: tuple[tuple[str, str], ...], raw: bool, dc: str | None,
+        consistency: Consistency | str | None, watch: Blocking | None, token: str | None,
+    ) -> tuple[Any, Meta]:
+        """``GET /v1/connect/ca/roots``, a blocking read: JSON, or with ``?pem=true`` the raw
+        PEM bundle."""
+        return await self._core.request(
+            "GET", "/v1/connect/ca/roots", params=params, dc=dc, consistency=consistency,
+            watch=watch, raw=raw, token=token)
 
     async def get_config(
         self, *, dc: str | None = None, token: str | None = None
@@ -77,13 +84,10 @@ class ConnectCA(Endpoint):
         ``operator:write``). A new key type or size, or another ``PrivateKey``/``RootCert``,
         rotates the root: the new root is cross-signed by the old one and every agent's
         leaf certificates are re-issued. Consul 1.21 has no check-and-set here."""
-        if not isinstance(provider, str) or not provider:
-            raise ValueError("provider: expected a non-empty string")
-        if not isinstance(config, Mapping):
-            raise TypeError(f"config: expected a mapping, got {type(config).__name__}")
-        body = {"Provider": provider, "Config": dict(config),
+        settings = normalize.mapping(config, "config")
+        body = {"Provider": normalize.text(provider, "provider"), "Config": settings,
                 "ForceWithoutCrossSigning": bool(force_without_cross_signing)}
         _, meta = await self._core.request(
             "PUT", "/v1/connect/ca/configuration", json=body, dc=dc, token=token,
-            secrets=tuple(str(v) for k, v in config.items() if k.lower() == "privatekey"))
+            secrets=tuple(str(v) for k, v in settings.items() if k.lower() == "privatekey"))
         return None, meta

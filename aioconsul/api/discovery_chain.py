@@ -62,12 +62,8 @@ class DiscoveryChain(Endpoint):
         """
         path = id_path("/v1/discovery-chain/", service, "service", SERVICE_NAME_KEYS)
         params: list[tuple[str, str]] = []
-        if compile_dc is not None:
-            if not isinstance(compile_dc, str):
-                raise TypeError(
-                    f"compile_dc: expected a str, got {type(compile_dc).__name__}")
-            if compile_dc:
-                params.append(("compile-dc", compile_dc))
+        if compile_dc is not None and normalize.text(compile_dc, "compile_dc", empty=True):
+            params.append(("compile-dc", compile_dc))
         body = _overrides(override_mesh_gateway, override_protocol, override_connect_timeout)
         data, meta = await self._core.request(
             "POST" if body is not None else "GET", path, params=params, json=body, dc=dc,
@@ -84,17 +80,10 @@ def _overrides(mesh_gateway: Any, protocol: Any, connect_timeout: Any) -> dict[s
     (``requiresPOST``): ``OverrideMeshGateway`` is a struct (always written), the timeout a
     ``time.Duration`` (nanoseconds)."""
     mode = ""
-    if mesh_gateway is not None:
-        if not isinstance(mesh_gateway, str):
-            raise TypeError(
-                f"override_mesh_gateway: expected a str, got {type(mesh_gateway).__name__}")
-        if mesh_gateway and mesh_gateway not in _MESH_GATEWAY_MODES:
-            raise ValueError(
-                "override_mesh_gateway: expected 'none', 'local' or 'remote', "
-                f"got {mesh_gateway!r}")
-        mode = mesh_gateway
-    if protocol is not None and not isinstance(protocol, str):
-        raise TypeError(f"override_protocol: expected a str, got {type(protocol).__name__}")
+    if mesh_gateway is not None and mesh_gateway != "":  # "": the default mode
+        mode = normalize.choice(mesh_gateway, "override_mesh_gateway", _MESH_GATEWAY_MODES)
+    if protocol is not None:
+        normalize.text(protocol, "override_protocol", empty=True)
     timeout = 0
     if connect_timeout is not None:
         timeout = normalize.duration(connect_timeout, "override_connect_timeout")

@@ -42,11 +42,8 @@ def _filters(node: Any, service: Any, tag: Any) -> list[tuple[str, str]]:
             if value is not None]
 
 
-def _name(name: Any, *, firing: bool = True) -> str:
-    if not isinstance(name, str):
-        raise TypeError(f"name: expected a str, got {type(name).__name__}")
-    if not name:
-        raise ValueError("name: must not be empty")
+def _name(value: Any, *, firing: bool = True) -> str:
+    name = normalize.text(value, "name")
     if firing and name.startswith("_"):
         raise ValueError(f"name: names starting with '_' are reserved for Consul: {name!r}")
     return name

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .._core import normalize
 from .._core.core import Endpoint
 from .._core.request import id_path
 from ..typing import Blocking, Collection, Consistency, Duration, Meta, ObjectID
@@ -181,8 +182,7 @@ class Health(Endpoint):
         watch: Any, token: str | None, cached: bool = False, max_age: Any = None,
         stale_if_error: Any = None,
     ) -> tuple[Collection, Meta]:
-        if not isinstance(passing, bool):
-            raise TypeError(f"passing: expected a bool, got {type(passing).__name__}")
+        normalize.flag(passing, "passing")
         return await read_list(
             self._core, id_path(base, service, "service", SERVICE_NAME_KEYS),
             query_params(tag=tag, passing=passing, near=near, node_meta=node_meta,

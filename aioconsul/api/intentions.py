@@ -21,45 +21,17 @@ from typing import Any, Literal
 from .._core import normalize
 from .._core.core import Endpoint
 from .._core.request import quote_key
-from ..typing import Blocking, Collection, Consistency, Meta, Object
+from ..typing import Blocking, Collection, Consistency, Duration, Meta, Object
 
 __all__ = ["Intentions"]
 
 _ACTIONS = ("allow", "deny")
-
-
-def _name(value: Any, name: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name}: expected a str, got {type(value).__name__}")
-    if not value:
-        raise ValueError(f"{name}: must not be empty")
-    return value
+_MATCH_BY = ("source", "destination")
 
 
 def _pair(source: Any, destination: Any) -> list[tuple[str, str]]:
-    return [("source", _name(source, "source")), ("destination", _name(destination, "destination"))]
-
-
-def _action(action: Any) -> str:
-    if not isinstance(action, str):
-        raise TypeError(f"action: expected 'allow' or 'deny', got {type(action).__name__}")
-    if action not in _ACTIONS:
-        raise ValueError(f"action: expected 'allow' or 'deny', got {action!r}")
-    return action
-
-
-def _text(value: Any, name: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name}: expected a str, got {type(value).__name__}")
-    return value
-
-
-def _meta(value: Any) -> dict[str, str]:
-    if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise TypeError("meta: expected a mapping of str to str")
-    return dict(value)
+    return [("source", normalize.text(source, "source")),
+            ("destination", normalize.text(destination, "destination"))]
 
 
 def _legacy_body(
@@ -67,15 +39,15 @@ def _legacy_body(
     meta: Mapping[str, str] | None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "SourceName": _name(source, "source"),
-        "DestinationName": _name(destination, "destination"),
+        "SourceName": normalize.text(source, "source"),
+        "DestinationName": normalize.text(destination, "destination"),
         "SourceType": "consul",
-        "Action": _action(action),
+        "Action": normalize.choice(action, "action", _ACTIONS),
     }
     if description is not None:
-        body["Description"] = _text(description, "description")
+        body["Description"] = normalize.text(description, "description", empty=True)
     if meta is not None:
-        body["Meta"] = _meta(meta)
+        body["Meta"] = normalize.str_map(meta, "meta")
     return body
 
 
@@ -116,18 +88,14 @@ class Intentions(Endpoint):
             raise ValueError("give action ('allow' or 'deny') or permissions, not both")
         body: dict[str, Any] = {"SourceType": "consul"}
         if action is not None:
-            body["Action"] = _action(action)
+            body["Action"] = normalize.choice(action, "action", _ACTIONS)
         if permissions is not None:
-            if isinstance(permissions, (str, bytes, Mapping)) or not isinstance(
-                permissions, Iterable
-            ):
-                raise TypeError("permissions: expected a list of mappings")
-            items = list(permissions)
-            if not all(isinstance(p, Mapping) for p in items):
-                raise TypeError("permissions: expected a list of mappings")
-            body["Permissions"] = [dict(p) for p in items]
+            listed = normalize.list_of(permissions, "permissions", "mappings")
+            body["Permissions"] = [
+                normalize.mapping(p, f"permissions[{i}]", "an IntentionPermission mapping")
+                for i, p in enumerate(listed)]
         if description is not None:
-            body["Description"] = _text(description, "description")
+            body["Description"] = normalize.text(description, "description", empty=True)
         data, _ = await self._core.request(
             "PUT", "/v1/connect/intentions/exact", params=params, json=body, dc=dc,
             namespace=namespace, partition=partition, idempotent=True, token=token,
@@ -206,27 +174,31 @@ class Intentions(Endpoint):
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
         token: str | None = None,
+        cached: bool = False,
+        max_age: Duration | None = None,
+        stale_if_error: Duration | None = None,
     ) -> tuple[dict[str, list[Object]], Meta]:
         """The intentions that apply to each name, by ``source`` or ``destination``
         (``GET /v1/connect/intentions/match``): ``{name: [intention, ...]}``, each list in
         evaluation order (the first one that covers a connection decides it), ``*``
         intentions included. A blocking read; the token needs ``intention:read`` on every
-        name."""
-        if not isinstance(by, str):
-            raise TypeError(f"by: expected 'source' or 'destination', got {type(by).__name__}")
-        if by not in ("source", "destination"):
-            raise ValueError(f"by: expected 'source' or 'destination', got {by!r}")
-        wanted = [names] if isinstance(names, str) else names
-        if not isinstance(wanted, Iterable):
-            raise TypeError(f"names: expected a str or an iterable of str, got "
-                            f"{type(names).__name__}")
-        listed = [_name(name, "names") for name in wanted]
+        name.
+
+        ``cached=True`` reads through the agent cache (Consul's ``intention-match`` type, the
+        one its proxies watch: a background-refresh type, so always fresh, ``max_age`` and
+        ``stale_if_error`` ignored by the agent); Meta's ``CacheHit`` tells. A cached entry
+        keeps its index while its matches stay the same, so a blocking cached read returns
+        only when they change.
+        """
+        params = [("by", normalize.choice(by, "by", _MATCH_BY))]
+        listed = normalize.strings([names] if isinstance(names, str) else names, "names")
         if not listed:
             raise ValueError("names: give at least one name")
-        params = [("by", by)] + [("name", name) for name in listed]
+        params += [("name", name) for name in listed]
         data, meta = await self._core.request(
             "GET", "/v1/connect/intentions/match", params=params, dc=dc, namespace=namespace,
             partition=partition, consistency=consistency, watch=watch, token=token,
+            cached=cached, max_age=max_age, stale_if_error=stale_if_error,
         )
         found = data if isinstance(data, dict) else {}
         return {name: list(found.get(name) or []) for name in listed}, meta

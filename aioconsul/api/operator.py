@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._core import normalize
 from .._core.core import Endpoint
 from .._core.request import id_path
 from ..typing import Collection, Consistency, Meta, Object
@@ -26,14 +27,6 @@ _AUTOPILOT_FIELDS = frozenset({
 })
 
 
-def _text(value: Any, name: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name}: expected a string, got {type(value).__name__}")
-    if not value:
-        raise ValueError(f"{name}: must not be empty")
-    return value
-
-
 def _relay(relay_factor: int | None) -> list[tuple[str, str]]:
     """``?relay-factor=``: Consul accepts 0 to 5 (ParseRelayFactor)."""
     if relay_factor is None:
@@ -43,6 +36,15 @@ def _relay(relay_factor: int | None) -> list[tuple[str, str]]:
     if not 0 <= relay_factor <= 5:
         raise ValueError("relay_factor: must be in range [0, 5]")
     return [("relay-factor", str(relay_factor))]
+
+
+def _cas(cas: int | None, what: str) -> list[tuple[str, str]]:
+    """``?cas=``: the index read (``what``), an int >= 0."""
+    if cas is None:
+        return []
+    if isinstance(cas, bool) or not isinstance(cas, int) or cas < 0:
+        raise ValueError(f"cas: expected {what} (an int >= 0)")
+    return [("cas", str(cas))]
 
 
 class Operator(Endpoint):
@@ -71,7 +73,7 @@ class Operator(Endpoint):
     ) -> tuple[Object, Meta]:
         """Transfer Raft leadership (``POST /v1/operator/raft/transfer-leader``) to the server
         with ``id``, or to any other voter; ``({"Success": True}, meta)``."""
-        params = [("id", _text(id, "id"))] if id is not None else []
+        params = [("id", normalize.text(id, "id"))] if id is not None else []
         data, meta = await self._core.request(
             "POST", "/v1/operator/raft/transfer-leader", params=params, token=token)
         return dict(data or {}), meta
@@ -84,8 +86,8 @@ class Operator(Endpoint):
         (``DELETE /v1/operator/raft/peer``)."""
         if (address is None) == (id is None):
             raise ValueError("address, id: give exactly one of them")
-        params = ([("address", _text(address, "address"))] if address is not None
-                  else [("id", _text(id, "id"))])
+        params = ([("address", normalize.text(address, "address"))] if address is not None
+                  else [("id", normalize.text(id, "id"))])
         _, meta = await self._core.request(
             "DELETE", "/v1/operator/raft/peer", params=params, dc=dc, token=token)
         return None, meta
@@ -117,11 +119,7 @@ class Operator(Endpoint):
         unknown = sorted(set(config) - _AUTOPILOT_FIELDS)
         if unknown:
             raise ValueError(f"config: unknown autopilot fields {unknown}")
-        params: list[tuple[str, str]] = []
-        if cas is not None:
-            if isinstance(cas, bool) or not isinstance(cas, int) or cas < 0:
-                raise ValueError("cas: expected a ModifyIndex (an int >= 0)")
-            params.append(("cas", str(cas)))
+        params = _cas(cas, "a ModifyIndex")
         data, meta = await self._core.request(
             "PUT", "/v1/operator/autopilot/configuration", params=params, json=dict(config),
             dc=dc, token=token)
@@ -167,7 +165,7 @@ class Operator(Endpoint):
     ) -> tuple[None, Meta]:
         _, meta = await self._core.request(
             method, "/v1/operator/keyring", params=_relay(relay_factor),
-            json={"Key": _text(key, "key")}, token=token)
+            json={"Key": normalize.text(key, "key")}, token=token)
         return None, meta
 
     async def keyring_install(
@@ -311,8 +309,7 @@ class Operator(Endpoint):
     async def audit_hash(self, input: str, *, token: str | None = None) -> tuple[str, Meta]:
         """**Enterprise**: the audit log's hash of ``input`` (``POST /v1/operator/audit-hash``);
         ``("hmac_sha256:...", meta)``."""
-        if not isinstance(input, str):
-            raise TypeError(f"input: expected a string, got {type(input).__name__}")
+        normalize.text(input, "input", empty=True)
         data, meta = await self._core.request(
             "POST", "/v1/operator/audit-hash", json={"Input": input}, token=token)
         return str((data or {}).get("Hash", "")), meta
@@ -339,13 +336,8 @@ class Operator(Endpoint):
     ) -> tuple[Object, Meta]:
         """Turn a feature gate on or off (``PUT /v1/operator/feature/<name>``), with ``cas``
         the ``PolicyIndex`` read; ``({"Applied", "Feature"}, meta)``. Newer than Consul 1.21."""
-        if not isinstance(enabled, bool):
-            raise TypeError(f"enabled: expected a bool, got {type(enabled).__name__}")
-        params: list[tuple[str, str]] = []
-        if cas is not None:
-            if isinstance(cas, bool) or not isinstance(cas, int) or cas < 0:
-                raise ValueError("cas: expected a PolicyIndex (an int >= 0)")
-            params.append(("cas", str(cas)))
+        normalize.flag(enabled, "enabled")
+        params = _cas(cas, "a PolicyIndex")
         path = id_path("/v1/operator/feature/", name, "name", "Name")
         data, meta = await self._core.request(
             "PUT", path, params=params, json={"Enabled": enabled}, token=token)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from .._core import normalize
 from .._core.core import Endpoint
 from .._core.request import quote_key
 from ..typing import Blocking, Collection, Consistency, Meta, Object
@@ -24,17 +25,9 @@ __all__ = ["Peering"]
 _PEER_NAME: Final = re.compile(r"[a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?")
 
 
-def _peer_name(value: Any, name: str = "peer_name") -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name}: expected a str, got {type(value).__name__}")
-    if not value:
-        raise ValueError(f"{name}: must not be empty")
-    return value
-
-
 def _valid_peer_name(value: Any, name: str = "peer_name") -> str:
     """What Consul accepts as a new peer's name (checked before the request)."""
-    text = _peer_name(value, name)
+    text = normalize.text(value, name)
     if _PEER_NAME.fullmatch(text) is None:
         raise ValueError(
             f"{name}: a peer name is lower-case letters, digits and '-', starting and ending "
@@ -43,32 +36,24 @@ def _valid_peer_name(value: Any, name: str = "peer_name") -> str:
     return text
 
 
-def _meta(value: Any) -> dict[str, str] | None:
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        raise TypeError(f"meta: expected a mapping of str to str, got {type(value).__name__}")
-    out: dict[str, str] = {}
-    for key, item in value.items():
-        if not isinstance(key, str) or not isinstance(item, str):
-            raise TypeError("meta: keys and values must be str")
-        out[key] = item
-    return out
+def _path(name: Any) -> str:
+    """``/v1/peering/<name>`` of a peering read or deleted."""
+    return f"/v1/peering/{quote_key(normalize.text(name, 'name'))}"
 
 
-def _addresses(value: Any) -> list[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise TypeError(
-            "server_external_addresses: expected a list of 'host:port' str, got "
-            f"{type(value).__name__}"
-        )
+def _body(peer_name: Any, meta: Any) -> dict[str, Any]:
+    """The fields a token request and an establish request share."""
+    body: dict[str, Any] = {"PeerName": _valid_peer_name(peer_name)}
+    if meta is not None:
+        body["Meta"] = normalize.str_map(meta, "meta")
+    return body
+
+
+def _addresses(value: Any) -> list[str]:
+    name = "server_external_addresses"
     out = []
-    for item in value:
-        if not isinstance(item, str):
-            raise TypeError("server_external_addresses: expected 'host:port' str items")
-        host, sep, port = item.rpartition(":")
+    for i, item in enumerate(normalize.list_of(value, name, "'host:port' str")):
+        host, sep, port = normalize.text(item, f"{name}[{i}]").rpartition(":")
         if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
             raise ValueError(
                 f"server_external_addresses: {item!r} is not a 'host:port' address"
@@ -99,11 +84,9 @@ class Peering(Endpoint):
         used once). ``server_external_addresses`` are ``host:port`` addresses the peer should
         dial instead of this cluster's servers. Needs ``peering:write``.
         """
-        body: dict[str, Any] = {"PeerName": _valid_peer_name(peer_name)}
-        if (checked := _meta(meta)) is not None:
-            body["Meta"] = checked
-        if (addresses := _addresses(server_external_addresses)) is not None:
-            body["ServerExternalAddresses"] = addresses
+        body = _body(peer_name, meta)
+        if server_external_addresses is not None:
+            body["ServerExternalAddresses"] = _addresses(server_external_addresses)
         data, _ = await self._core.request(
             "POST", "/v1/peering/token", json=body, partition=partition, token=token,
         )
@@ -120,14 +103,8 @@ class Peering(Endpoint):
     ) -> None:
         """Peer with the cluster that generated ``peering_token``, calling it ``peer_name``
         here (``POST /v1/peering/establish``). Needs ``peering:write``."""
-        body: dict[str, Any] = {"PeerName": _valid_peer_name(peer_name)}
-        if not isinstance(peering_token, str):
-            raise TypeError(f"peering_token: expected a str, got {type(peering_token).__name__}")
-        if not peering_token:
-            raise ValueError("peering_token: must not be empty")
-        body["PeeringToken"] = peering_token
-        if (checked := _meta(meta)) is not None:
-            body["Meta"] = checked
+        body = _body(peer_name, meta)
+        body["PeeringToken"] = normalize.text(peering_token, "peering_token")
         await self._core.request(
             "POST", "/v1/peering/establish", json=body, partition=partition, token=token,
             secrets=(peering_token,),
@@ -148,9 +125,8 @@ class Peering(Endpoint):
         broke, else what is stored (``PENDING``, ``ESTABLISHING``, ``DELETING``,
         ``TERMINATED``); ``StreamStatus`` lists the imported and exported services.
         """
-        path = f"/v1/peering/{quote_key(_peer_name(name, 'name'))}"
         data, meta = await self._core.request(
-            "GET", path, partition=partition, consistency=consistency, watch=watch,
+            "GET", _path(name), partition=partition, consistency=consistency, watch=watch,
             missing_ok=True, token=token,
         )
         return data, meta
@@ -161,9 +137,8 @@ class Peering(Endpoint):
         """Delete a peering (``DELETE /v1/peering/<name>``): it is ``DELETING`` until the
         servers removed what it imported, then gone; the peer's side becomes ``TERMINATED``.
         Deleting a missing peering is not an error."""
-        path = f"/v1/peering/{quote_key(_peer_name(name, 'name'))}"
         await self._core.request(
-            "DELETE", path, partition=partition, idempotent=True, token=token,
+            "DELETE", _path(name), partition=partition, idempotent=True, token=token,
         )
 
     async def items(
@@ -175,11 +150,7 @@ class Peering(Endpoint):
         token: str | None = None,
     ) -> tuple[Collection, Meta]:
         """Every peering (``GET /v1/peerings``), by name; a blocking read."""
-        data, meta = await self._core.request(
-            "GET", "/v1/peerings", partition=partition, consistency=consistency, watch=watch,
-            token=token,
-        )
-        return (data or []), meta
+        return await self._list("/v1/peerings", partition, consistency, watch, token)
 
     async def exported_services(
         self,
@@ -192,8 +163,15 @@ class Peering(Endpoint):
         """The services this cluster exports and to whom (``GET /v1/exported-services``):
         ``[{"Service": ..., "Consumers": {"Peers": [...]}}]``, wildcards resolved; a blocking
         read. Needs ``mesh:read`` (or ``operator:read``)."""
+        return await self._list("/v1/exported-services", partition, consistency, watch, token)
+
+    async def _list(
+        self, path: str, partition: str | None, consistency: Consistency | str | None,
+        watch: Blocking | None, token: str | None,
+    ) -> tuple[Collection, Meta]:
+        """A blocking list read; Consul's ``null`` for none is ``[]``."""
         data, meta = await self._core.request(
-            "GET", "/v1/exported-services", partition=partition, consistency=consistency,
-            watch=watch, token=token,
+            "GET", path, partition=partition, consistency=consistency, watch=watch,
+            token=token,
         )
         return (data or []), meta

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .._core import normalize
 from .._core.core import Endpoint
 from .._core.request import id_path
 from ..typing import Collection, Consistency, Duration, Meta, Object, ObjectID
@@ -108,9 +109,7 @@ class Query(Endpoint):
             raise TypeError("query: expected a query ID or name")
         params: list[tuple[str, str]] = []
         if near is not None:
-            if not isinstance(near, str):
-                raise TypeError(f"near: expected a str, got {type(near).__name__}")
-            params.append(("near", near))
+            params.append(("near", normalize.text(near, "near", empty=True)))
         if limit is not None:
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
                 raise ValueError(f"limit: expected an int >= 0, got {limit!r}")

@@ -22,9 +22,8 @@ _BEHAVIORS = ("release", "delete")
 
 
 def _names(value: Any, name: str) -> list[str]:
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise TypeError(f"{name}: expected a list of check ids, got {type(value).__name__}")
-    return [normalize.object_id(item, name, "CheckID") for item in value]
+    return [normalize.object_id(item, name, "CheckID")
+            for item in normalize.list_of(value, name, "check ids")]
 
 
 def _path(verb: str, session: Any) -> str:
@@ -64,9 +63,7 @@ class Session(Endpoint):
         """
         body: dict[str, Any] = {}
         if name is not None:
-            if not isinstance(name, str):
-                raise TypeError(f"name: expected a str, got {type(name).__name__}")
-            body["Name"] = name
+            body["Name"] = normalize.text(name, "name", empty=True)
         if node is not None:
             body["Node"] = normalize.object_id(node, "node", "Node")
         if lock_delay is not None:
@@ -126,8 +123,8 @@ class Session(Endpoint):
         ttl_ns = normalize.duration(ttl, "ttl")
         if ttl_ns <= 0:
             raise ValueError("ttl: a keep-alive session needs a TTL above 0")
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"name: expected a str, got {type(name).__name__}")
+        if name is not None:
+            normalize.text(name, "name", empty=True)
         if behavior is not None and behavior not in _BEHAVIORS:
             raise ValueError(f"behavior: expected 'release' or 'delete', got {behavior!r}")
         if lock_delay is not None:

@@ -34,10 +34,6 @@ _INDEX_KEYS = ("ModifyIndex", "Index")
 _KV_WRITES = frozenset(("set", "delete", "delete-cas", "delete-tree", "cas", "lock", "unlock"))
 
 
-def _describe(value: object) -> str:
-    return f"{type(value).__name__} {value!r}"
-
-
 def _value(value: Any, name: str = "value") -> bytes:
     data = normalize.payload(value, name)
     if len(data) > MAX_VALUE_SIZE:
@@ -51,7 +47,7 @@ def _encode_op(op: Any, position: int) -> dict[str, Any]:
     where = f"ops[{position}]"
     if not isinstance(op, Mapping):
         raise TypeError(f"{where}: expected an operation mapping such as "
-                        f"{{'KV': {{'Verb': 'get', 'Key': 'k'}}}}, got {_describe(op)}")
+                        f"{{'KV': {{'Verb': 'get', 'Key': 'k'}}}}, got {normalize.describe(op)}")
     unknown = [kind for kind in op if kind not in _KINDS]
     if unknown:
         hint = (" (Consul's HTTP API refuses session operations: destroy the session with "
@@ -63,7 +59,7 @@ def _encode_op(op: Any, position: int) -> dict[str, Any]:
                          f"got {sorted(op) or 'none'}")
     ((kind, body),) = op.items()
     if not isinstance(body, Mapping):
-        raise TypeError(f"{where}.{kind}: expected a mapping, got {_describe(body)}")
+        raise TypeError(f"{where}.{kind}: expected a mapping, got {normalize.describe(body)}")
     encoded = dict(body)
     if kind == "KV" and encoded.get("Value") is not None:
         data = _value(encoded["Value"], f"{where}.KV.Value")
@@ -78,9 +74,7 @@ def encode_ops(ops: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     Consul's shape; a KV ``Value`` is bytes (or None) and is base64-encoded here. More than
     :data:`MAX_OPS` operations, or a malformed one, is a ``ValueError``/``TypeError``.
     """
-    if isinstance(ops, (str, bytes, Mapping)) or not isinstance(ops, Iterable):
-        raise TypeError(f"ops: expected a list of operations, got {type(ops).__name__}")
-    body = [_encode_op(op, i) for i, op in enumerate(ops)]
+    body = [_encode_op(op, i) for i, op in enumerate(normalize.list_of(ops, "ops", "operations"))]
     if len(body) > MAX_OPS:
         raise ValueError(f"ops: {len(body)} operations, Consul takes at most {MAX_OPS} in one "
                          "transaction (split it)")
@@ -122,7 +116,8 @@ def _index(value: Any, name: str = "index") -> int:
 
 def _copy(value: Any, name: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
-        raise TypeError(f"{name}: expected a mapping in Consul's shape, got {_describe(value)}")
+        raise TypeError(f"{name}: expected a mapping in Consul's shape, got "
+                        f"{normalize.describe(value)}")
     return dict(value)
 
 

@@ -623,7 +623,7 @@ async def test_monitor_cancelled_while_waiting_ends_cleanly(consul: Consul) -> N
     ({"loglevel": "verbose"}, ValueError, "loglevel: 'verbose' is not a log level"),
     ({"loglevel": ""}, ValueError, "loglevel: must not be empty"),
     ({"loglevel": 3}, TypeError, "loglevel: expected a str"),
-    ({"logjson": "yes"}, TypeError, "logjson: expected True or False"),
+    ({"logjson": "yes"}, TypeError, "logjson: expected a bool"),
 ])
 async def test_monitor_bad_arguments_are_refused_before_any_request(
         unreachable: str, kwargs: dict[str, Any], error: type[Exception], match: str) -> None:
