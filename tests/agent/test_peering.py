@@ -20,6 +20,7 @@ import pytest
 import pytest_asyncio
 
 from aioconsul.testing import DevAgent
+from aioconsul.testing.local.peerstream import retry_timeout
 
 from ._acl import ROOT, ACLApi, acl, acl_agent
 from .conftest import Api, Reply
@@ -75,6 +76,48 @@ async def pair(http: aiohttp.ClientSession) -> AsyncIterator[tuple[Api, Api]]:
         yield Api(http, a), Api(http, b)
 
 
+class Timer:
+    def __init__(self, delay: float, callback: Any) -> None:
+        self.delay, self.callback, self.cancelled = delay, callback, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Timers:
+    """Stands in for ``Peerings.call_later``: the test fires the dials the agent scheduled."""
+
+    def __init__(self) -> None:
+        self.pending: list[Timer] = []
+
+    def __call__(self, delay: float, callback: Any) -> Timer:
+        timer = Timer(delay, callback)
+        self.pending.append(timer)
+        return timer
+
+    def delays(self) -> list[float]:
+        return [t.delay for t in self.pending if not t.cancelled]
+
+    def fire(self) -> None:
+        due, self.pending = self.pending, []
+        for timer in due:
+            if not timer.cancelled:
+                timer.callback()
+
+
+def manual_timers(api: Api) -> Timers:
+    timers = Timers()
+    api.agent.backend.peerings.call_later = timers  # type: ignore[assignment]
+    return timers
+
+
+async def ca_roots(api: Api) -> dict[str, Any]:
+    reply = await api.get("/v1/connect/ca/roots")
+    assert reply.status == 200, reply.text
+    result: dict[str, Any] = reply.json()
+    return result
+
+
 async def peer(a: Api, b: Api) -> None:
     reply = await post(b, "/v1/peering/establish", {"PeerName": "a",
                                                     "PeeringToken": await token_for(a)})
@@ -93,6 +136,8 @@ async def test_a_token_names_this_agent_and_a_pending_peering(api: Api) -> None:
     assert token["ServerAddresses"] == [f"{agent.host}:{agent.port}"]
     assert token["ServerName"].startswith("server.dc1.peering.")
     assert token["ServerName"].endswith(".consul")
+    assert token["CA"] and all(pem.startswith("-----BEGIN CERTIFICATE-----")
+                               for pem in token["CA"])
     assert token["Remote"] == {"Partition": "default", "Datacenter": "dc1", "Locality": None}
     assert token["ManualServerAddresses"] is None and token["EstablishmentSecret"]
     stored = await peering(api, "b")
@@ -102,6 +147,46 @@ async def test_a_token_names_this_agent_and_a_pending_peering(api: Api) -> None:
                                       "LastSend": None}
     assert stored["Remote"] == {"Partition": "", "Datacenter": ""}
     assert "PeerID" not in stored and "Meta" not in stored
+
+
+async def test_a_token_carries_the_connect_ca_roots_and_its_server_name(api: Api) -> None:
+    """PeeringBackend.GetTLSMaterials (agent/consul/peering_backend.go): CA is every root's
+    PEM with a trailing newline, ServerName connect.PeeringServerSAN(dc, TrustDomain). The
+    first token initialises the CA, as the leader does with Connect on."""
+    token = decoded(await token_for(api))
+    roots = await ca_roots(api)
+    assert token["CA"] == [r["RootCert"] for r in roots["Roots"]]
+    assert token["ServerName"] == f"server.dc1.peering.{roots['TrustDomain']}"
+
+
+async def test_a_token_after_a_root_rotation_carries_every_root(api: Api) -> None:
+    first = decoded(await token_for(api))
+    rotate = {"Provider": "consul", "Config": {"PrivateKeyType": "ec", "PrivateKeyBits": 384}}
+    assert (await api.put("/v1/connect/ca/configuration", json.dumps(rotate))).status == 200
+    second = decoded(await token_for(api))
+    roots = await ca_roots(api)
+    assert len(roots["Roots"]) == 2 and first["CA"][0] in second["CA"]
+    assert second["CA"] == [r["RootCert"] for r in roots["Roots"]]
+    assert second["ServerName"] == first["ServerName"]  # the trust domain stays
+
+
+async def test_without_connect_no_token_is_generated_nor_established(
+    http: aiohttp.ClientSession,
+) -> None:
+    """GetTLSMaterials: generating needs connect.enabled; establishing needs the CA's roots
+    for validatePeeringLocality ("failed to fetch TLS materials: ...")."""
+    async with DevAgent(node_name="node-a") as on, \
+            DevAgent(node_name="node-b", datacenter="dc2", connect_enabled=False) as off:
+        a, b = Api(http, on), Api(http, off)
+        refused = await post(b, "/v1/peering/token", {"PeerName": "a"})
+        assert (refused.status, refused.text) == (500, GRPC + (
+            "connect.enabled must be set to true in the server's configuration when "
+            "generating peering tokens"))
+        reply = await post(b, "/v1/peering/establish", {"PeerName": "a",
+                                                        "PeeringToken": await token_for(a)})
+        assert (reply.status, reply.text) == (
+            500, GRPC + "failed to fetch TLS materials: CA has not finished initializing")
+        assert (await b.get("/v1/peering/a")).status == 404
 
 
 async def test_server_external_addresses_and_meta_go_into_token_and_peering(api: Api) -> None:
@@ -235,7 +320,10 @@ async def test_establishing_makes_both_sides_active(pair: tuple[Api, Api]) -> No
     assert on_b["Remote"] == {"Partition": "default", "Datacenter": "dc1"}
     assert on_b["PeerID"] == on_a["ID"] and on_b["Meta"] == {"team": "x"}
     assert on_b["PeerServerAddresses"] == decoded(token)["ServerAddresses"]
-    assert on_b["PeerServerName"] == decoded(token)["ServerName"]
+    roots = await ca_roots(a)
+    assert on_b["PeerCAPems"] == [r["RootCert"] for r in roots["Roots"]]
+    assert on_b["PeerServerName"] == f"server.dc1.peering.{roots['TrustDomain']}"
+    assert "PeerCAPems" not in on_a and "PeerServerName" not in on_a
     assert b.agent.backend.peerings.table.read("a")[1]["State"] == "ESTABLISHING"  # type: ignore[index]
     assert a.agent.backend.peerings.table.read("b")[1]["State"] == "PENDING"  # type: ignore[index]
     assert on_a["StreamStatus"]["ExportedServices"] == []
@@ -344,6 +432,49 @@ async def test_the_dialer_exports_to_the_acceptor_too(pair: tuple[Api, Api]) -> 
     assert entry["Node"]["Node"] == "node-b" and entry["Service"]["PeerName"] == "b"
 
 
+async def test_only_service_reads_take_a_peer(pair: tuple[Api, Api]) -> None:
+    """Only healthServiceNodes (parsePeerName, agent/health_endpoint.go) and
+    catalogServiceNodes (hashicorp/consul#22189) set PeerName from ?peer=; the node reads
+    (catalog nodes, node/:node, node-services/:node, health node/:node) and health
+    checks/:service never do, so they answer the local catalog."""
+    a, b = pair
+    await register(a, "web", "web1")
+    await register(b, "web", "web-b")
+    await export(a, ("web", ["b"]))
+    await peer(a, b)
+    for path in ("/v1/catalog/nodes", "/v1/catalog/node/node-a", "/v1/catalog/node/node-b",
+                 "/v1/catalog/node-services/node-a", "/v1/health/node/node-a",
+                 "/v1/health/node/node-b", "/v1/health/checks/web"):
+        local, with_peer = await b.get(path), await b.get(f"{path}?peer=a")
+        assert with_peer.status == local.status == 200, with_peer.text
+        assert with_peer.json() == local.json(), path
+    [check] = (await b.get("/v1/health/checks/web?peer=a")).json()
+    assert check["ServiceID"] == "web-b" and "PeerName" not in check
+    assert [n["Node"] for n in (await b.get("/v1/catalog/nodes?peer=a")).json()] == ["node-b"]
+    [imported] = (await b.get("/v1/health/service/web?peer=a")).json()
+    assert imported["Service"]["ID"] == "web1"
+
+
+async def test_connect_reads_with_a_peer_are_empty_at_the_peers_index(
+    pair: tuple[Api, Api],
+) -> None:
+    """/connect/ with ?peer= reads the peer's connect-capable instances: a peer sends its
+    typical services only (the synthetic proxies Consul imports stand for mesh gateways), so
+    none, at the index of the peer's data. Ingress gateways are local: ?peer= changes
+    nothing there."""
+    a, b = pair
+    await register(a, "web", "web1")
+    await export(a, ("web", ["b"]))
+    await peer(a, b)
+    imported = await b.get("/v1/health/service/web?peer=a")
+    for path in ("/v1/health/connect/web?peer=a", "/v1/catalog/connect/web?peer=a"):
+        reply = await b.get(path)
+        assert (reply.status, reply.json()) == (200, [])
+        assert reply.index == imported.index, path
+    ingress = await b.get("/v1/health/ingress/web?peer=a")
+    assert (ingress.status, ingress.json()) == (200, [])
+
+
 async def test_deleting_on_the_acceptor(pair: tuple[Api, Api]) -> None:
     """PeeringDelete marks the peering DELETING with DeletedAt (a blocking read sees it);
     the leader then removes it (404). The dialer is told: its peering is TERMINATED, and it
@@ -398,6 +529,101 @@ async def test_a_stopped_peer_leaves_the_peering_failing(pair: tuple[Api, Api]) 
     await peer(a, b)
     await a.agent.stop()
     assert (await peering(b, "a"))["State"] == "FAILING"
+
+
+def test_the_retry_timeout_doubles_up_to_256_seconds() -> None:
+    """peeringRetryTimeout (agent/consul/leader_peering.go): 1 << n seconds after the n-th
+    failure in a row, capped at maxRetryBackoffPeering (256)."""
+    assert [retry_timeout(n) for n in range(1, 11)] == [
+        2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 256.0, 256.0]
+    assert retry_timeout(10**6) == 256.0
+
+
+async def test_failed_dials_back_off_and_the_peering_stays_failing(
+    pair: tuple[Api, Api],
+) -> None:
+    """retryLoopBackoffPeering: a broken stream is dialed again after 2 s, then 4 s, 8 s ...
+    while the peer stays away; each failure is TrackSendError (LastSend moves), and the
+    disconnect error keeps the peering FAILING."""
+    a, b = pair
+    timers = manual_timers(b)
+    await peer(a, b)
+    await a.agent.stop()
+    assert timers.delays() == [2.0]
+    first = await peering(b, "a")
+    assert first["State"] == "FAILING"
+    timers.fire()
+    assert timers.delays() == [4.0]
+    again = await peering(b, "a")
+    assert again["State"] == "FAILING"
+    assert again["StreamStatus"]["LastSend"] >= first["StreamStatus"]["LastSend"]
+    assert again["StreamStatus"]["LastSend"] != "0001-01-01T00:00:00Z"
+    timers.fire()
+    assert timers.delays() == [8.0]
+
+
+async def test_a_broken_stream_is_dialed_again_and_resumes(pair: tuple[Api, Api]) -> None:
+    """A restore on the acceptor ends its streams; the dialer, FAILING meanwhile, dials again
+    with its stored stream secret, and both sides are ACTIVE with the data flowing."""
+    a, b = pair
+    timers = manual_timers(b)
+    await register(a, "web", "web1")
+    await export(a, ("web", ["b"]))
+    await peer(a, b)
+    peerings = a.agent.backend.peerings
+    peerings.load(peerings.dump())
+    assert (await peering(b, "a"))["State"] == "FAILING"
+    assert timers.delays() == [2.0]
+    timers.fire()
+    assert (await peering(a, "b"))["State"] == (await peering(b, "a"))["State"] == "ACTIVE"
+    assert timers.delays() == []
+    await register(a, "web", "web2")
+    assert len((await b.get("/v1/health/service/web?peer=a")).json()) == 2
+
+
+async def test_deleting_a_failing_peering_stops_its_dials(pair: tuple[Api, Api]) -> None:
+    a, b = pair
+    timers = manual_timers(b)
+    await peer(a, b)
+    await a.agent.stop()
+    [pending] = timers.pending
+    assert (await b.delete("/v1/peering/a")).status == 200
+    assert pending.cancelled
+
+
+async def test_a_restored_dialer_establishes_its_streams(pair: tuple[Api, Api]) -> None:
+    """After a restore the leader dials every peering it establishes (syncPeeringsAndBlock)
+    with the restored stream secret, at once."""
+    a, b = pair
+    timers = manual_timers(b)
+    await peer(a, b)
+    peerings = b.agent.backend.peerings
+    peerings.load(peerings.dump())
+    assert (await peering(b, "a"))["State"] == "ESTABLISHING"
+    assert timers.delays() == [0.0]
+    timers.fire()
+    assert (await peering(a, "b"))["State"] == (await peering(b, "a"))["State"] == "ACTIVE"
+
+
+async def test_a_dial_that_never_connected_reports_the_stored_state(
+    pair: tuple[Api, Api],
+) -> None:
+    """Tracker.Register leaves a stream not connected and without a disconnect error, so a
+    peering whose peer cannot be reached at all reports its stored state (ESTABLISHING),
+    with the failed send's time as LastSend."""
+    a, b = pair
+    timers = manual_timers(b)
+    await peer(a, b)
+    peerings = b.agent.backend.peerings
+    dumped = peerings.dump()
+    await a.agent.stop()
+    peerings.load(dumped)
+    timers.fire()
+    status = await peering(b, "a")
+    assert status["State"] == "ESTABLISHING"
+    assert status["StreamStatus"]["LastSend"] != "0001-01-01T00:00:00Z"
+    assert status["StreamStatus"]["LastReceive"] == "0001-01-01T00:00:00Z"
+    assert timers.delays() == [2.0]
 
 
 async def test_the_peerings_list_blocks_until_a_change(pair: tuple[Api, Api]) -> None:
@@ -502,11 +728,14 @@ async def test_the_peering_tables_dump_and_load_round_trip(pair: tuple[Api, Api]
     await peer(a, b)
     await token_for(a, "c")
     for api in (a, b):
+        manual_timers(api)
         peerings = api.agent.backend.peerings
         dumped = peerings.dump()
         assert json.loads(json.dumps(dumped)) == dumped
         peerings.load(dumped)
         assert peerings.dump() == dumped
-    # After a load the streams are gone: the peerings report their stored states.
+    # After a load the streams are gone (until the dialer dials again): the peerings report
+    # their stored states, and the imported data stays.
     assert (await peering(a, "b"))["State"] == "PENDING"
+    assert (await peering(b, "a"))["State"] == "ESTABLISHING"
     assert len((await b.get("/v1/health/service/web?peer=a")).json()) == 1

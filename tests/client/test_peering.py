@@ -59,6 +59,9 @@ async def test_two_clusters_peer_and_share_a_service(
     assert ours is not None and theirs is not None
     assert ours["State"] == theirs["State"] == "ACTIVE"
     assert theirs["StreamStatus"]["ImportedServices"] == ["web"]
+    roots, _ = await consul.connect.ca.roots()
+    assert theirs["PeerCAPems"] == [r["RootCert"] for r in roots["Roots"]]
+    assert theirs["PeerServerName"] == f"server.dc1.peering.{roots['TrustDomain']}"
     nodes, _ = await peer_agent.health.service("web", peer="east")
     assert [(n["Service"]["ID"], n["Service"]["PeerName"]) for n in nodes] == [("web1", "east")]
     exported, _ = await consul.peering.exported_services()

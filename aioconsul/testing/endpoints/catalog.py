@@ -314,10 +314,9 @@ async def _catalog_service_nodes(api: Backend, ctx: Context, prefix: str) -> Rep
         bexpr = build_filter(ctx, SERVICE_NODE_SCHEMA)
 
         def query() -> Result[list[Record]]:
-            if peer:  # the instances imported from the peer (no proxies are imported)
-                if connect:
-                    return Result(0, [], (SERVICES, NODES))
-                return peer_service_nodes(api, authorize(api, ctx), peer, name, tags, meta, bexpr)
+            if peer:  # the instances imported from the peer (PeerName set)
+                return peer_service_nodes(api, authorize(api, ctx), peer, name, tags, meta,
+                                          bexpr, connect=connect)
             index, pairs = catalog.service_nodes(name, tags=tags, connect=connect)
             if meta:
                 pairs = [(s, n) for s, n in pairs if meta_satisfies(n["Meta"], meta)]

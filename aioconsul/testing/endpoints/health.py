@@ -153,12 +153,13 @@ async def _health_service_nodes(api: Backend, ctx: Context, kind: str) -> Reply:
     token = request_token(api, ctx)
 
     def query(bexpr: Filter) -> Result[list[Record]]:
-        if kind == "ingress" or (peer and kind != "service"):
-            # No ingress gateway has services without config entries; no peer sends proxies.
+        if kind == "ingress":
+            # No ingress gateway has services without config entries (nor with a peer: the
+            # ingress lookup reads local gateways only).
             return Result(0, [], (SERVICES, NODES, CHECKS))
         if peer:  # the instances imported from the peer (PeerName set)
-            authz = authorize(api, ctx)
-            return peer_check_service_nodes(api, authz, peer, name, tags, meta, bexpr, passing)
+            return peer_check_service_nodes(api, authorize(api, ctx), peer, name, tags, meta,
+                                            bexpr, passing, connect=kind == "connect")
         index, rows = catalog.check_service_nodes(name, tags=tags, connect=kind == "connect")
         if meta:
             rows = [r for r in rows if meta_satisfies(r[0]["Meta"], meta)]

@@ -38,7 +38,7 @@ from ..http.query import (
     set_meta,
 )
 from ..http.reply import Context, HTTPError, Reply, Route
-from ..local.peerstream import GRPCError
+from ..local.peerstream import GRPCError, Peerings
 from ..state.catalog import SERVICES, validate_meta
 from ..state.config_entry import CONFIG_ENTRIES
 from ..state.memdb import RPCError
@@ -83,6 +83,11 @@ def _rpc(call: Callable[[], Any]) -> Any:
         raise RPCError(f"rpc error: code = Unknown desc = {exc}") from None
 
 
+def _require(api: Backend, ctx: Context, permission: Permission) -> None:
+    """The RPC's first step on a read: resolve the token and check ``permission``."""
+    _rpc(lambda: authorize(api, ctx).require(permission))
+
+
 def _check_partition(partition: str) -> None:
     """EnterpriseCheckPartitions (CE): only the default partition exists."""
     if partition and partition.lower() != "default":
@@ -113,6 +118,20 @@ def _validate_name_and_meta(name: str, meta: dict[str, str] | None) -> None:
         raise RPCError(f"meta tags failed validation: {problem}")
 
 
+def _validate_locality(peerings: Peerings, token: Record) -> None:
+    """validatePeeringLocality: a token of this very cluster (its server name) is refused."""
+    try:
+        server_name, _ = peerings.tls_materials(False)
+    except RPCError as exc:
+        raise RPCError(f"failed to fetch TLS materials: {exc}") from None
+    if token["ServerName"] == server_name:
+        raise RPCError(
+            f"cannot create a peering within the same cluster {strconv_quote(server_name)}. "
+            "Refer to the `exported-services` documentation if you want to export between "
+            "partitions without peering"
+        )
+
+
 def _local_address(api: Backend, ctx: Context) -> str:
     """GetLocalServerAddresses: where a peer reaches this agent (its HTTP listener here)."""
     transport = ctx.request.transport
@@ -141,6 +160,7 @@ async def peering_generate_token(api: Backend, ctx: Context) -> Reply:
         _validate_name_and_meta(req["PeerName"], req["Meta"])
         authorize(api, ctx).require(Permission.PEERING_WRITE)
         peerings = api.peerings
+        server_name, ca_pems = peerings.tls_materials(True)
         table = peerings.table
         _, existing = table.read(req["PeerName"])
         if existing is None:
@@ -160,10 +180,10 @@ async def peering_generate_token(api: Backend, ctx: Context) -> Reply:
         peerings.serve(address)
         return encode_token({
             "PeerID": peering["ID"],
-            "CA": peerings.ca_pems,
+            "CA": ca_pems,
             "ManualServerAddresses": req["ServerExternalAddresses"],
             "ServerAddresses": [peerings.address or address],
-            "ServerName": peerings.server_name,
+            "ServerName": server_name,
             "EstablishmentSecret": secret,
             "Remote": {"Partition": "default", "Datacenter": api.datacenter},
         })
@@ -210,12 +230,7 @@ async def peering_establish(api: Backend, ctx: Context) -> Reply:
         _validate_name_and_meta(req["PeerName"], req["Meta"])
         authorize(api, ctx).require(Permission.PEERING_WRITE)
         _, existing = table.read(req["PeerName"])
-        if token["ServerName"] == peerings.server_name:  # validatePeeringLocality
-            raise RPCError(
-                f"cannot create a peering within the same cluster "
-                f"{strconv_quote(peerings.server_name)}. Refer to the `exported-services` "
-                "documentation if you want to export between partitions without peering"
-            )
+        _validate_locality(peerings, token)
         addresses = token["ServerAddresses"]
         if existing is None:
             peering_id = _new_id(api)
@@ -279,11 +294,7 @@ async def _peering_read(api: Backend, ctx: Context, name: str) -> Reply:
     partition_only(ctx)
     opts = _read_options(api, ctx)
     peerings = api.peerings
-
-    def check() -> None:
-        authorize(api, ctx).require(Permission.PEERING_READ)
-
-    _rpc(check)
+    _require(api, ctx, Permission.PEERING_READ)
 
     def query() -> Result[Record | None]:
         index, peering = peerings.table.read(name)
@@ -341,11 +352,7 @@ async def peering_list(api: Backend, ctx: Context) -> Reply:
     partition_only(ctx)
     opts = _read_options(api, ctx)
     peerings = api.peerings
-
-    def check() -> None:
-        authorize(api, ctx).require(Permission.PEERING_READ)
-
-    _rpc(check)
+    _require(api, ctx, Permission.PEERING_READ)
 
     def query() -> Result[list[Record]]:
         index, items = peerings.table.list_peerings()
@@ -364,11 +371,7 @@ async def exported_services(api: Backend, ctx: Context) -> Reply:
     """ExportedServices + ConfigEntryService.GetResolvedExportedServices (``mesh:read``)."""
     partition_only(ctx)
     opts = _read_options(api, ctx)
-
-    def check() -> None:
-        authorize(api, ctx).require(Permission.MESH_READ)
-
-    _rpc(check)
+    _require(api, ctx, Permission.MESH_READ)
 
     def query() -> Result[list[Record]]:
         index, services = resolved_exported_services(api.store, api.catalog)

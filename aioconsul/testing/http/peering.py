@@ -17,6 +17,7 @@ from ..acl.authorizer import Enforcer, Permission
 from ..backend import Backend
 from ..golang.bexpr import Filter
 from ..state.catalog import CHECKS, NODES, SERVICES
+from ..structs.catalog import meta_satisfies
 from ..structs.peering import (
     imported_check_json,
     imported_node_json,
@@ -44,18 +45,32 @@ def _tagged(svc: Record, tags: list[str] | None) -> bool:
     return all(t.lower() in have for t in tags)
 
 
+def _instances(
+    api: Backend, authz: Enforcer, peer: str, name: str, tags: list[str] | None, connect: bool,
+) -> tuple[int, list[Record], bool]:
+    """The imported instances of ``name`` (tag-filtered), the index of the peer's data, and
+    whether the token may read them.
+
+    With ``connect`` (a ``/connect/`` read) there are none: a peer sends its typical
+    services only, and the synthetic sidecar proxies Consul imports stand for mesh gateways,
+    which a dev agent does not run.
+    """
+    table = api.peerings.table
+    rows = [] if connect else table.imported_instances(peer, name)
+    rows = [i for i in rows if _tagged(i["Service"], tags)]
+    return table.imported_index(peer) or table.index, rows, imported_readable(authz)
+
+
 def peer_check_service_nodes(
     api: Backend, authz: Enforcer, peer: str, name: str, tags: list[str] | None,
-    meta: dict[str, str] | None, bexpr: Filter, passing: bool,
+    meta: dict[str, str] | None, bexpr: Filter, passing: bool, *, connect: bool = False,
 ) -> Result[list[Record]]:
     """Health.ServiceNodes with a PeerName: the peer's instances of ``name``."""
-    table = api.peerings.table
-    rows = [i for i in table.imported_instances(peer, name) if _tagged(i["Service"], tags)]
-    shown = imported_readable(authz)
+    index, rows, shown = _instances(api, authz, peer, name, tags, connect)
     out = []
     for row in rows if shown else ():
         node = imported_node_json(row["Node"], peer)
-        if meta and not all((node["Meta"] or {}).get(k) == v for k, v in meta.items()):
+        if meta and not meta_satisfies(node["Meta"], meta):
             continue
         item: Record = {
             "Node": node,
@@ -67,26 +82,22 @@ def peer_check_service_nodes(
         if passing and any(c["Status"] != "passing" for c in item["Checks"]):
             continue
         out.append(item)
-    index = table.imported_index(peer) or table.index
     return Result(index, out, (SERVICES, NODES, CHECKS), filtered=bool(rows) and not shown)
 
 
 def peer_service_nodes(
     api: Backend, authz: Enforcer, peer: str, name: str, tags: list[str] | None,
-    meta: dict[str, str] | None, bexpr: Filter,
+    meta: dict[str, str] | None, bexpr: Filter, *, connect: bool = False,
 ) -> Result[list[Record]]:
     """Catalog.ServiceNodes with a PeerName: the peer's instances as ServiceNodes."""
-    table = api.peerings.table
-    rows = [i for i in table.imported_instances(peer, name) if _tagged(i["Service"], tags)]
-    shown = imported_readable(authz)
+    index, rows, shown = _instances(api, authz, peer, name, tags, connect)
     out = []
     for row in rows if shown else ():
         item = imported_service_node_json(row["Service"], row["Node"], peer)
-        if meta and not all((item["NodeMeta"] or {}).get(k) == v for k, v in meta.items()):
+        if meta and not meta_satisfies(item["NodeMeta"], meta):
             continue
         if bexpr.matches(item):
             out.append(item)
-    index = table.imported_index(peer) or table.index
     return Result(index, out, (SERVICES, NODES), filtered=bool(rows) and not shown)
 
 
@@ -101,7 +112,7 @@ def peer_services(
     for name in sorted(imported, key=str.lower) if shown else ():
         for row in imported[name]:
             item = imported_service_node_json(row["Service"], row["Node"], peer)
-            if meta and not all((item["NodeMeta"] or {}).get(k) == v for k, v in meta.items()):
+            if meta and not meta_satisfies(item["NodeMeta"], meta):
                 continue
             if not bexpr.matches(item):
                 continue

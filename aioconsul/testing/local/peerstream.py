@@ -21,6 +21,15 @@ Each :class:`_Stream` is one asyncio task owned by the dialing agent; it re-send
 write on either agent touches the catalog, the config entries or the peerings, and records a
 heartbeat every 15 s. :meth:`Peerings.close` ends the agent's streams (the peer sees them
 fail) and leaves the registry.
+
+The dialer keeps each stream up as the leader's ``establishStream`` does: a stream that could
+not be opened, or that ended with an error, is dialed again after ``peeringRetryTimeout``
+(2, 4, 8 ... 256 s, counted per establishment), taking the peer's addresses in turn; the
+tracker meanwhile tells what happened (``TrackSendError``: ``LastSend``; a stream that was
+refused or broke: ``FAILING``). The timer is :attr:`Peerings.call_later`, which a test may
+replace to fire the retries itself. Tokens carry the Connect CA's roots and the server name
+of its trust domain (``PeeringBackend.GetTLSMaterials``); the CA is initialised then if it
+was not yet.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from ..state.catalog import CHECKS, NODES, SERVICES
 from ..state.config_entry import CONFIG_ENTRIES
@@ -43,14 +52,16 @@ from ..state.peering import (
     PeeringTable,
     exported_services_for_peer,
     is_active,
+    should_dial,
 )
 
 if TYPE_CHECKING:
     from ..state.catalog import Catalog
+    from ..state.connect_ca import ConnectCATable
     from ..state.store import Store
     from ..state.watch import Watch
 
-__all__ = ["GRPCError", "Peerings"]
+__all__ = ["GRPCError", "Peerings", "retry_timeout"]
 
 Record = dict[str, Any]
 
@@ -63,6 +74,7 @@ _RETRY_WAIT: Final = 0.15  # retryExchange's 150 ms between addresses (jittered)
 _WATCHED: Final = (SERVICES, NODES, CHECKS, CONFIG_ENTRIES, PEERING_TABLE)
 _SYNTHETIC_PROXY_SUFFIX: Final = "-sidecar-proxy"
 _STATUS_SCORES: Final = {"maintenance": 1, "critical": 2, "warning": 3, "passing": 4}
+_MAX_RETRY_BACKOFF: Final = 256  # maxRetryBackoffPeering, in seconds
 
 
 class GRPCError(RPCError):
@@ -72,6 +84,29 @@ class GRPCError(RPCError):
         super().__init__(f"rpc error: code = {code} desc = {message}")
         self.code = code
         self.message = message
+
+
+class Cancellable(Protocol):
+    """What :attr:`Peerings.call_later` returns (an :class:`asyncio.TimerHandle` does)."""
+
+    def cancel(self) -> None: ...
+
+
+def retry_timeout(failed_attempts: int) -> float:
+    """peeringRetryTimeout for the errors a dev agent's stream meets: ``2**n`` seconds after
+    the n-th failure in a row, at most 256 s (the fast FailedPrecondition path is for a
+    follower behind a load balancer, which a dev agent never is)."""
+    return float(min(1 << min(failed_attempts, 9), _MAX_RETRY_BACKOFF))
+
+
+def _refused(addr: str) -> str:
+    """What a Go gRPC client reports for an address nothing listens on."""
+    return ('rpc error: code = Unavailable desc = connection error: desc = "transport: Error '
+            f'while dialing: dial tcp {addr}: connect: connection refused"')
+
+
+def _call_later(delay: float, callback: Callable[[], None]) -> Cancellable:
+    return asyncio.get_running_loop().call_later(delay, callback)
 
 
 def _multierror(errors: list[str]) -> str:
@@ -116,6 +151,7 @@ class Peerings:
         watch: Watch,
         *,
         datacenter: str,
+        connect_ca: ConnectCATable,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.table = PeeringTable(store)
@@ -123,24 +159,40 @@ class Peerings:
         self.catalog = catalog
         self.watch = watch
         self.datacenter = datacenter
+        self.connect_ca = connect_ca
         self.clock = clock
-        #: The CA's cluster ID; the built-in CA, when the agent has one, should set it (and
-        #: :attr:`ca_pems`) so tokens carry its trust domain and roots as Consul's do.
-        self.cluster_id = str(uuid.uuid4())
-        self.ca_pems: list[str] | None = None
+        #: Schedules a stream's next dial (``retryLoopBackoffPeering``'s timer) and the
+        #: leader's re-establishment after a restore: ``(delay in seconds, callback)``.
+        self.call_later: Callable[[float, Callable[[], None]], Cancellable] = _call_later
         #: The address this agent's tokens carry (set when the first token is generated).
         self.address: str | None = None
         self._tracker: dict[str, Record] = {}  # peering ID -> stream status
         self._streams: dict[str, _Stream] = {}  # our peering ID -> stream (either end)
+        self._dials: dict[str, _Dial] = {}  # our dialing peering ID -> its retry loop
         self._reaps: set[asyncio.Handle] = set()
         self.closed = False
 
     # -- what the endpoints ask ---------------------------------------------------------------
 
-    @property
-    def server_name(self) -> str:
-        """connect.PeeringServerSAN: ``server.<dc>.peering.<trust domain>``."""
-        return f"server.{self.datacenter}.peering.{self.cluster_id}.consul"
+    def tls_materials(self, generating: bool) -> tuple[str, list[str]]:
+        """PeeringBackend.GetTLSMaterials: the server name a dialer verifies
+        (connect.PeeringServerSAN: ``server.<dc>.peering.<trust domain>``) and every CA root.
+
+        Reading the roots initialises the CA if it was not yet, as the leader does when Connect
+        is on; with Connect off there are no roots.
+        """
+        ca = self.connect_ca
+        if generating and not ca.enabled:
+            raise RPCError(
+                "connect.enabled must be set to true in the server's configuration when "
+                "generating peering tokens"
+            )
+        if not ca.enabled:
+            raise RPCError("CA has not finished initializing")
+        _, roots, _ = ca.roots()
+        pems = [r["RootCert"] if r["RootCert"].endswith("\n") else r["RootCert"] + "\n"
+                for r in roots]
+        return f"server.{self.datacenter}.peering.{ca.trust_domain}", pems
 
     def serve(self, address: str) -> None:
         """Become reachable at ``address`` (the first agent to claim it keeps it)."""
@@ -163,13 +215,17 @@ class Peerings:
             return FAILING, status
         return peering["State"], status
 
-    def _track(self, peering_id: str) -> Record:
-        """Tracker.Connected: a new or reconnected stream."""
-        status = self._tracker.setdefault(peering_id.lower(), {
+    def _register(self, peering_id: str) -> Record:
+        """Tracker.Register: the peering's status, not connected when new."""
+        return self._tracker.setdefault(peering_id.lower(), {
             "Connected": False, "DisconnectErrorMessage": "", "ImportedServices": None,
             "ExportedServices": None, "LastHeartbeat": None, "LastReceive": 0.0,
             "LastSend": 0.0,
         })
+
+    def _track(self, peering_id: str) -> Record:
+        """Tracker.Connected: a new or reconnected stream."""
+        status = self._register(peering_id)
         status["Connected"] = True
         status["DisconnectErrorMessage"] = ""
         return status
@@ -246,12 +302,11 @@ class Peerings:
         while True:
             addr = addresses[attempt % len(addresses)]
             attempt += 1
-            acceptor = _REGISTRY.get(addr)
-            if acceptor is None or acceptor.closed:
+            acceptor = _reachable(addr)
+            if acceptor is None:
                 errors.append(
-                    f'failed to exchange peering secret through address "{addr}": rpc error: '
-                    'code = Unavailable desc = connection error: desc = "transport: Error while '
-                    f'dialing: dial tcp {addr}: connect: connection refused"'
+                    f'failed to exchange peering secret through address "{addr}": '
+                    f"{_refused(addr)}"
                 )
             else:
                 try:
@@ -271,41 +326,78 @@ class Peerings:
             await asyncio.sleep(wait)
 
     def connect(self, peering: Record, stream_secret: str) -> None:
-        """establishStream: open the stream to the peer's server and replicate once.
-
-        A failure leaves the peering FAILING, as a stream that cannot be opened does.
-        """
-        old = self._streams.pop(peering["ID"].lower(), None)
+        """establishStream: a new retry loop for the peering's stream, dialed at once (the
+        stream replicates once before this returns)."""
+        key = peering["ID"].lower()
+        self._stop_dialing(key)
+        old = self._streams.pop(key, None)
         if old is not None:
             old.end("dialer", terminate=False)
-        addresses = peering.get("ManualServerAddresses") or peering.get("PeerServerAddresses")
-        acceptor = None
-        for addr in addresses or ():
-            candidate = _REGISTRY.get(addr)
-            if candidate is not None and not candidate.closed:
-                acceptor = candidate
-                break
-        self._track(peering["ID"])
-        if acceptor is None:
-            self._disconnect(peering["ID"], "connection refused")
+        self._register(peering["ID"])
+        dial = _Dial(peering["ID"], stream_secret)
+        self._dials[key] = dial
+        self._dial(dial)
+
+    def _dial(self, dial: _Dial) -> None:
+        """One turn of the retry loop: the next address, the stream, the Open message. A
+        failure is tracked (TrackSendError; a refused Open also disconnects the stream with
+        its error: FAILING) and the next turn is scheduled after peeringRetryTimeout."""
+        if self.closed or self._dials.get(dial.key) is not dial:
             return
+        _, peering = self.table.read_by_id(dial.peering_id)
+        addresses = list((peering.get("ManualServerAddresses")
+                          or peering.get("PeerServerAddresses") or ()) if peering else ())
+        if peering is None or not is_active(peering) or not addresses:
+            del self._dials[dial.key]  # the peering is gone: its stream context ends
+            return
+        addr = addresses[dial.turn % len(addresses)]
+        dial.turn += 1
+        acceptor = _reachable(addr)
+        if acceptor is None:
+            self._failed(dial, _refused(addr))
+            return
+        self._track(peering["ID"])  # the stream is open: HandleStream
         remote = {"Partition": "default", "Datacenter": self.datacenter}
         try:
-            accepted = acceptor._open(peering["PeerID"], stream_secret, remote)
+            accepted = acceptor._open(peering["PeerID"], dial.secret, remote)
         except GRPCError as exc:
             self._disconnect(peering["ID"], str(exc))
+            self._failed(dial, str(exc))
             return
         stream = _Stream(self, peering["ID"], acceptor, accepted["ID"])
-        self._streams[peering["ID"].lower()] = stream
+        self._streams[dial.key] = stream
         acceptor._streams[accepted["ID"].lower()] = stream
         acceptor._track(accepted["ID"])
         stream.start()
+
+    def _failed(self, dial: _Dial, error: str) -> None:
+        """retryLoopBackoffPeering's error path: TrackSendError, then the next dial."""
+        status = self._register(dial.peering_id)
+        status["LastSend"] = max(status["LastSend"] or 0.0, self.clock())
+        status["LastSendErrorMessage"] = error
+        dial.failed += 1
+        try:
+            dial.handle = self.call_later(retry_timeout(dial.failed), lambda: self._dial(dial))
+        except RuntimeError:  # outside the agent's loop (a backend built by hand)
+            dial.handle = None
+
+    def _stream_failed(self, peering_id: str, error: str) -> None:
+        """Our dialed stream ended with an error: its loop dials again."""
+        dial = self._dials.get(peering_id.lower())
+        if dial is not None and not self.closed:
+            self._failed(dial, error)
+
+    def _stop_dialing(self, key: str) -> None:
+        dial = self._dials.pop(key, None)
+        if dial is not None and dial.handle is not None:
+            dial.handle.cancel()
 
     # -- deletion (leader_peering.go) ----------------------------------------------------------
 
     def marked_for_deletion(self, peering: Record) -> None:
         """A peering was marked DELETING: its stream ends (the peer is told), then the leader
         removes its imported data and the peering itself."""
+        self._stop_dialing(peering["ID"].lower())
         stream = self._streams.pop(peering["ID"].lower(), None)
         if stream is not None:
             stream.end("dialer" if stream.dialer is self else "acceptor")
@@ -340,6 +432,8 @@ class Peerings:
         for address, owner in list(_REGISTRY.items()):
             if owner is self:
                 del _REGISTRY[address]
+        for key in list(self._dials):
+            self._stop_dialing(key)
         for stream in list(self._streams.values()):
             stream.end("failure")
         self._streams.clear()
@@ -353,7 +447,10 @@ class Peerings:
 
     def load(self, data: dict[str, Any]) -> None:
         """Replace the peering tables; streams end and the tracker starts empty, as after a
-        restore; peerings marked for deletion are then removed by the leader."""
+        restore; then the leader removes the peerings marked for deletion and establishes
+        the stream of every restored peering it dials (syncPeeringsAndBlock)."""
+        for key in list(self._dials):
+            self._stop_dialing(key)
         for stream in list(self._streams.values()):
             stream.end("failure")
         self._streams.clear()
@@ -361,6 +458,40 @@ class Peerings:
         self.table.load(data)
         for peering in self.table.list_deleted():
             self._schedule_reap(peering["Name"], peering["ID"])
+        for peering in self.table.list_peerings()[1]:
+            secrets = self.table.secrets(peering["ID"])
+            if should_dial(peering) and is_active(peering) and secrets and secrets["Active"]:
+                self._schedule_establish(peering["ID"], secrets["Active"])
+
+    def _schedule_establish(self, peering_id: str, secret: str) -> None:
+        def establish() -> None:
+            _, peering = self.table.read_by_id(peering_id)
+            if not self.closed and peering is not None and peering["ID"].lower() not in \
+                    self._dials:
+                self.connect(peering, secret)
+
+        try:
+            self.call_later(0.0, establish)
+        except RuntimeError:  # outside the agent's loop (a backend built by hand)
+            return
+
+
+def _reachable(addr: str) -> Peerings | None:
+    """The agent serving ``addr`` in this process, if it still runs."""
+    agent = _REGISTRY.get(addr)
+    return agent if agent is not None and not agent.closed else None
+
+
+class _Dial:
+    """One establishStream: the dialer's retry loop for a peering's stream."""
+
+    def __init__(self, peering_id: str, secret: str) -> None:
+        self.peering_id = peering_id
+        self.key = peering_id.lower()
+        self.secret = secret
+        self.turn = 0  # the next address in the ring (watchAddresses)
+        self.failed = 0  # failures in a row of this loop (never reset, as in Consul)
+        self.handle: Cancellable | None = None
 
 
 class _Stream:
@@ -465,6 +596,10 @@ class _Stream:
                                  (self.acceptor, self.acceptor_id)):
             if side._streams.get(peering_id.lower()) is self:
                 del side._streams[peering_id.lower()]
+        if by == "failure":
+            self.dialer._stream_failed(self.dialer_id, error)
+        elif terminate:  # HandleStream returned nil: the loop ends
+            self.dialer._stop_dialing(self.dialer_id.lower())
         task = self.task
         if task is not None and task is not asyncio.current_task():
             task.cancel()

@@ -129,10 +129,10 @@ class TokenError(Exception):
     """A token Consul refuses, with its text."""
 
 
-def encode_token(token: Record) -> str:
-    """PeeringBackend.EncodeToken: json.Marshal(structs.PeeringToken), standard base64."""
+def _token_fields(token: Record) -> Record:
+    """structs.PeeringToken's fields in their order, Go's zero value for a missing one."""
     remote = token.get("Remote") or {}
-    ordered = {
+    return {
         "CA": token.get("CA"),
         "ManualServerAddresses": token.get("ManualServerAddresses"),
         "ServerAddresses": token.get("ServerAddresses"),
@@ -140,9 +140,14 @@ def encode_token(token: Record) -> str:
         "PeerID": token.get("PeerID", ""),
         "EstablishmentSecret": token.get("EstablishmentSecret", ""),
         "Remote": {"Partition": remote.get("Partition", ""),
-                   "Datacenter": remote.get("Datacenter", ""),
-                   "Locality": remote.get("Locality")},
+                   "Datacenter": remote.get("Datacenter", "")},
     }
+
+
+def encode_token(token: Record) -> str:
+    """PeeringBackend.EncodeToken: json.Marshal(structs.PeeringToken), standard base64."""
+    ordered = _token_fields(token)
+    ordered["Remote"]["Locality"] = (token.get("Remote") or {}).get("Locality")
     return base64.b64encode(go_json(ordered)).decode("ascii")
 
 
@@ -159,18 +164,7 @@ def decode_token(text: str) -> Record:
         decoded = unmarshal(raw, _TOKEN)
     except GoSyntaxError as exc:
         raise TokenError(str(exc)) from None
-    token = decoded if isinstance(decoded, dict) else {}
-    remote = token.get("Remote") or {}
-    return {
-        "CA": token.get("CA"),
-        "ManualServerAddresses": token.get("ManualServerAddresses"),
-        "ServerAddresses": token.get("ServerAddresses"),
-        "ServerName": token.get("ServerName", ""),
-        "PeerID": token.get("PeerID", ""),
-        "EstablishmentSecret": token.get("EstablishmentSecret", ""),
-        "Remote": {"Partition": remote.get("Partition", ""),
-                   "Datacenter": remote.get("Datacenter", "")},
-    }
+    return _token_fields(decoded if isinstance(decoded, dict) else {})
 
 
 def _valid_address(addr: str) -> bool:
@@ -277,14 +271,19 @@ def peering_json(peering: Record, state: str, status: Record | None) -> Record:
 # -- imported catalog rows ------------------------------------------------------------------------
 
 
-def imported_node_json(node: Record, peer: str) -> Record:
-    """structs.Node of an imported node: ``PeerName`` (omitempty) after ``Datacenter``."""
+def _peer_after(record: Record, key: str, peer: str) -> Record:
+    """``record`` with ``PeerName`` inserted after ``key`` (its place in the Go struct)."""
     out: Record = {}
-    for key, value in node_json(node).items():
-        out[key] = value
-        if key == "Datacenter":
+    for name, value in record.items():
+        out[name] = value
+        if name == key:
             out["PeerName"] = peer
     return out
+
+
+def imported_node_json(node: Record, peer: str) -> Record:
+    """structs.Node of an imported node: ``PeerName`` (omitempty) after ``Datacenter``."""
+    return _peer_after(node_json(node), "Datacenter", peer)
 
 
 def imported_node_service_json(svc: Record, peer: str) -> Record:
@@ -309,11 +308,7 @@ def imported_service_node_json(svc: Record, node: Record, peer: str) -> Record:
 
 def imported_check_json(check: Record, peer: str) -> Record:
     """structs.HealthCheck of an imported check: ``PeerName`` after ``ExposedPort``."""
-    out: Record = {}
-    for key, value in check_json(check).items():
-        out[key] = value
-        if key == "ExposedPort":
-            out["PeerName"] = peer
+    out = _peer_after(check_json(check), "ExposedPort", peer)
     if out["ServiceTags"] is None:
         out["ServiceTags"] = []
     return out
