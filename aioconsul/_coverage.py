@@ -337,6 +337,8 @@ CALLS: dict[str, Use] = {
     "partitions.delete": lambda c, t: c.partitions.delete("east", token=t),
     "partitions.items": lambda c, t: c.partitions.items(token=t),
     "agent.metrics_stream": _metrics_stream,
+    # -- agent metrics in Prometheus' format --
+    "agent.prometheus_metrics": lambda c, t: c.agent.prometheus_metrics(token=t),
 }
 
 #: Client methods that are not requests, and the toolkit's own (tested where they live).

@@ -26,7 +26,7 @@ from .._core.jsoncodec import loads
 from .._core.request import Request, build, id_path, quote_segment
 from .._core.response import parse
 from .._core.tokens import attach
-from ..errors import ProtocolError
+from ..errors import ProtocolError, ResponseError
 from ..typing import Collection, Duration, HashBlocking, Meta, Object, ObjectID
 from ..typing import Mapping as ObjectMapping
 from ..watch import blocks_on_hash
@@ -77,21 +77,6 @@ def _field(obj: Mapping[str, Any], field: str) -> Any:
     return None
 
 
-def _text(value: Any, name: str, *, empty: bool = False) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name}: expected a str, got {type(value).__name__}")
-    if not value and not empty:
-        raise ValueError(f"{name}: must not be empty")
-    return value
-
-
-def _flag(value: Any, name: str) -> str:
-    """A bool as Consul's ``strconv.ParseBool`` reads it; anything else is refused."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected True or False, got {type(value).__name__}")
-    return "true" if value else "false"
-
-
 def _status(value: Any, name: str) -> str:
     if value not in STATUSES:
         raise ValueError(f"{name}: expected 'passing', 'warning' or 'critical', got {value!r}")
@@ -118,10 +103,8 @@ def _check_definition(value: Any, name: str = "check") -> dict[str, Any]:
 
 
 def _check_list(value: Any, name: str) -> list[dict[str, Any]]:
-    if isinstance(value, (str, Mapping)) or not isinstance(value, Iterable):
-        raise TypeError(f"{name}: expected a list of check definitions, got "
-                        f"{type(value).__name__}")
-    return [_check_definition(item, f"{name}[{i}]") for i, item in enumerate(value)]
+    checks = normalize.list_of(value, name, "check definitions")
+    return [_check_definition(item, f"{name}[{i}]") for i, item in enumerate(checks)]
 
 
 def _service_definition(value: Any, name: str = "service", *, sidecar: bool = False) -> Object:
@@ -152,7 +135,7 @@ def _service_definition(value: Any, name: str = "service", *, sidecar: bool = Fa
         title = _field(service, "Name")
         if title is None:
             raise ValueError(f"{name}: a service definition needs a 'Name'")
-        _text(title, f"{name}.Name")
+        normalize.text(title, f"{name}.Name")
     return service
 
 
@@ -166,6 +149,14 @@ def _check_path(verb: str, check: Any) -> str:
 
 def _filter(filter: str | None) -> list[tuple[str, str]]:
     return [] if filter is None else [("filter", normalize.expression(filter))]
+
+
+def _maintenance(enable: Any, reason: Any) -> list[tuple[str, str]]:
+    """``?enable=`` (a bool as Consul's ``strconv.ParseBool`` reads it) and ``?reason=``."""
+    params = [("enable", "true" if normalize.flag(enable, "enable") else "false")]
+    if reason is not None:
+        params.append(("reason", normalize.text(reason, "reason", empty=True)))
+    return params
 
 
 class AgentServices(Endpoint):
@@ -251,10 +242,10 @@ class AgentServices(Endpoint):
         With ``replace_existing_checks`` the agent drops this service's checks missing from the
         definition; otherwise registering again keeps them.
         """
-        body = ({"Name": _text(service, "service")} if isinstance(service, str)
+        body = ({"Name": normalize.text(service, "service")} if isinstance(service, str)
                 else _service_definition(service))
         if id is not None:
-            _put(body, "ID", _text(id, "id"))
+            _put(body, "ID", normalize.text(id, "id"))
         if port is not None:
             if isinstance(port, bool) or not isinstance(port, int):
                 raise TypeError(f"port: expected an int, got {type(port).__name__}")
@@ -262,17 +253,11 @@ class AgentServices(Endpoint):
                 raise ValueError(f"port: {port} is not a port number")
             _put(body, "Port", port)
         if address is not None:
-            _put(body, "Address", _text(address, "address", empty=True))
+            _put(body, "Address", normalize.text(address, "address", empty=True))
         if tags is not None:
             _put(body, "Tags", normalize.tags(tags, "tags"))
         if meta is not None:
-            if not isinstance(meta, Mapping):
-                raise TypeError(f"meta: expected a mapping of str to str, got "
-                                f"{type(meta).__name__}")
-            for key, item in meta.items():
-                if not isinstance(key, str) or not isinstance(item, str):
-                    raise TypeError(f"meta: keys and values must be str, got {key!r}: {item!r}")
-            _put(body, "Meta", dict(meta))
+            _put(body, "Meta", normalize.str_map(meta, "meta"))
         if check is not None:
             _put(body, "Check", _check_definition(check, "check"))
         if checks is not None:
@@ -318,9 +303,7 @@ class AgentServices(Endpoint):
         are ``reason``), so the service drops out of healthy queries and DNS. An unknown service
         raises :class:`~aioconsul.errors.NotFound`.
         """
-        params = [("enable", _flag(enable, "enable"))]
-        if reason is not None:
-            params.append(("reason", _text(reason, "reason", empty=True)))
+        params = _maintenance(enable, reason)
         await self._core.request(
             "PUT", _service_path("service/maintenance", service), params=params,
             namespace=namespace, partition=partition, idempotent=True, token=token,
@@ -434,13 +417,13 @@ class AgentChecks(Endpoint):
         stays critical (or ``status``) until :meth:`pass_`, :meth:`warn`, :meth:`fail` or
         :meth:`update` reports on it.
         """
-        body = ({"Name": _text(check, "check")} if isinstance(check, str)
+        body = ({"Name": normalize.text(check, "check")} if isinstance(check, str)
                 else _check_definition(check))
         if _field(body, "Name") is None:
             raise ValueError("check: a check definition needs a 'Name'")
-        _text(_field(body, "Name"), "check.Name")
+        normalize.text(_field(body, "Name"), "check.Name")
         if id is not None:
-            _put(body, "ID", _text(id, "id"))
+            _put(body, "ID", normalize.text(id, "id"))
         if service is not None:
             _put(body, "ServiceID", normalize.object_id(service, "service", _SERVICE_KEYS))
         for field, value, name in (("TTL", ttl, "ttl"), ("Interval", interval, "interval"),
@@ -452,9 +435,9 @@ class AgentChecks(Endpoint):
                 _put(body, field, normalize.go_duration(value, name))
         for field, value, name in (("HTTP", http, "http"), ("TCP", tcp, "tcp")):
             if value is not None:
-                _put(body, field, _text(value, name))
+                _put(body, field, normalize.text(value, name))
         if notes is not None:
-            _put(body, "Notes", _text(notes, "notes", empty=True))
+            _put(body, "Notes", normalize.text(notes, "notes", empty=True))
         if status is not None:
             _put(body, "Status", _status(status, "status"))
         await self._core.request(
@@ -479,7 +462,7 @@ class AgentChecks(Endpoint):
 
     async def _ttl(self, verb: str, check: Any, note: str | None, namespace: str | None,
                    partition: str | None, token: str | None) -> None:
-        params = [] if note is None else [("note", _text(note, "note", empty=True))]
+        params = [] if note is None else [("note", normalize.text(note, "note", empty=True))]
         await self._core.request(
             "PUT", _check_path(verb, check), params=params, namespace=namespace,
             partition=partition, idempotent=True, token=token,
@@ -539,7 +522,7 @@ class AgentChecks(Endpoint):
         refuses the others.
         """
         body = {"Status": _status(status, "status"),
-                "Output": "" if output is None else _text(output, "output", empty=True)}
+                "Output": "" if output is None else normalize.text(output, "output", empty=True)}
         await self._core.request(
             "PUT", _check_path("update", check), json=body, namespace=namespace,
             partition=partition, idempotent=True, token=token,
@@ -777,7 +760,7 @@ class Agent(Endpoint):
         if wan:
             params.append(("wan", "1"))  # the agent tests for a non-empty value
         if segment is not None:
-            segment = _text(segment, "segment")
+            segment = normalize.text(segment, "segment")
             if wan and segment != "_all":
                 raise ValueError("segment: a segment cannot be combined with wan=True")
             params.append(("segment", segment))
@@ -799,8 +782,8 @@ class Agent(Endpoint):
         ``"host:port"``) (``PUT /v1/agent/join/<address>``); ``wan`` joins the WAN pool."""
         params = [("wan", "1")] if wan else []
         await self._core.request(
-            "PUT", "/v1/agent/join/" + quote_segment(_text(address, "address")), params=params,
-            partition=partition, idempotent=True, token=token,
+            "PUT", "/v1/agent/join/" + quote_segment(normalize.text(address, "address")),
+            params=params, partition=partition, idempotent=True, token=token,
         )
 
     async def leave(self, *, token: str | None = None) -> None:
@@ -836,9 +819,7 @@ class Agent(Endpoint):
         In maintenance the agent adds a critical check ``_node_maintenance`` (its notes are
         ``reason``), so every service of the node drops out of healthy queries and DNS.
         """
-        params = [("enable", _flag(enable, "enable"))]
-        if reason is not None:
-            params.append(("reason", _text(reason, "reason", empty=True)))
+        params = _maintenance(enable, reason)
         await self._core.request("PUT", "/v1/agent/maintenance", params=params, idempotent=True,
                                  token=token)
 
@@ -853,6 +834,28 @@ class Agent(Endpoint):
         data, _ = await self._core.request("GET", "/v1/agent/metrics", token=token)
         result: Object = data
         return result
+
+    async def prometheus_metrics(self, *, token: str | None = None) -> str:
+        """The same metrics in Prometheus' text exposition format
+        (``GET /v1/agent/metrics?format=prometheus``), ready for a Prometheus parser:
+        ``consul_state_nodes`` and the like, one ``# HELP``/``# TYPE`` pair per family.
+
+        The agent answers so only with ``telemetry.prometheus_retention_time`` set (the dev
+        agent's ``prometheus_retention_time``); without it Consul means a 415 but sends an
+        empty 200 with the reason in ``X-Consul-Reason``, raised here as
+        :class:`~aioconsul.errors.ResponseError` (its ``status`` is None). Needs
+        ``agent:read``.
+        """
+        data, meta = await self._core.request(
+            "GET", "/v1/agent/metrics", params=(("format", "prometheus"),), raw=True,
+            token=token)
+        if not data:
+            raise ResponseError(
+                "Prometheus is not enabled since its retention time is not positive (the "
+                "agent needs telemetry.prometheus_retention_time)",
+                operation="GET /v1/agent/metrics", address=self._core.transport.address_of(0),
+                meta=meta)
+        return bytes(data).decode("utf-8")
 
     async def host(self, *, token: str | None = None) -> Object:
         """Facts about the agent's host: ``Memory``, ``CPU``, ``Host``, ``Disk``
@@ -880,12 +883,12 @@ class Agent(Endpoint):
         (``@level``, ``@message``, ``@module``, ``@timestamp`` and the fields). The stream never
         ends by itself: close it (``aclose()``, ``async with``) or cancel its task.
         """
-        loglevel = _text(loglevel, "loglevel")
+        loglevel = normalize.text(loglevel, "loglevel")
         if loglevel.lower() not in LOG_LEVELS:
             raise ValueError(f"loglevel: {loglevel!r} is not a log level (one of {LOG_LEVELS})")
-        if not isinstance(logjson, bool):
-            raise TypeError(f"logjson: expected True or False, got {type(logjson).__name__}")
-        params = [("loglevel", loglevel)] + ([("logjson", "")] if logjson else [])
+        params = [("loglevel", loglevel)]
+        if normalize.flag(logjson, "logjson"):
+            params.append(("logjson", ""))
         request = build("GET", "/v1/agent/monitor", self._core.config, params=params,
                         token=token)
         return Monitor(self._core, request, logjson=logjson)
@@ -915,11 +918,10 @@ class Agent(Endpoint):
         without ACLs answers :class:`~aioconsul.errors.PermissionDenied` ("ACL support
         disabled").
         """
-        kind = _text(kind, "kind")
+        kind = normalize.text(kind, "kind")
         if kind not in TOKEN_KINDS and kind not in LEGACY_TOKEN_KINDS:
             raise ValueError(f"kind: {kind!r} is not one of the agent's token kinds "
                              f"({', '.join(TOKEN_KINDS)})")
-        if not isinstance(secret, str):
-            raise TypeError(f"secret: expected a str, got {type(secret).__name__}")
+        normalize.text(secret, "secret", empty=True)
         await self._core.request("PUT", "/v1/agent/token/" + kind, json={"Token": secret},
                                  idempotent=True, token=token, secrets=(secret,))

@@ -7,7 +7,10 @@ arrives, chunk by chunk, and returns the answer's :class:`~aioconsul.typing.Meta
 from a file, bytes or any async byte source as the request body, chunk by chunk
 (``application/octet-stream``). Neither ever holds a whole snapshot in memory (unless it is
 handed one as bytes). Both need a token with ``acl:write`` (Consul's "management" level).
-Neither is retried: a streamed body cannot be sent twice.
+Neither is retried: a streamed body cannot be sent twice. A client token that can change (a
+provider, a token file) is refreshed once on 403 "ACL not found", as for every request, and
+the request sent again when it can be: a save always, a restore from a path or bytes; a
+restore from a stream raises the refusal.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ from __future__ import annotations
 import inspect
 import os
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import Any, Final, Protocol, Union
 
+from .._core import normalize
 from .._core.core import Endpoint
 from .._core.request import Request, build
 from .._core.response import parse
+from .._core.tokens import attach
 from ..typing import Meta
 
 __all__ = ["ByteSink", "ByteSource", "Snapshot"]
@@ -73,6 +78,17 @@ async def _iterable_chunks(source: AsyncIterable[Any]) -> AsyncIterator[bytes]:
         yield bytes(chunk)
 
 
+def _no_body() -> None:
+    """The body of a save sent once more: none."""
+    return None
+
+
+async def _close(body: Any) -> None:
+    """Finish a chunk generator of ours that aiohttp may have left half-read."""
+    if isinstance(body, AsyncGenerator) and not getattr(body, "ag_running", False):
+        await body.aclose()
+
+
 def _body(source: Any) -> bytes | AsyncIterable[bytes]:
     """The request body of ``source`` (checked before anything is sent)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -98,24 +114,57 @@ class Snapshot(Endpoint):
     __slots__ = ()
 
     async def _send(
-        self, request: Request, consume: Callable[[bytes], Awaitable[None]] | None
+        self,
+        request: Request,
+        consume: Callable[[bytes], Awaitable[None]] | None,
+        again: Callable[[], Any] | None,
     ) -> Meta:
-        """Send ``request``; stream a 2xx body into ``consume``; raise the error of others."""
-        transport = self._core.transport
+        """Send ``request``; stream a 2xx body into ``consume``; raise the error of others.
+
+        The client's token, when it can change (a provider, a token file), is the source's
+        current one; an answer 403 "ACL not found" has it fetched once more and, if it is
+        another, the request sent once more with it, as every request of the client
+        (:meth:`aioconsul._core.core.Core.request`): Consul resolves the token before it
+        reads a byte of the body (``SnapshotAllowed``), so the refused request did nothing.
+        ``again`` gives the body to send that second time, or is None when the body cannot be
+        read again (a stream already consumed): the refusal is then raised, the new token kept
+        for the next call. A call's own ``token`` is never replaced.
+        """
+        core = self._core
+        transport = core.transport
         agent = transport.current
-        async with transport.stream(request, agent, chunk_size=CHUNK_SIZE) as (
-            status, headers, read,
-        ):
-            if not 200 <= status < 300:
+        source = core.tokens if request.token is None else None
+        sent: str | None = None
+        fetches = 0
+        if source is not None:
+            sent, fetches = await attach(source, request)
+        while True:
+            async with transport.stream(request, agent, chunk_size=CHUNK_SIZE) as (
+                status, headers, read,
+            ):
+                if 200 <= status < 300:
+                    meta = Meta.from_headers(headers)
+                    while chunk := await read():
+                        if consume is not None:
+                            await consume(chunk)
+                    return meta
                 body = bytearray()
                 while chunk := await read():
                     body += chunk
-                parse(request, status, headers, bytes(body), address=transport.address_of(agent))
-            meta = Meta.from_headers(headers)
-            while chunk := await read():
-                if consume is not None:
-                    await consume(chunk)
-        return meta
+            # The refusal's connection is released: the body is no longer being sent.
+            if status == 403 and source is not None and b"ACL not found" in body:
+                # Fetched again even when this body cannot be resent: the next call has it.
+                fresh = await source.refresh(fetches)
+                source = None  # once per call
+                if fresh != sent and again is not None:
+                    await _close(request.body)
+                    request.token = fresh
+                    if fresh is not None and fresh not in request.secrets:
+                        request.secrets = (*request.secrets, fresh)
+                    request.body = again()
+                    continue
+            parse(request, status, headers, bytes(body), address=transport.address_of(agent))
+            raise AssertionError("unreachable: parse raises for a non-2xx status")
 
     async def save(
         self, dest: ByteSink, *, stale: bool = False, dc: str | None = None,
@@ -131,10 +180,9 @@ class Snapshot(Endpoint):
         (``?stale``): the only consistency option a snapshot takes. Returns the answer's Meta;
         its ``Index`` is the index the snapshot was taken at.
         """
-        if not isinstance(stale, bool):
-            raise TypeError(f"stale: expected True or False, got {type(stale).__name__}")
         request = build("GET", "/v1/snapshot", self._core.config,
-                        params=[("stale", "")] if stale else (), dc=dc, token=token)
+                        params=[("stale", "")] if normalize.flag(stale, "stale") else (),
+                        dc=dc, token=token)
         if isinstance(dest, (str, os.PathLike)):
             path = os.fspath(dest)
             fd, part = tempfile.mkstemp(prefix=".snapshot-", dir=os.path.dirname(path) or ".")
@@ -143,7 +191,7 @@ class Snapshot(Endpoint):
                     async def to_file(chunk: bytes) -> None:
                         file.write(chunk)
 
-                    meta = await self._send(request, to_file)
+                    meta = await self._send(request, to_file, _no_body)
                 os.replace(part, path)
             except BaseException:
                 os.unlink(part)
@@ -157,7 +205,7 @@ class Snapshot(Endpoint):
         async def to_sink(chunk: bytes) -> None:
             await _maybe(write(chunk))
 
-        return await self._send(request, to_sink)
+        return await self._send(request, to_sink, _no_body)
 
     async def restore(
         self, source: ByteSource, *, dc: str | None = None, token: str | None = None,
@@ -171,9 +219,17 @@ class Snapshot(Endpoint):
         refused (:class:`~aioconsul.errors.ServerError`, e.g. ``failed to read snapshot file:
         failed checking integrity of snapshot: hash check failed for "state.bin"``) and the
         state is left as it was. Blocking queries on the old state return at once.
+
+        A client token that can change and was refused as "ACL not found" is fetched again
+        and the restore sent once more when ``source`` can be read again from its start (a
+        path, bytes); from a stream or a reader, read once, the
+        :class:`~aioconsul.errors.ACLNotFound` is raised (the next call has the new token).
         """
         body = _body(source)
         request = build("PUT", "/v1/snapshot", self._core.config, dc=dc, token=token,
                         content_type="application/octet-stream")
         request.body = body
-        await self._send(request, None)
+        # A path or bytes can be sent again from the start; a stream, once read, cannot.
+        again = (lambda: _body(source)) if isinstance(
+            source, (str, os.PathLike, bytes, bytearray, memoryview)) else None
+        await self._send(request, None, again)

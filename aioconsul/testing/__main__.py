@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     agent = parser.add_argument_group("the agent")
     agent.add_argument("--node", "--node-name", dest="node_name", default="aioconsul-dev",
                        help="the agent's node name (default aioconsul-dev)")
+    agent.add_argument("--node-id", dest="node_id", metavar="UUID",
+                       help="the agent's node ID, like consul agent -node-id (default: a "
+                            "random UUID, as in -dev)")
     agent.add_argument("--datacenter", dest="datacenter", default="dc1",
                        help="the agent's datacenter (default dc1)")
     agent.add_argument("--enable-script-checks", dest="enable_script_checks",
@@ -70,6 +73,14 @@ def _parser() -> argparse.ArgumentParser:
                             "consul agent -encrypt: /v1/operator/keyring then manages keys")
     agent.add_argument("--connect-disabled", dest="connect_enabled", action="store_false",
                        help="connect.enabled = false: no Connect CA (on by default, as in -dev)")
+    agent.add_argument("--default-intention-policy", dest="default_intention_policy",
+                       choices=("allow", "deny"), default=None,
+                       help="default_intention_policy: what intention checks decide when no "
+                            "intention matches (default: the ACL default policy)")
+    agent.add_argument("--prometheus-retention-time", dest="prometheus_retention_time",
+                       type=_duration, default=0.0, metavar="DURATION",
+                       help="telemetry.prometheus_retention_time: above 0, /v1/agent/metrics "
+                            "answers Prometheus text when asked (default 0s: off, as in -dev)")
     acl = parser.add_argument_group("ACLs (off by default, as in -dev)")
     acl.add_argument("--acl-enabled", dest="acl_enabled", action="store_true",
                      help="turn on the ACL system (Consul's acl.enabled)")
@@ -145,6 +156,7 @@ _AGENT_OPTIONS = (
     "host",
     "port",
     "node_name",
+    "node_id",
     "datacenter",
     "unix_path",
     "session_ttl_min",
@@ -166,6 +178,8 @@ _AGENT_OPTIONS = (
     "acl_token_max_expiration_ttl",
     "encrypt",
     "connect_enabled",
+    "prometheus_retention_time",
+    "default_intention_policy",
 )
 
 

@@ -34,6 +34,16 @@ async def _strip_server_header(_: web.Request, response: web.StreamResponse) -> 
     response.headers.pop("Server", None)
 
 
+def _node_id(text: str) -> str:
+    """Agent.setupNodeID for a configured node_id: lowercased, then go-uuid's ParseUUID."""
+    lowered = text.lower()
+    hexes = lowered.replace("-", "")
+    if len(lowered) != 36 or [i for i, ch in enumerate(lowered) if ch == "-"] != [
+            8, 13, 18, 23] or any(ch not in "0123456789abcdef" for ch in hexes):
+        raise ValueError(f"node_id must be a UUID (8-4-4-4-12 hex digits), not {text!r}")
+    return lowered
+
+
 class DevAgent:
     """An in-process, single-node Consul agent serving the HTTP API on a local socket.
 
@@ -46,8 +56,11 @@ class DevAgent:
 
     ``host``/``port`` choose a TCP listener (port 0 picks a free port); ``unix_path`` serves on a
     unix socket instead and ``ssl_context`` turns on TLS. ``node_name`` and ``datacenter`` are
-    what ``/v1/agent/self`` reports and what sessions must name; ``node_id`` (a random UUID) is
-    the node's ID there.
+    what ``/v1/agent/self`` reports and what sessions must name; ``node_id`` (a random UUID
+    unless given, as ``-dev`` makes one) is the node's ID there. A snapshot restored into an
+    agent holds the node of the agent that saved it: with the same name but another ID, the
+    agent cannot register its node info again (Consul's "Node name ... is reserved by node
+    ..."), so give two agents that share snapshots the same ``node_id``, or other names.
 
     Session TTLs: Consul accepts TTLs from ``session_ttl_min`` (10 s by default) up to 24 h, and
     invalidates a session that is not renewed ``TTL * session_ttl_multiplier`` after its last
@@ -96,6 +109,12 @@ class DevAgent:
     answers as one without encryption does. A malformed key is a ValueError here.
     ``connect_enabled`` is ``connect.enabled`` (on, as with ``-dev``): off, the Connect CA
     endpoints answer 500 "Connect must be enabled in order to use this endpoint".
+    ``prometheus_retention_time`` (seconds) is ``telemetry.prometheus_retention_time``: above
+    0, ``/v1/agent/metrics?format=prometheus`` (or a Prometheus ``Accept`` header) answers
+    Prometheus' text format; off, as in ``-dev``, such a request gets an empty 200 with
+    ``X-Consul-Reason``. ``default_intention_policy`` (Consul 1.18+, "allow" or "deny") is what
+    the intention check and ``/v1/agent/connect/authorize`` decide when no intention matches;
+    unset, the ACL default policy decides (allow with ACLs off).
 
     Use it as ``async with DevAgent() as agent:`` or call :meth:`start` and :meth:`stop`
     (both idempotent). A stopped agent can be started again; it then starts empty.
@@ -110,6 +129,7 @@ class DevAgent:
         port: int = 0,
         *,
         node_name: str = "aioconsul-dev",
+        node_id: str | None = None,
         datacenter: str = "dc1",
         unix_path: str | os.PathLike[str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
@@ -132,6 +152,8 @@ class DevAgent:
         acl_token_max_expiration_ttl: float = 24 * 3600.0,
         encrypt: str | None = None,
         connect_enabled: bool = True,
+        prometheus_retention_time: float = 0.0,
+        default_intention_policy: str | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -139,7 +161,7 @@ class DevAgent:
         self._ssl_context = ssl_context
         self.node_name = node_name
         self.datacenter = datacenter
-        self.node_id = str(uuid.uuid4())
+        self.node_id = _node_id(node_id) if node_id is not None else str(uuid.uuid4())
         self._session_ttl_min = session_ttl_min
         self._session_ttl_multiplier = session_ttl_multiplier
         self._check_knobs = CheckKnobs(
@@ -182,6 +204,13 @@ class DevAgent:
                 raise ValueError(f"encrypt has invalid key: {exc}") from None
         self._encrypt = encrypt or None
         self._connect_enabled = connect_enabled
+        self._prometheus_retention_time = float(prometheus_retention_time)
+        if default_intention_policy not in (None, "", "allow", "deny"):
+            raise ValueError(  # structs.IntentionDefaultPolicyAllow / ...Deny
+                "default_intention_policy must be 'allow' or 'deny', not "
+                f"{default_intention_policy!r}"
+            )
+        self._default_intention_policy = default_intention_policy or ""
         self._runner: web.AppRunner | None = None
         self._api: ConsulAPI | None = None
         self._started = False
@@ -209,6 +238,8 @@ class DevAgent:
             acl=self._acl,
             encrypt=self._encrypt,
             connect_enabled=self._connect_enabled,
+            prometheus_retention_time=self._prometheus_retention_time,
+            default_intention_policy=self._default_intention_policy,
         )
         app = web.Application()
         app.on_response_prepare.append(_strip_server_header)

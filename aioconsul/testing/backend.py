@@ -237,6 +237,8 @@ class Backend:
         acl: ACLConfig | None = None,
         encrypt: str | None = None,
         connect_enabled: bool = True,
+        prometheus_retention_time: float = 0.0,
+        default_intention_policy: str = "",
     ) -> None:
         self.node_name = node_name
         self.datacenter = datacenter
@@ -259,13 +261,20 @@ class Backend:
         self.connect_ca = ConnectCATable(self.store, datacenter=datacenter,
                                          enabled=connect_enabled)
         #: Cluster peerings: the peering tables, the stream tracker, the peer streams.
-        self.peerings = Peerings(self.store, self.catalog, self.watch, datacenter=datacenter)
+        self.peerings = Peerings(self.store, self.catalog, self.watch, datacenter=datacenter,
+                                 connect_ca=self.connect_ca)
         #: The gossip keyring (``encrypt``); without a key the agent does not encrypt.
         self.keyring = Keyring(encrypt)
         self.started_at = time.time()
         #: The in-memory metrics sink's interval in seconds (lib/telemetry.go: 10 s), the
         #: period of /v1/agent/metrics/stream; a test may shorten it.
         self.metrics_interval = 10.0
+        #: telemetry.prometheus_retention_time in seconds: above 0, /v1/agent/metrics answers
+        #: Prometheus' text format when asked (off, as in -dev).
+        self.prometheus_retention_time = prometheus_retention_time
+        #: default_intention_policy ("allow", "deny", or "" to follow the ACL default policy):
+        #: what intention checks and authorize decide when no intention matches.
+        self.default_intention_policy = default_intention_policy
         self.local = LocalAgent(
             self.catalog,
             self.watch,
@@ -334,7 +343,9 @@ class Backend:
         applies the restore past both its log and the snapshot, then a barrier, so the next
         write gets an index above both; the old state is abandoned (every blocking query on
         it returns); the ACL caches go; then revokeLeadership + establishLeadership: the
-        builtin ACL objects are put back if missing and every session TTL timer is re-armed.
+        builtin ACL objects are put back if missing and every session TTL timer is re-armed;
+        then the leader's reconcile and the agent's full sync (``LocalAgent.reconcile``,
+        ``LocalAgent.sync_full``).
         """
         before = self.store.raft_index
         apply(self.snapshot_parts, state)
@@ -347,6 +358,11 @@ class Backend:
         self.session_timers.clear_all()
         for session in self.store.session_list()[1]:
             self.session_timers.reset(session)
+        # What Consul does within a reconcile interval and a full sync, done at once: the
+        # leader's reconcile puts this member's node back (and reaps nodes no member stands
+        # for), the agent's anti-entropy its node info and local services and checks.
+        self.local.reconcile(CONSUL_VERSION)
+        self.local.sync_full()
 
     def leave(self) -> None:
         """Agent.Leave, then ShutdownAgent: the member leaves and the agent is to shut down."""
@@ -438,6 +454,7 @@ class Backend:
             "DebugConfig": {
                 **self._acl_debug(),
                 "Datacenter": self.datacenter,
+                "DefaultIntentionPolicy": self.default_intention_policy,
                 "DefaultQueryTime": format_duration(DEFAULT_QUERY_TIME),
                 "DevMode": True,
                 "KVMaxValueSize": KV_MAX_VALUE_SIZE,

@@ -21,7 +21,9 @@ async def report_ttl(client: Consul, check_id: str, ttl: float) -> None:
 
 
 async def main() -> None:
-    async with DevAgent() as agent, Consul(agent.address) as client:
+    # telemetry.prometheus_retention_time: the agent also answers in Prometheus' format
+    async with DevAgent(prometheus_retention_time=60.0) as agent, \
+            Consul(agent.address) as client:
         # [self]
         me = await client.agent.self()
         print("agent", me["Config"]["NodeName"], "in", me["Config"]["Datacenter"])
@@ -106,6 +108,14 @@ async def main() -> None:
                 break
         # [end]
         assert gauges["consul.state.nodes"] == 1
+
+        # [prometheus]
+        text = await client.agent.prometheus_metrics()  # Prometheus' text format
+        for line in text.splitlines():
+            if line.startswith("consul_state_nodes"):
+                print(line)  # consul_state_nodes 1
+        # [end]
+        assert "# TYPE consul_state_nodes gauge" in text
 
 
 if __name__ == "__main__":

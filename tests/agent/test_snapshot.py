@@ -128,7 +128,9 @@ async def test_a_fresh_agent_restores_the_exact_state(api: Api) -> None:
     await populate(api)
     saved = api.agent.backend.snapshot_state()
     snapshot = (await api.get("/v1/snapshot")).body
-    async with DevAgent() as fresh:
+    # The same node, restarted empty: with another node ID its anti-entropy would try (and
+    # fail: the name is held) to register its own ID, spending an index.
+    async with DevAgent(node_id=api.agent.node_id) as fresh:
         other = Api(api.http, fresh)
         assert (await other.put("/v1/snapshot", snapshot)).status == 200
         restored = fresh.backend.snapshot_state()
@@ -301,3 +303,93 @@ async def test_a_restored_acl_token_works(acl: ACLApi) -> None:  # noqa: F811
     assert (allowed.status, allowed.json()) == (200, True)
     outside = await acl.call("PUT", "/v1/kv/other", raw=b"1", token=token["SecretID"])
     assert outside.status == 403
+
+
+# -- after a restore: the leader's reconcile and the agent's anti-entropy ------------------
+
+
+async def _register(api: Api, body: dict[str, Any]) -> None:
+    reply = await api.put("/v1/agent/service/register", json.dumps(body))
+    assert reply.status == 200, reply.text
+
+
+async def test_a_restore_puts_back_the_agents_services_the_snapshot_lacks(api: Api) -> None:
+    """local/state.go updateSyncState: a local service (and its check) the catalog lacks is
+    out of sync, and SyncChanges registers it again."""
+    snapshot = (await api.get("/v1/snapshot")).body
+    await _register(api, {"Name": "web", "Port": 80, "Check": {"TTL": "30s"}})
+    assert (await api.put("/v1/snapshot", snapshot)).status == 200
+    nodes = (await api.get("/v1/catalog/service/web")).json()
+    assert [(n["Node"], n["ServicePort"]) for n in nodes] == [(api.agent.node_name, 80)]
+    checks = (await api.get("/v1/health/checks/web")).json()
+    assert [c["CheckID"] for c in checks] == ["service:web"]
+    assert "web" in (await api.get("/v1/agent/services")).json()
+
+
+async def test_a_restore_drops_the_services_the_agent_no_longer_has(api: Api) -> None:
+    """updateSyncState: a service of this node in the catalog the agent does not know is
+    marked deleted and deregistered (the consul service excepted: the leader owns it)."""
+    await _register(api, {"Name": "old", "Check": {"TTL": "30s"}})
+    snapshot = (await api.get("/v1/snapshot")).body
+    assert (await api.put("/v1/agent/service/deregister/old")).status == 200
+    assert (await api.put("/v1/snapshot", snapshot)).status == 200
+    assert (await api.get("/v1/catalog/service/old")).json() == []
+    assert (await api.get("/v1/health/checks/old")).json() == []
+    services = (await api.get(f"/v1/catalog/node/{api.agent.node_name}")).json()["Services"]
+    assert list(services) == ["consul"]
+
+
+async def test_a_restore_in_sync_writes_nothing(api: Api) -> None:
+    """Nothing differs (the same node ID, the same services): no Raft entry is spent."""
+    await _register(api, {"Name": "web", "Check": {"TTL": "30s"}})
+    snapshot = (await api.get("/v1/snapshot")).body
+    saved = api.agent.backend.store.raft_index
+    assert (await api.put("/v1/snapshot", snapshot)).status == 200
+    assert api.agent.backend.store.raft_index == saved + 2  # the restore's hole and barrier
+
+
+async def test_a_snapshot_of_another_agent_gets_this_agents_node_back(api: Api) -> None:
+    """leader.go reconcile: handleAliveMember registers this member's node again, with the
+    consul service and a passing serfHealth; reconcileReaped deregisters the other agent's
+    node (a serfHealth check no member stands for); a node registered through the catalog
+    (no serfHealth) stays. Then anti-entropy syncs the node info and the local services."""
+    async with DevAgent(node_name="alpha") as alpha:
+        other = Api(api.http, alpha)
+        assert (await other.put("/v1/kv/from-alpha", b"1")).status == 200
+        external = {"Node": "db-host", "Address": "10.0.0.9",
+                    "Service": {"Service": "db", "Port": 5432}}
+        assert (await other.put("/v1/catalog/register", json.dumps(external))).status == 200
+        await _register(other, {"Name": "alpha-only"})
+        snapshot = (await other.get("/v1/snapshot")).body
+    await _register(api, {"Name": "api", "Port": 8080, "Check": {"TTL": "30s"}})
+    me = api.agent.node_name
+    assert (await api.put("/v1/snapshot", snapshot)).status == 200
+    assert (await api.get("/v1/kv/from-alpha")).status == 200
+    nodes = (await api.get("/v1/catalog/nodes")).json()
+    assert sorted(n["Node"] for n in nodes) == sorted(["db-host", me])
+    node = (await api.get(f"/v1/catalog/node/{me}")).json()
+    assert node["Node"]["ID"] == api.agent.node_id
+    assert node["Node"]["Meta"] == {"consul-network-segment": "",
+                                    "consul-version": api.agent.backend.local.metadata[
+                                        "consul-version"]}
+    assert node["Node"]["TaggedAddresses"]["lan"] == "127.0.0.1"
+    assert sorted(node["Services"]) == ["api", "consul"]
+    checks = (await api.get(f"/v1/health/node/{me}")).json()
+    assert {(c["CheckID"], c["Status"]) for c in checks} == {
+        ("serfHealth", "passing"), ("service:api", "critical")}
+    assert (await api.get("/v1/catalog/service/alpha-only")).json() == []
+
+
+async def test_a_same_named_agent_with_another_id_cannot_take_the_node_back(api: Api) -> None:
+    """state/catalog.go ensureNoNodeWithSimilarNameTxn: the restored node (the saving agent's
+    ID, a passing serfHealth) holds the name, so this agent's node info is refused and so are
+    its service registrations, which carry it (Consul logs "Node name ... is reserved")."""
+    snapshot = (await api.get("/v1/snapshot")).body
+    async with DevAgent() as twin:
+        other = Api(api.http, twin)
+        assert (await other.put("/v1/snapshot", snapshot)).status == 200
+        node = (await other.get(f"/v1/catalog/node/{twin.node_name}")).json()["Node"]
+        assert node["ID"] == api.agent.node_id != twin.node_id
+        await _register(other, {"Name": "web"})
+        assert (await other.get("/v1/catalog/service/web")).json() == []
+        assert "web" in (await other.get("/v1/agent/services")).json()

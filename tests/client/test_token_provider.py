@@ -13,6 +13,7 @@ agent's ACL clock past a token's ``ExpirationTime`` instead of waiting for it.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import sys
@@ -373,6 +374,87 @@ async def test_a_streams_own_token_is_never_replaced(
     with pytest.raises(ACLNotFound):
         async with client.agent.monitor(token=expired):
             pass
+    assert vault.asked == 0
+
+
+# -- snapshots: streamed requests that refresh too -----------------------------------------
+
+
+async def _snapshot_client(
+        agent: DevAgent, admin: Consul, clients: Callable[..., Consul]) -> tuple[Consul, Vault]:
+    """A client whose provider's token (acl:write, SnapshotAllowed) has just expired, the
+    provider holding a new one; the archive of the agent's state is ``client.archive``."""
+    await admin.acl.policies.create("snapshots", 'acl = "write"')
+    vault = Vault(await _secret(admin, policies=["snapshots"], expiration_ttl="2m"))
+    client = clients(token=vault.sync)
+    await client.acl.tokens.self()
+    _expire_tokens(agent)
+    vault.issued.append(await _secret(admin, policies=["snapshots"]))
+    return client, vault
+
+
+async def test_a_snapshot_save_with_an_expired_token_is_refreshed_and_sent_again(
+        agent: DevAgent, admin: Consul, clients: Callable[..., Consul]) -> None:
+    """GET /v1/snapshot resolves the token first (SnapshotAllowed): its "ACL not found" has
+    the provider asked once more and the save sent again with the new token."""
+    client, vault = await _snapshot_client(agent, admin, clients)
+    sink = io.BytesIO()
+    meta = await client.snapshot.save(sink)
+    assert sink.getvalue()[:2] == b"\x1f\x8b" and meta["Index"] > 0
+    assert vault.asked == 2
+    await client.snapshot.save(io.BytesIO())
+    assert vault.asked == 2  # the new token is kept
+
+
+@pytest.mark.parametrize("kind", ["bytes", "path"])
+async def test_a_restore_from_bytes_or_a_path_is_refreshed_and_sent_again(
+        kind: str, agent: DevAgent, admin: Consul, clients: Callable[..., Consul],
+        tmp_path: Path) -> None:
+    """A body that can be read again from its start is sent once more with the new token."""
+    await admin.kv.set("kept", b"1")
+    archive = io.BytesIO()
+    await admin.snapshot.save(archive)
+    await admin.kv.delete("kept")
+    client, vault = await _snapshot_client(agent, admin, clients)
+    source: Any = archive.getvalue()
+    if kind == "path":
+        source = tmp_path / "backup.snap"
+        source.write_bytes(archive.getvalue())
+    await client.snapshot.restore(source)
+    assert vault.asked == 2
+    assert (await admin.kv.get("kept"))[0] is not None
+
+
+async def test_a_restore_from_a_stream_surfaces_the_refusal_and_keeps_the_new_token(
+        agent: DevAgent, admin: Consul, clients: Callable[..., Consul]) -> None:
+    """An async iterable is read once: it cannot be sent again, so ACLNotFound is raised,
+    but the provider was asked once more and the next call goes out with the new token."""
+    await admin.kv.set("kept", b"1")
+    archive = io.BytesIO()
+    await admin.snapshot.save(archive)
+    await admin.kv.delete("kept")
+    client, vault = await _snapshot_client(agent, admin, clients)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield archive.getvalue()
+
+    with pytest.raises(ACLNotFound):
+        await client.snapshot.restore(chunks())
+    assert vault.asked == 2
+    assert (await admin.kv.get("kept"))[0] is None  # nothing was restored
+    await client.snapshot.restore(chunks())
+    assert vault.asked == 2
+    assert (await admin.kv.get("kept"))[0] is not None
+
+
+async def test_a_snapshots_own_token_is_never_replaced(
+        agent: DevAgent, admin: Consul, clients: Callable[..., Consul]) -> None:
+    expired = await _secret(admin, expiration_ttl="2m")
+    vault = Vault(ROOT)
+    client = clients(token=vault.sync)
+    _expire_tokens(agent)
+    with pytest.raises(ACLNotFound):
+        await client.snapshot.save(io.BytesIO(), token=expired)
     assert vault.asked == 0
 
 

@@ -56,6 +56,7 @@ from ..state.catalog import (
     validate_node_service,
 )
 from ..state.memdb import RPCError
+from ..structs import prometheus
 from ..structs.acl import decode_agent_token
 from ..structs.bodies import (
     check_definition,
@@ -363,16 +364,21 @@ def _wants_prometheus(ctx: Context) -> bool:
 async def agent_metrics(api: Backend, ctx: Context) -> Reply:
     """AgentMetrics: the in-memory sink's summary of the current 10 s interval.
 
-    Without ``prometheus_retention_time`` (as in ``-dev``) a Prometheus request gets Consul's
-    CodeWithPayloadError{415} with no payload object: ``HTTPHandlers.wrap`` then returns before
-    writing the status, so the reply is a bodiless 200 carrying ``X-Consul-Reason``. The
-    agent:read check comes first.
+    A Prometheus request (``?format=prometheus`` or a Prometheus ``Accept``) with
+    ``telemetry.prometheus_retention_time`` above 0 is served by promhttp: the same metrics in
+    the text exposition format (:mod:`..structs.prometheus`). Without it (as in ``-dev``) it
+    gets Consul's CodeWithPayloadError{415} with no payload object: ``HTTPHandlers.wrap`` then
+    returns before writing the status, so the reply is a bodiless 200 carrying
+    ``X-Consul-Reason``. The agent:read check comes first.
     """
     _require_agent(api, ctx, Permission.AGENT_READ)
-    if _wants_prometheus(ctx):
-        return Reply(200, headers=[("X-Consul-Reason", _PROMETHEUS_DISABLED)])
     interval = api.metrics_interval
-    return json_floats(ctx, _metrics_summary(api, time.time() // interval * interval))
+    summary = _metrics_summary(api, time.time() // interval * interval)
+    if _wants_prometheus(ctx):
+        if round(api.prometheus_retention_time * SECOND) < 1:  # PrometheusOpts.Expiration
+            return Reply(200, headers=[("X-Consul-Reason", _PROMETHEUS_DISABLED)])
+        return Reply(200, prometheus.exposition(summary).encode(), prometheus.CONTENT_TYPE)
+    return json_floats(ctx, summary)
 
 
 def _metrics_summary(api: Backend, start: float) -> Record:

@@ -12,8 +12,10 @@ service-intentions config entries (``state/intention.py``). The ACL lines are Co
   end); a ``Get`` left with nothing is a bare denial; ``Match`` needs ``intention:read`` on
   each name, ``Check`` ``service:read`` on the destination, ``authorize`` ``service:write`` on
   the target (and the match it runs ``intention:read`` on it);
-* with no intention matching, ``Check`` and ``authorize`` answer the token's
-  ``IntentionDefaultAllow``: allow with ACLs off, the ACL default policy with them on.
+* with no intention matching, ``Check`` and ``authorize`` answer the agent's
+  ``default_intention_policy`` when it is set (authorize's Reason "Default intention
+  policy"), else the token's ``IntentionDefaultAllow``: allow with ACLs off, the ACL default
+  policy with them on ("Default behavior configured by ACLs").
 
 The ID-addressed routes are Consul's deprecated legacy API: they still work in 1.21, on
 intentions made through them (entries whose every source has a ``LegacyID``), and refuse to edit
@@ -22,9 +24,10 @@ an entry written any other way. This module never imports another endpoint modul
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Final
+from weakref import WeakKeyDictionary
 
 from ..acl import filter as aclfilter
 from ..acl.authorizer import Decision, Enforcer, Permission
@@ -43,9 +46,7 @@ from ..http.query import (
     ent_meta,
     forward,
     parse,
-    query_timeout,
     rpc,
-    set_meta,
 )
 from ..http.reply import Context, HTTPError, Reply, Route
 from ..state.config_entry import config_entries
@@ -117,8 +118,11 @@ def _can_write(authz: Enforcer, destination: str) -> None:
     authz.require_plain(Permission.INTENTION_WRITE, destination)
 
 
-def _default_allow(authz: Enforcer) -> bool:
-    """authz.IntentionDefaultAllow(nil) == acl.Allow."""
+def _default_allow(api: Backend, authz: Enforcer) -> bool:
+    """What no matching intention decides: ``default_intention_policy`` when it is set
+    (Consul 1.18+), else authz.IntentionDefaultAllow(nil) == acl.Allow."""
+    if api.default_intention_policy:
+        return api.default_intention_policy == "allow"  # IntentionDefaultPolicyAllow
     return authz.decide(Permission.INTENTION_DEFAULT_ALLOW) is Decision.ALLOW
 
 
@@ -395,74 +399,59 @@ def _match_read_check(authz: Enforcer, services: list[str]) -> None:
             authz.require(Permission.INTENTION_READ, service)
 
 
-async def _match_blocking(
-    api: Backend, opts: QueryOptions, query: Callable[[], Result[Any]]
-) -> Result[Any]:
-    """Intention.Match's blocking query: a wake-up whose matches hash as before is no change
-    (``errNotChanged``), and an answer without any match keeps blocking (``errNotFound``)."""
-    result = query()
-    if opts.min_index == 0:
-        return result
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + query_timeout(opts.max_query_time)
-    min_index, prior, unchanged, not_found = opts.min_index, digest(result.value), False, False
-    while True:
-        if result.not_found:
-            if not_found:
-                min_index = result.index
-            not_found = True
-        if result.index > min_index and not unchanged:
-            return result
-        remaining = deadline - loop.time()
-        if remaining <= 0 or not await api.watch.wait(result.channels, remaining):
-            return result
-        if api.watch.closed:
-            return result
-        result = query()
-        current = digest(result.value)
-        unchanged, prior = current == prior, current
+#: The agent cache's background refresh of each ``intention-match`` entry: the answer it
+#: last stored, by entry key. Consul keeps the entry fresh with a blocking Intention.Match
+#: that starts at the stored index, and that RPC does not return on a wake-up whose matches
+#: hash as before (``errNotChanged``): the entry keeps its value *and its index* until the
+#: matches change.
+_REFRESHED: WeakKeyDictionary[Backend, dict[tuple[Any, ...], Result[Any]]] = WeakKeyDictionary()
 
 
 async def intention_match(api: Backend, ctx: Context) -> Reply:
-    """IntentionMatch + Intention.Match: ``{name: [intention, ...]}`` in precedence order."""
+    """IntentionMatch + Intention.Match: ``{name: [intention, ...]}`` in precedence order;
+    through the agent cache (``cachetype.IntentionMatchName``, a background-refresh type)
+    with ``?cached``."""
     opts = parse(api, ctx)
     ent_meta(ctx)
     by, names, services = _match_entries(ctx)
     table = intentions(api.store)
+    cached = "cached" in ctx.query
+    token = request_token(api, ctx) if cached else ""
+    # IntentionQueryRequest.CacheInfo hashes the Match struct: its type and its entries in
+    # the order given (no set tag), so the same names in another order are another entry.
+    type_name = f"intention-match:{by}:{names!r}"
+    refreshed = _REFRESHED.setdefault(api, {}) if cached else None
+    # A snapshot restore abandons the refresh's blocking query: the next one starts afresh.
+    key = (*agent_cache(api).key(type_name, opts.datacenter, token, ctx), api.restores)
 
     def prepare() -> Callable[[], Result[list[list[Record]]]]:
         authz = authorize(api, ctx)
         _match_read_check(authz, services)
+        prior: list[str] = []
 
         def query() -> Result[list[list[Record]]]:
+            # An answer without any match keeps a blocking read waiting (errNotFound); one
+            # whose matches hash as the last one sent does too (errNotChanged).
             index, matches = table.match(by, services)
-            return Result(index, matches, (CONFIG_ENTRIES,),
-                          not_found=not any(matches))
+            fresh = Result(index, matches, (CONFIG_ENTRIES,), not_found=not any(matches))
+            current = digest(matches)
+            if refreshed is not None:
+                stored = refreshed.get(key)
+                if stored is not None and digest(stored.value) == current:
+                    return replace(stored, not_changed=True)
+                refreshed[key] = fresh
+                return fresh
+            if prior and prior[0] == current:
+                return replace(fresh, not_changed=True)
+            prior[:] = [current]
+            return fresh
 
         return query
 
-    if "cached" in ctx.query:
-        result = await cached_rpc(api, ctx, opts, prepare, type_name="intention-match",
-                                  token=request_token(api, ctx))
-    else:
-        result = await _match_rpc(api, ctx, opts, prepare)
+    result = await cached_rpc(api, ctx, opts, prepare, type_name=type_name, token=token)
     # a name without matches is a nil slice: JSON null
     return ctx.json({name: (found or None) for name, found in zip(names, result.value,
                                                                   strict=True)})
-
-
-async def _match_rpc(
-    api: Backend, ctx: Context, opts: QueryOptions,
-    prepare: Callable[[], Callable[[], Result[Any]]],
-) -> Result[Any]:
-    index, known_leader = 0, False
-    try:
-        forward(api, opts.datacenter)
-        result = await _match_blocking(api, opts, prepare())
-        index, known_leader = result.index, True
-    finally:
-        set_meta(ctx, index, known_leader=known_leader)
-    return result
 
 
 async def intention_check(api: Backend, ctx: Context) -> Reply:
@@ -487,7 +476,7 @@ async def intention_check(api: Backend, ctx: Context) -> Reply:
         authz.require(Permission.SERVICE_READ, destination_name)
     ixns = intentions(api.store).match_one(source_name, SOURCE)
     decision = decide(ixns, destination_name, DESTINATION,
-                      default_allow=_default_allow(authz), allow_permissions=False)
+                      default_allow=_default_allow(api, authz), allow_permissions=False)
     return ctx.json({"Allowed": decision.allowed})
 
 
@@ -547,8 +536,10 @@ async def agent_connect_authorize(api: Backend, ctx: Context) -> Reply:
         reason = f"Matched L4 intention: {intention_string(match)}"
     elif match is not None:
         authorized, reason = False, f"Matched L7 intention: {intention_string(match)}"
+    elif api.default_intention_policy:
+        authorized, reason = _default_allow(api, authz), "Default intention policy"
     else:
-        authorized, reason = _default_allow(authz), "Default behavior configured by ACLs"
+        authorized, reason = _default_allow(api, authz), "Default behavior configured by ACLs"
     set_cache_meta(ctx, hit, age)
     return ctx.json({"Authorized": authorized, "Reason": reason})
 

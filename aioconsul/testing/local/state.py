@@ -31,6 +31,7 @@ answers 500). This module never parses HTTP requests and never binds a socket.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import random
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from typing import Any, Final
 import aiohttp
 
 from ..golang.stdlib import SECOND, format_duration
-from ..state.catalog import CRITICAL, Catalog
+from ..state.catalog import CRITICAL, SERF_CHECK_ID, Catalog
 from ..state.memdb import RPCError
 from ..state.watch import Watch
 from .checks import (
@@ -74,6 +75,10 @@ DEFAULT_SERVICE_MAINT_REASON: Final = (
     "This is a default message."
 )
 _NOT_RUN: Final = "{} checks are not run by the aioconsul dev agent"
+#: structs.ConsulServiceID: the servers' own service, which the leader registers.
+CONSUL_SERVICE_ID: Final = "consul"
+#: The agent's advertise address.
+_ADDRESS: Final = "127.0.0.1"
 
 Record = dict[str, Any]
 
@@ -244,6 +249,7 @@ class LocalAgent:
         self._loop = asyncio.get_running_loop()
         self._started = self._loop.time()
         self._closed = False
+        self._node_in_sync = True  # nodeInfoInSync: bootstrap registers the node info
         self.member_status = 1  # serf.StatusAlive
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -261,34 +267,76 @@ class LocalAgent:
         """
         request = self._node_request()
         del request["SkipNodeUpdate"]
-        request["Service"] = {
-            "ID": "consul",
-            "Service": "consul",
-            "Port": 8300,
-            "Weights": {"Passing": 1, "Warning": 1},
-            "Meta": {  # agent/consul/leader.go handleAliveMember
-                "non_voter": "false",
-                "read_replica": "false",
-                "raft_version": "3",
-                "serf_protocol_current": "2",
-                "serf_protocol_min": "1",
-                "serf_protocol_max": "5",
-                "version": version,
-                "grpc_port": "8502",
-                "grpc_tls_port": "8503",
-            },
-        }
-        request["Check"] = {
-            "Node": self.node_name,
-            "CheckID": "serfHealth",
-            "Name": "Serf Health Status",
-            "Status": "passing",
-            "Output": "Agent alive and reachable",
-        }
+        request.update(self._alive_member(version))
         self._catalog.register(request, index=self._catalog.store.raft_index)
         self._timers.reaper = self._loop.call_later(self._reap_interval, self._reap)
         delay = self._coordinate_interval * (1 + random.random())
         self._timers.coordinate = self._loop.call_later(delay, self._send_coordinate)
+
+    def _alive_member(self, version: str) -> Record:
+        """The consul service and serfHealth check of leader.go handleAliveMember."""
+        return {
+            "Service": {
+                "ID": CONSUL_SERVICE_ID,
+                "Service": "consul",
+                "Port": 8300,
+                "Weights": {"Passing": 1, "Warning": 1},
+                "Meta": {
+                    "non_voter": "false",
+                    "read_replica": "false",
+                    "raft_version": "3",
+                    "serf_protocol_current": "2",
+                    "serf_protocol_min": "1",
+                    "serf_protocol_max": "5",
+                    "version": version,
+                    "grpc_port": "8502",
+                    "grpc_tls_port": "8503",
+                },
+            },
+            "Check": {
+                "Node": self.node_name,
+                "CheckID": SERF_CHECK_ID,
+                "Name": "Serf Health Status",
+                "Status": "passing",
+                "Output": "Agent alive and reachable",
+            },
+        }
+
+    def reconcile(self, version: str) -> None:
+        """The leader's Server.reconcile, for a catalog that changed under the agent (a
+        snapshot restore): handleAliveMember for this agent's member (the only one of its
+        serf pool), then reconcileReaped.
+
+        The member's node is registered again, with the consul service and a passing
+        serfHealth, unless it is there at its address with both (the service's Meta equal);
+        an existing node keeps its tagged addresses and meta, a new one gets only
+        ``consul-version``. Then every other node with a serfHealth check, which no serf
+        member stands for, is deregistered ("reaped"). A refused write (the node's name
+        held by another live node ID) is logged by Consul and skipped.
+        """
+        catalog = self._catalog
+        alive = self._alive_member(version)
+        node = catalog.node(self.node_name)
+        registered = node is not None and node["Address"] == _ADDRESS and (
+            catalog.check_status(self.node_name, SERF_CHECK_ID) == "passing")
+        if registered:
+            services = catalog.node_services(self.node_name)[2]
+            registered = any(svc["ID"] == CONSUL_SERVICE_ID
+                             and svc["Meta"] == alive["Service"]["Meta"] for svc in services)
+        if not registered:
+            request: Record = {"ID": self.node_id, "Node": self.node_name, "Address": _ADDRESS,
+                               "Datacenter": self.datacenter, **alive,
+                               "NodeMeta": {"consul-version": version}}
+            if node is not None:
+                request["TaggedAddresses"] = node["TaggedAddresses"]
+                request["NodeMeta"] = node["Meta"]
+            # A refusal is "failed to reconcile member": retried at the next reconcile.
+            with contextlib.suppress(RPCError):
+                catalog.register(request)
+        for check in catalog.checks_in_state("any")[1]:
+            reaped = check["Node"]
+            if check["CheckID"] == SERF_CHECK_ID and reaped.lower() != self.node_name.lower():
+                catalog.deregister(reaped)  # handleReapMember -> handleDeregisterMember
 
     def stats(self) -> dict[str, str]:
         """The ``agent`` section of ``/v1/agent/self`` Stats (Agent.Stats)."""
@@ -328,12 +376,68 @@ class LocalAgent:
         return {
             "ID": self.node_id,
             "Node": self.node_name,
-            "Address": "127.0.0.1",
+            "Address": _ADDRESS,
             "Datacenter": self.datacenter,
             "TaggedAddresses": dict(self.tagged_addresses),
             "NodeMeta": dict(self.metadata),
-            "SkipNodeUpdate": True,  # nodeInfoInSync
+            "SkipNodeUpdate": self._node_in_sync,  # nodeInfoInSync
         }
+
+    def sync_full(self) -> None:
+        """State.SyncFull: updateSyncState, then the node info and SyncChanges.
+
+        The catalog's view of this node is compared with the local state, as after a snapshot
+        restore: the node info is out of sync when the node is missing or its ID, tagged
+        addresses or meta differ; a local service or check the catalog lacks, or holds
+        differently, is out of sync; one the catalog holds but the agent does not is marked
+        deleted (except the consul service and serfHealth, which the leader manages). Then
+        the node info is sent when needed (syncNodeInfo), and SyncChanges pushes the rest.
+        """
+        catalog = self._catalog
+        node = catalog.node(self.node_name)
+        remote_services: dict[str, Record] = {}
+        remote_checks: dict[str, Record] = {}
+        if node is not None:
+            remote_services = {s["ID"]: s for s in catalog.node_services(node["Node"])[2]}
+            remote_checks = {c["CheckID"]: c for c in catalog.node_checks(node["Node"])[1]}
+        if node is None or node["ID"] != self.node_id or (
+            node["TaggedAddresses"] != self.tagged_addresses or node["Meta"] != self.metadata
+        ):
+            self._node_in_sync = False
+        for service_id, local in self.services.items():
+            if service_id not in remote_services:
+                local.in_sync = False
+        for service_id, remote in remote_services.items():
+            found = self.services.get(service_id)
+            if found is None:
+                if service_id != CONSUL_SERVICE_ID:
+                    self.services[service_id] = LocalService(remote, deleted=True)
+                continue
+            if not found.deleted:
+                found.in_sync = _is_same(found.service, remote)
+        for check_id, check in self.checks.items():
+            if check_id not in remote_checks:
+                check.in_sync = False
+        for check_id, remote in remote_checks.items():
+            known = self.checks.get(check_id)
+            if known is None:
+                if check_id != SERF_CHECK_ID:
+                    self.checks[check_id] = LocalCheck(remote, deleted=True)
+                continue
+            if not known.deleted:
+                # A deferred output-only change is not compared (it syncs when its timer
+                # fires); with check_update_interval 0 the output counts too.
+                skip = ("Output",) if known.deferred is not None else ()
+                known.in_sync = _is_same(known.check, remote, skip)
+        if not self._node_in_sync:
+            request = self._node_request()
+            try:
+                catalog.register(request)  # syncNodeInfo
+            except RPCError:
+                pass  # "Syncing node info failed": the next full sync tries again
+            else:
+                self._node_in_sync = True
+        self.sync_changes()
 
     def sync_changes(self) -> None:
         """State.SyncChanges: deleted or changed services first, then checks."""
@@ -372,9 +476,10 @@ class LocalAgent:
             request["Checks"] = [c.check for c in checks]
         try:
             self._catalog.register(request)
-        except RPCError:  # pragma: no cover - validated before it got here; retried later
+        except RPCError:  # validated before it got here, or the node info refused; retried
             return
         local.in_sync = True
+        self._node_in_sync = True  # the registration carried the node info too
         for check in checks:
             check.in_sync = True
 
@@ -387,9 +492,10 @@ class LocalAgent:
             request["Service"] = service.service
         try:
             self._catalog.register(request)
-        except RPCError:  # pragma: no cover - its service is gone: retried on the next change
+        except RPCError:  # its service is gone, or the node info refused: retried later
             return
         local.in_sync = True
+        self._node_in_sync = True
 
     # -- check state (local/state.go UpdateCheck) ------------------------------------------
 
@@ -905,3 +1011,16 @@ def _maintenance_check(node: str, check_id: str, name: str, notes: str, service_
         "ExposedPort": 0,
         "Definition": {},
     }
+
+
+def _is_same(local: Record, remote: Record, skip: tuple[str, ...] = ()) -> bool:
+    """NodeService.IsSame / HealthCheck.IsSame of a local record and the catalog's row: every
+    field the agent keeps, as the catalog stores it (no tagged addresses is null there)."""
+    for key, value in local.items():
+        if key in skip or key in ("Node", "CreateIndex", "ModifyIndex"):
+            continue
+        if key == "TaggedAddresses":
+            value = value or None
+        if remote.get(key) != value:
+            return False
+    return True
