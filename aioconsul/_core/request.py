@@ -68,7 +68,7 @@ class Request:
                  "timeout", "token")
 
     def __init__(self, method: str, path: str, target: str, body: bytes | None = None,
-                 content_type: str | None = None, timeout: float | None = None, *,
+                 content_type: str | None = None, timeout: float | None = None,
                  token: str | None = None, secrets: tuple[str, ...] = (),
                  headers: dict[str, str] | None = None) -> None:
         self.method = method
@@ -194,8 +194,9 @@ def build(
             and (consistency is UNSUPPORTED or (consistency is None
                                                 and config.consistency is Consistency.DEFAULT))):
         # The common case, a call with every option at its default: nothing to add.
-        return Request(method, path, path, body, content_type, config.timeout, token=token,
-                       secrets=hidden, headers=headers)
+        # (Arguments by position, here and below: a call of keywords costs more.)
+        return Request(method, path, path, body, content_type, config.timeout, token, hidden,
+                       headers)
     query = [_encode(name, value) for name, value in params]
     dc = config.dc if dc is None else normalize.object_id(dc, "dc", "Datacenter")
     if dc:
@@ -232,8 +233,7 @@ def build(
                 query.append(f"wait={normalize.format_wait(wait_ns)}")
             timeout = blocking_timeout(wait_ns)
     target = f"{path}?{'&'.join(query)}" if query else path
-    return Request(method, path, target, body, content_type, timeout, token=token,
-                   secrets=hidden, headers=headers)
+    return Request(method, path, target, body, content_type, timeout, token, hidden, headers)
 
 
 def check_cached(cached: Any, max_age: Any, stale_if_error: Any, consistency: Any,
