@@ -63,6 +63,25 @@ def _path(key: str) -> str:
     return "/v1/kv/" + quote_key(key)
 
 
+#: The paths of the keys used most (a bounded cache, emptied when full, like the transport's
+#: URLs), for speed: checking and quoting a key again costs more than a small read's header.
+_KEY_PATHS: dict[str, str] = {}
+_KEY_PATHS_SIZE = 1024
+
+
+def _key_path(key: str | Object) -> str:
+    """``/v1/kv/<key>`` of one key, checked by :func:`~aioconsul._core.normalize.kv_key`."""
+    if type(key) is not str:  # an entry (its Key), or a str subclass: not kept
+        return _path(normalize.kv_key(key))
+    path = _KEY_PATHS.get(key)
+    if path is None:
+        path = _path(normalize.kv_key(key))  # raises before anything is kept
+        if len(_KEY_PATHS) >= _KEY_PATHS_SIZE:
+            _KEY_PATHS.clear()
+        _KEY_PATHS[key] = path
+    return path
+
+
 def _value(value: Any, name: str = "value") -> bytes:
     data = normalize.payload(value, name)
     if len(data) > MAX_VALUE_SIZE:
@@ -153,7 +172,7 @@ class KV(Endpoint):
         address does not look like a Consul agent), as every KV read does.
         """
         data, meta = await self._core.request(
-            "GET", _path(normalize.kv_key(key)), dc=dc, namespace=namespace,
+            "GET", _key_path(key), dc=dc, namespace=namespace,
             partition=partition, consistency=consistency, watch=watch, missing_ok=True,
             indexed=True, b64="Value", token=token,
         )
@@ -233,7 +252,7 @@ class KV(Endpoint):
     ) -> tuple[bytes | None, Meta]:
         """Read only the value's bytes (``GET /v1/kv/<key>?raw``); ``(None, meta)`` if missing."""
         data, meta = await self._core.request(
-            "GET", _path(normalize.kv_key(key)), params=(("raw", ""),), dc=dc,
+            "GET", _key_path(key), params=(("raw", ""),), dc=dc,
             namespace=namespace, partition=partition, consistency=consistency, watch=watch,
             missing_ok=True, indexed=True, raw=True, token=token,
         )
@@ -370,14 +389,14 @@ class KV(Endpoint):
         connection could not be made: an error after sending leaves the outcome unknown (the CAS
         retry rule, see :meth:`cas`).
         """
-        key = normalize.kv_key(key)
+        path = _key_path(key)
         data = _value(value)
         params: list[tuple[str, str]] = []
         if flags is not None:
             params.append(("flags", str(normalize.uint64(flags, "flags"))))
-        chosen = [name for name, given in (("cas", cas), ("acquire", acquire),
-                                           ("release", release)) if given is not None]
-        if len(chosen) > 1:
+        if (cas is not None) + (acquire is not None) + (release is not None) > 1:
+            chosen = [name for name, given in (("cas", cas), ("acquire", acquire),
+                                               ("release", release)) if given is not None]
             raise ValueError(f"{', '.join(chosen)}: give at most one of cas, acquire and release")
         if cas is not None:
             params.append(("cas", str(normalize.index(cas, "cas", ("ModifyIndex", "Index")))))
@@ -389,7 +408,7 @@ class KV(Endpoint):
         # meet its own ModifyIndex (or session) the second time and report False. Only a
         # request that could not connect is tried again (the CAS retry rule, see cas()).
         result, _ = await self._core.request(
-            "PUT", _path(key), params=params, body=data, content_type=_OCTETS, dc=dc,
+            "PUT", path, params=params, body=data, content_type=_OCTETS, dc=dc,
             namespace=namespace, partition=partition, token=token,
         )
         return result is True
@@ -473,7 +492,7 @@ class KV(Endpoint):
     ) -> bool:
         """Delete one key (``DELETE /v1/kv/<key>``); deleting a missing key is also True."""
         result, _ = await self._core.request(
-            "DELETE", _path(normalize.kv_key(key)), dc=dc, namespace=namespace,
+            "DELETE", _key_path(key), dc=dc, namespace=namespace,
             partition=partition, token=token,
         )
         return result is True
@@ -515,7 +534,7 @@ class KV(Endpoint):
         if cas == 0:
             raise ValueError("index: Consul's delete-cas needs an index above 0")
         result, _ = await self._core.request(
-            "DELETE", _path(normalize.kv_key(key)), params=(("cas", str(cas)),), dc=dc,
+            "DELETE", _key_path(key), params=(("cas", str(cas)),), dc=dc,
             namespace=namespace, partition=partition, token=token,  # never repeated: see cas()
         )
         return result is True
