@@ -35,8 +35,8 @@ import sys
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable
-from types import TracebackType
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType, TracebackType
 from typing import Any, Generic, Literal, TypeVar, cast, overload
 
 from ._core import normalize
@@ -63,6 +63,8 @@ QuietErrors = Literal["log", "raise"]
 _UNCANCEL = sys.version_info >= (3, 11)
 #: The back-off of a watch that names none.
 _BACKOFF = Backoff()
+#: The keyword arguments of the reads that have none.
+_NO_KWARGS: Mapping[str, Any] = MappingProxyType({})
 
 #: The attribute :func:`blocks_on_hash` sets on a read.
 _HASH_MARK = "__aioconsul_blocks_on_hash__"
@@ -149,11 +151,11 @@ class _Read:
     )
 
     def __init__(self, read: Callable[..., Awaitable[tuple[Any, Meta]]], args: tuple[Any, ...],
-                 kwargs: dict[str, Any], wait: datetime.timedelta | None, backoff: Backoff,
+                 kwargs: Mapping[str, Any], wait: datetime.timedelta | None, backoff: Backoff,
                  min_interval: float) -> None:
         self.read = read
         self.args = args
-        self.kwargs = kwargs
+        self.kwargs = kwargs or _NO_KWARGS  # one empty mapping for all (64 bytes a watch)
         self.wait = wait
         self.hash = bool(getattr(read, _HASH_MARK, False))
         self.backoff = backoff
