@@ -81,6 +81,7 @@ class Core:
         ok_statuses: Collection[int] = (),
         raw: bool = False,
         b64: str | None = None,
+        first: bool = False,
         idempotent: bool = False,
         home: bool = False,
         token: str | None = None,
@@ -146,11 +147,11 @@ class Core:
             log.debug("%s %s", method, request.target)
         return self._send(request, home or path.startswith(AGENT_LOCAL),
                           method == "GET" or idempotent, missing_ok, indexed, ok_statuses, raw,
-                          b64)
+                          b64, first)
 
     async def _send(self, request: Request, home: bool, safe: bool, missing_ok: bool,
                     indexed: bool, ok_statuses: Collection[int], raw: bool,
-                    b64: str | None) -> tuple[Any, Meta]:
+                    b64: str | None, first: bool) -> tuple[Any, Meta]:
         """Send ``request`` (to the home agent if ``home``), repeating it as :meth:`request`
         says (``safe``: it may be repeated after it was sent), and parse its answer."""
         # A call's own token stays; only the client's can be fetched again.
@@ -192,7 +193,7 @@ class Core:
                     return parse(request, status, headers, data,
                                  address=transport.address_of(agent), missing_ok=missing_ok,
                                  indexed=indexed,
-                                 ok_statuses=ok_statuses, raw=raw, b64=b64)
+                                 ok_statuses=ok_statuses, raw=raw, b64=b64, first=first)
                 # 429/5xx: Consul recommends retrying against another server.
                 if not home:
                     transport.fail_over(agent)

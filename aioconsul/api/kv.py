@@ -11,7 +11,7 @@ import base64
 import binascii
 import inspect
 import json
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._core import normalize
@@ -153,7 +153,7 @@ class KV(Endpoint):
 
     __slots__ = ()
 
-    async def get(
+    def get(
         self,
         key: str | Object,
         *,
@@ -163,20 +163,23 @@ class KV(Endpoint):
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
         token: str | None = None,
-    ) -> tuple[Object | None, Meta]:
-        """Read one entry (``GET /v1/kv/<key>``).
+    ) -> Coroutine[Any, Any, tuple[Object | None, Meta]]:
+        """Read one entry (``GET /v1/kv/<key>``): ``entry, meta = await client.kv.get(key)``.
 
         Returns ``(entry, meta)`` with ``entry["Value"]`` as bytes, or ``(None, meta)`` when the key
         does not exist: Consul answers 404 with an index, so ``watch=meta`` waits for its creation.
         A 404 without that index is not Consul's: it raises :class:`~aioconsul.NotConsul` (the
         address does not look like a Consul agent), as every KV read does.
         """
-        data, meta = await self._core.request(
+        # Not a coroutine of its own but the request core's, for speed and memory: this is the
+        # read of every watch of a key, and a coroutine here would wait beside each parked
+        # watch (350 bytes) and be made and resumed at every wake-up, only to take the list's
+        # one entry, which the core does (first=True). Its arguments are checked at once.
+        return self._core.request(
             "GET", _key_path(key), dc=dc, namespace=namespace,
             partition=partition, consistency=consistency, watch=watch, missing_ok=True,
-            indexed=True, b64="Value", token=token,
+            indexed=True, b64="Value", first=True, token=token,
         )
-        return (data[0] if data else None), meta
 
     @overload
     def watch(
