@@ -105,9 +105,9 @@ class _Bucket:
     __slots__ = ("_burst", "_interval", "_stamp", "_tokens")
 
     def __init__(self, burst: int, interval: float) -> None:
-        self._burst = float(burst)
+        self._burst = burst  # an int: a float of its own per watch (24 bytes) for nothing
         self._interval = interval
-        self._tokens = float(burst)
+        self._tokens: float = burst
         self._stamp = time.monotonic()
 
     def take(self) -> float:
@@ -191,14 +191,19 @@ class _Read:
     # -- one read: begin(), then the request awaited by whoever runs it (the lone watch's task,
     # -- or the read's own: _run), then done() or fail(). All the loop's rules are in these.
 
-    def begin(self) -> tuple[float, Any]:
-        """Start a read: how long to wait first (the back-off owed, the rate limit), and the
-        ``watch=`` to send."""
+    def begin(self) -> float:
+        """Start a read: how long to wait first (the back-off owed, the rate limit)."""
         pause, self.pause = self.pause, 0.0
-        delay = max(pause, self.bucket.take())
+        return max(pause, self.bucket.take())
+
+    def position(self) -> Any:
+        """The ``watch=`` of the read to make now: None (read at once), or ``(meta, wait)``.
+
+        Made as the read is called, so that nothing but the request keeps it while the read
+        blocks (a tuple per parked watch, where it was kept in the reading frame)."""
         # After a failure the next read does not block: the agent may have restarted with
         # other data at the same index. The index itself is kept (see advance).
-        return delay, None if self.meta is None or self.failed else (self.meta, self.wait)
+        return None if self.meta is None or self.failed else (self.meta, self.wait)
 
     def done(self, result: tuple[Any, Meta]) -> None:
         """Publish a read's result, ``(data, meta)``."""
@@ -284,14 +289,14 @@ class _Read:
 
     async def _run(self) -> None:
         try:
-            delay, watch = self.begin()
+            delay = self.begin()
             if delay:
                 await asyncio.sleep(delay)
             task = asyncio.current_task()
             assert task is not None
             WATCHING.add(task)  # the core: a watch's read (the watch backs off by itself)
             try:
-                result = await self.read(*self.args, watch=watch, **self.kwargs)
+                result = await self.read(*self.args, watch=self.position(), **self.kwargs)
             except Exception as exc:
                 self.fail(exc)
             else:
@@ -514,12 +519,13 @@ class Watch(Generic[Item]):
                 self._consumer = consumer
                 read.busy, read.leader = True, self
                 try:
-                    delay, watch = read.begin()
+                    delay = read.begin()
                     if delay:
                         await asyncio.sleep(delay)
                     WATCHING.add(consumer)  # the core: a watch's read (the watch backs off)
                     try:
-                        result = await read.read(*read.args, watch=watch, **read.kwargs)
+                        result = await read.read(*read.args, watch=read.position(),
+                                                 **read.kwargs)
                     except Exception as exc:
                         read.fail(exc)
                     else:
