@@ -115,8 +115,6 @@ class _Deadlines:
         deadline = loop.time() + self._seconds
         entry: list[Any] = [deadline, task, False]
         queue = self._queue
-        while queue and queue[0][1] is None:
-            queue.popleft()
         if len(queue) > 64 and len(queue) > 2 * self._live:
             # Done entries pile up behind a long request (a watch whose key never changes
             # blocks for its whole wait): drop them, at a cost shared by the starts since.
@@ -128,10 +126,15 @@ class _Deadlines:
         return entry
 
     def done(self, entry: list[Any]) -> None:
-        """The request of ``entry`` is over: the timer passes it by."""
+        """The request of ``entry`` is over: the timer passes it by, and the entries at the head
+        of the queue that are over leave it now (not at the next start, which may be minutes
+        away: a watch's first reads take the client's timeout, its blocking reads another)."""
         if entry[1] is not None:
             entry[1] = None
             self._live -= 1
+            queue = self._queue
+            while queue and queue[0][1] is None:
+                queue.popleft()
 
     def _expire(self) -> None:
         self._timer = None
