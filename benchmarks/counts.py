@@ -7,10 +7,11 @@ Timings on a busy machine move from run to run; these do not (or barely):
 * **garbage per op**: objects that only the cyclic garbage collector frees (the collector is
   off during the ops, ``gc.collect()`` counts them after): what makes a busy client collect;
 * **instructions per op** (``--instructions``, needs valgrind): user-space CPU instructions
-  of the client process per ``kv.get`` / ``kv.set``, counted by ``valgrind --tool=cachegrind``
-  in two runs of different lengths (their difference over the difference of calls, so that
-  start-up and imports cancel out). What CPU time measures, less the kernel's share (the same
-  for every client: the same syscalls) and the machine's noise;
+  of the client process per ``kv.get`` / ``kv.set`` and per watch wake-up, counted by
+  ``valgrind --tool=cachegrind`` in two runs of different lengths (their difference over the
+  difference of calls or wake-ups, so that start-up and imports cancel out). What CPU time
+  measures, less the kernel's share (the same for every client: the same syscalls) and the
+  machine's noise;
 * **per parked watch**: ``tracemalloc`` bytes and blocks, and the objects ``gc.get_objects()``
   finds, for N watches of one key parked at the server (the biggest kinds of object listed),
   against the bare aiohttp loop (``raw``);
@@ -80,15 +81,51 @@ async def count_calls(address: str, client_name: str, case: str, calls: int) -> 
         await client.aclose()
 
 
-async def _worker(address: str, client_name: str, case: str, calls: int) -> None:
-    """The calls counted under valgrind: a warm-up, then ``calls`` ops."""
+async def _worker(address: str, client_name: str, case: str, count: int) -> None:
+    """What is counted under valgrind: a warm-up, then ``count`` ops; or, for the case
+    ``watches:<n>:<control>``, n watches parked, then ``count`` wake-ups of all of them."""
+    if case.startswith("watches:"):
+        _, n, control = case.split(":", 2)
+        await _wake_ups(address, control, client_name, int(n), count)
+        return
     client = make(client_name, address)
     try:
         op = _ops(client, case)
-        for _ in range(200 + calls):
+        for _ in range(200 + count):
             await op()
     finally:
         await client.aclose()
+
+
+async def _wake_ups(address: str, control: str, client_name: str, n: int, wakes: int) -> None:
+    writer = RawClient(address)
+    await writer.kv_set(KEY_WATCH, b"w0")
+    client = make(client_name, address)
+    woken = 0
+    all_woken = asyncio.Event()
+
+    async def watcher() -> None:
+        nonlocal woken
+        async for _ in client.watch(KEY_WATCH, "300s"):
+            woken += 1
+            if woken >= n:
+                all_woken.set()
+
+    tasks = [asyncio.ensure_future(watcher()) for _ in range(n)]
+    try:
+        for w in range(wakes + 1):  # the first values, then the wake-ups counted
+            await asyncio.wait_for(all_woken.wait(), 600)
+            await wait_parked(control, n, 600, poll=0.05)
+            if w < wakes:
+                woken = 0
+                all_woken.clear()
+                await writer.kv_set(KEY_WATCH, f"w{w + 1}".encode())
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await client.aclose()
+        await writer.aclose()
 
 
 _IREFS = re.compile(rb"I\s+refs:\s+([\d,]+)")
@@ -108,10 +145,10 @@ def _instructions_of(address: str, client_name: str, case: str, calls: int, loop
 
 
 def count_instructions(address: str, client_name: str, case: str, calls: int,
-                       loop: str) -> float:
+                       loop: str, short_run: int = 0) -> float:
     """User-space instructions per op (two runs under valgrind: their difference)."""
-    short = _instructions_of(address, client_name, case, 0, loop)
-    long = _instructions_of(address, client_name, case, calls, loop)
+    short = _instructions_of(address, client_name, case, short_run, loop)
+    long = _instructions_of(address, client_name, case, short_run + calls, loop)
     return (long - short) / calls
 
 
@@ -227,9 +264,18 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
                 rows.append(await count_watches(server.address, server.control, client,
                                                 args.watches, args.wakes))
                 await asyncio.sleep(0.5)  # the server lets go of the closed connections
+            columns = ["client", "n", "bytes_per_watch", "blocks_per_watch",
+                       "objects_per_watch", "calls_per_wake", "garbage_per_wake"]
+            if args.instructions:
+                # Fewer watches under valgrind (some 50 times slower): 1 wake-up against 3.
+                n = min(args.watches, 500)
+                for row in rows:
+                    row["kinstructions_per_wake"] = await asyncio.to_thread(
+                        count_instructions, server.address, row["client"],
+                        f"watches:{n}:{server.control}", 2, args.loop, 1) / n / 1000
+                columns.append("kinstructions_per_wake")
             out["watches"] = rows
-            _print_table(rows, ["client", "n", "bytes_per_watch", "blocks_per_watch",
-                                "objects_per_watch", "calls_per_wake", "garbage_per_wake"])
+            _print_table(rows, columns)
             for row in rows:
                 kinds = ", ".join(f"{k} {v:.2f}" for k, v in row["kinds_per_watch"].items())
                 print(f"  {row['client']} objects per watch: {kinds}")

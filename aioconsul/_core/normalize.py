@@ -76,6 +76,8 @@ def extract(value: Any, keys: tuple[str, ...], name: str) -> Any:
 
 def uint64(value: Any, name: str) -> int:
     """An unsigned 64-bit integer, as an int or its decimal text."""
+    if type(value) is int and 0 <= value <= MAX_UINT64:  # the common case first, for speed
+        return value
     if isinstance(value, bool):
         raise TypeError(f"{name}: expected an int, got {_describe(value)}")
     if isinstance(value, str):
