@@ -161,7 +161,10 @@ class Core:
         if source is not None:
             sent, fetches = await attach(source, request)
         transport = self.transport
-        if not WATCHING or asyncio.current_task() not in WATCHING:
+        # The task is looked up once here and handed to the transport (its deadlines need it),
+        # for speed: only while a watch reads somewhere can this be one of its reads.
+        task = asyncio.current_task() if WATCHING else None
+        if task is None or task not in WATCHING:
             policy = self.config.retry
         else:  # the watch backs off and retries by itself; its reads only fail over
             policy = self._watch_policy if not home else NO_RETRY
@@ -169,7 +172,7 @@ class Core:
         while True:
             agent = 0 if home else transport.current
             try:
-                status, headers, data = await transport.send(request, agent)
+                status, headers, data = await transport.send(request, agent, task)
             except TransportError as exc:
                 if not home:
                     transport.fail_over(agent)  # later requests go to the next agent, if any
@@ -191,7 +194,7 @@ class Core:
                 if not (safe and status in policy.statuses and failures < policy.attempts
                         and status not in ok_statuses and not permanent_error(status, data)):
                     return parse(request, status, headers, data,
-                                 address=transport.address_of(agent), missing_ok=missing_ok,
+                                 address=transport.addresses[agent], missing_ok=missing_ok,
                                  indexed=indexed,
                                  ok_statuses=ok_statuses, raw=raw, b64=b64, first=first)
                 # 429/5xx: Consul recommends retrying against another server.

@@ -224,6 +224,11 @@ class Transport:
         """The address of agent number ``agent``, as shown in messages."""
         return self._addresses[agent]
 
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """The address of each agent, by number, as shown in messages."""
+        return self._addresses
+
     def fail_over(self, failed: int) -> None:
         """Agent number ``failed`` failed a request: move the shared pointer to the next agent
         (sticky, round robin), but only if it still points at ``failed``.
@@ -316,9 +321,11 @@ class Transport:
             timeout = timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
         return timeout
 
-    async def send(self, request: Request, agent: int = 0) -> tuple[int, Mapping[str, str], bytes]:
+    async def send(self, request: Request, agent: int = 0,
+                   task: asyncio.Task[Any] | None = None) -> tuple[int, Mapping[str, str], bytes]:
         """Send ``request`` to agent number ``agent``; return status, headers and the whole
-        body. Errors name that agent's address."""
+        body. Errors name that agent's address. ``task`` is the task sending it, when the
+        caller has looked it up already (else it is looked up here, for the deadline)."""
         session = self._session
         if not self._ready or session is None or asyncio.get_running_loop() is not self._loop:
             session = self._open()
@@ -341,7 +348,7 @@ class Transport:
         url = self._urls[agent].get(request.target)  # the cache's hit without a call, for speed
         if url is None:
             url = self._url(request.target, agent)
-        entry = task = deadlines = None
+        entry = deadlines = None
         timeout = _NO_TIMEOUT
         seconds = request.timeout
         if seconds:
@@ -349,7 +356,8 @@ class Transport:
             if deadlines is None and len(self._deadlines) < _DEADLINE_QUEUES:
                 deadlines = self._deadlines[seconds] = _Deadlines(seconds)
             if deadlines is not None:
-                task = asyncio.current_task()
+                if task is None:
+                    task = asyncio.current_task()
                 if task is not None:
                     entry = deadlines.start(task)
             if entry is None:
