@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import copy
 import datetime
+import functools
 import inspect
 import logging
 import sys
@@ -119,6 +120,14 @@ class _Bucket:
         self._stamp = now
         self._tokens -= 1
         return 0.0 if self._tokens >= 0 else -self._tokens * self._interval
+
+
+@functools.lru_cache(maxsize=64)
+def _wait_of(wait: Duration) -> datetime.timedelta:
+    """A watch's ``wait``, parsed once (a timedelta is cheap to read again at every request, a
+    string is not). Kept for the few waits in use: the watches of one wait share one object
+    (a timedelta of their own was 40 bytes each)."""
+    return datetime.timedelta(microseconds=normalize.duration(wait, "wait") // 1_000)
 
 
 def _clone(exc: BaseException) -> BaseException:
@@ -452,9 +461,9 @@ class Watch(Generic[Item]):
         if isinstance(min_interval, bool) or not isinstance(min_interval, (int, float)) \
                 or min_interval < 0:
             raise ValueError(f"min_interval: expected seconds >= 0, got {min_interval!r}")
-        # Parsed once; a timedelta is cheap to read again at every request (a string is not).
-        timedelta = None if wait is None else datetime.timedelta(
-            microseconds=normalize.duration(wait, "wait") // 1_000)
+        if wait is not None and not isinstance(wait, (str, datetime.timedelta)):
+            normalize.duration(wait, "wait")  # not a Duration (nor a key of the cache): refused
+        timedelta = None if wait is None else _wait_of(wait)
         backoff = backoff if backoff is not None else _BACKOFF
         shares = shares_of(read)
         key = None
