@@ -82,6 +82,12 @@ def _key_path(key: str | Object) -> str:
     return path
 
 
+async def _raising(exc: Exception) -> Any:
+    """Raise ``exc`` when awaited: what :meth:`KV.get` returns for arguments it refuses, so
+    that they raise where the call is awaited, as from any other method."""
+    raise exc
+
+
 def _value(value: Any, name: str = "value") -> bytes:
     data = normalize.payload(value, name)
     if len(data) > MAX_VALUE_SIZE:
@@ -174,12 +180,15 @@ class KV(Endpoint):
         # Not a coroutine of its own but the request core's, for speed and memory: this is the
         # read of every watch of a key, and a coroutine here would wait beside each parked
         # watch (350 bytes) and be made and resumed at every wake-up, only to take the list's
-        # one entry, which the core does (first=True). Its arguments are checked at once.
-        return self._core.request(
-            "GET", _key_path(key), dc=dc, namespace=namespace,
-            partition=partition, consistency=consistency, watch=watch, missing_ok=True,
-            indexed=True, b64="Value", first=True, token=token,
-        )
+        # one entry, which the core does (first=True).
+        try:
+            return self._core.request(
+                "GET", _key_path(key), dc=dc, namespace=namespace,
+                partition=partition, consistency=consistency, watch=watch, missing_ok=True,
+                indexed=True, b64="Value", first=True, token=token,
+            )
+        except Exception as exc:  # refused arguments: raised when awaited, as by an async def
+            return _raising(exc)
 
     @overload
     def watch(
