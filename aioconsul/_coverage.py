@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import io
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,11 @@ async def _each(read: Any) -> None:
 
 async def _monitor(c: Consul, t: str | None) -> None:
     async with c.agent.monitor(token=t):
+        pass
+
+
+async def _metrics_stream(c: Consul, t: str | None) -> None:
+    async with c.agent.metrics_stream(token=t):
         pass
 
 
@@ -279,11 +285,58 @@ CALLS: dict[str, Use] = {
     "acl.templated_policies.preview": lambda c, t: c.acl.templated_policies.preview(
         "builtin/service", {"Name": "web"}, token=t),
     # -- connect.ca, agent.connect.roots/leaf --
+    "connect.ca.roots": lambda c, t: c.connect.ca.roots(token=t),
+    "connect.ca.roots_pem": lambda c, t: c.connect.ca.roots_pem(token=t),
+    "connect.ca.get_config": lambda c, t: c.connect.ca.get_config(token=t),
+    "connect.ca.set_config": lambda c, t: c.connect.ca.set_config(
+        "consul", {"LeafCertTTL": "72h"}, token=t),
+    "agent.connect.roots": lambda c, t: c.agent.connect.roots(token=t),
+    "agent.connect.leaf": lambda c, t: c.agent.connect.leaf("web", token=t),
     # -- connect.intentions, agent.connect.authorize --
+    "connect.intentions.upsert": lambda c, t: c.connect.intentions.upsert(
+        "web", "db", action="allow", token=t),
+    "connect.intentions.get": lambda c, t: c.connect.intentions.get("web", "db", token=t),
+    "connect.intentions.delete": lambda c, t: c.connect.intentions.delete("web", "db", token=t),
+    "connect.intentions.items": lambda c, t: c.connect.intentions.items(token=t),
+    "connect.intentions.match": lambda c, t: c.connect.intentions.match("destination", "db",
+                                                                        token=t),
+    "connect.intentions.check": lambda c, t: c.connect.intentions.check("web", "db", token=t),
+    "connect.intentions.create": lambda c, t: c.connect.intentions.create(
+        "web", "db", action="allow", token=t),
+    "connect.intentions.get_by_id": lambda c, t: c.connect.intentions.get_by_id(
+        "6d7c0ad1-0000-4000-8000-000000000000", token=t),
+    "connect.intentions.update": lambda c, t: c.connect.intentions.update(
+        "6d7c0ad1-0000-4000-8000-000000000000", "web", "db", action="deny", token=t),
+    "connect.intentions.delete_by_id": lambda c, t: c.connect.intentions.delete_by_id(
+        "6d7c0ad1-0000-4000-8000-000000000000", token=t),
+    "agent.connect.authorize": lambda c, t: c.agent.connect.authorize(
+        "db", "spiffe://x.consul/ns/default/dc/dc1/svc/web", "01", token=t),
     # -- discovery_chain --
+    "discovery_chain.get": lambda c, t: c.discovery_chain.get("web", token=t),
     # -- snapshot --
+    "snapshot.save": lambda c, t: c.snapshot.save(io.BytesIO(), token=t),
+    "snapshot.restore": lambda c, t: c.snapshot.restore(b"", token=t),
     # -- peering, exported/imported services --
+    "peering.generate_token": lambda c, t: c.peering.generate_token("east", token=t),
+    "peering.establish": lambda c, t: c.peering.establish("west", "e30=", token=t),
+    "peering.get": lambda c, t: c.peering.get("east", token=t),
+    "peering.delete": lambda c, t: c.peering.delete("east", token=t),
+    "peering.items": lambda c, t: c.peering.items(token=t),
+    "peering.exported_services": lambda c, t: c.peering.exported_services(token=t),
     # -- namespaces, partitions, agent metrics stream, misc --
+    "namespaces.create": lambda c, t: c.namespaces.create({"Name": "team-a"}, token=t),
+    "namespaces.get": lambda c, t: c.namespaces.get("team-a", token=t),
+    "namespaces.update": lambda c, t: c.namespaces.update("team-a", {"Description": "A"},
+                                                          token=t),
+    "namespaces.delete": lambda c, t: c.namespaces.delete("team-a", token=t),
+    "namespaces.items": lambda c, t: c.namespaces.items(token=t),
+    "partitions.create": lambda c, t: c.partitions.create({"Name": "east"}, token=t),
+    "partitions.get": lambda c, t: c.partitions.get("east", token=t),
+    "partitions.update": lambda c, t: c.partitions.update("east", {"Description": "E"},
+                                                          token=t),
+    "partitions.delete": lambda c, t: c.partitions.delete("east", token=t),
+    "partitions.items": lambda c, t: c.partitions.items(token=t),
+    "agent.metrics_stream": _metrics_stream,
 }
 
 #: Client methods that are not requests, and the toolkit's own (tested where they live).
@@ -295,10 +348,12 @@ NOT_CALLS = {"close", "watch", "lock", "semaphore", "election", "register", "dis
 #: sends its requests the way :data:`CALLS` do, and the page lists it under the method.
 VARIANTS: dict[str, Use] = {
     "agent.services.health(id=)": lambda c, t: c.agent.services.health(id="web", token=t),
+    "discovery_chain.get(override_protocol=)": lambda c, t: c.discovery_chain.get(
+        "web", override_protocol="http", token=t),
 }
 
 #: Calls that never end on their own (a log stream): stopped once their request has gone out.
-STREAMS = frozenset({"agent.monitor"})
+STREAMS = frozenset({"agent.monitor", "agent.metrics_stream"})
 
 
 def methods(obj: Any, path: str = "") -> dict[str, Any]:
@@ -343,7 +398,6 @@ class Reason:
 
 
 _TODO = Reason(issue=13)
-_ENT = Reason(issue=13, enterprise=True)
 _CE_404 = Reason("a CE agent answers 404", enterprise=True)
 _NEWER = Reason("newer than Consul 1.21, whose agents answer 404")
 
@@ -353,11 +407,6 @@ REASONS: dict[tuple[str, str], Reason] = {
         "the ``oidc`` auth method type; a CE agent has none", enterprise=True),
     ("POST", "/v1/acl/oidc/callback"): Reason(
         "the ``oidc`` auth method type; a CE agent has none", enterprise=True),
-    ("GET", "/v1/agent/metrics/stream"): Reason(
-        "a stream of metrics in the agent's log format", issue=13),
-    ("POST", "/v1/agent/connect/authorize"): _TODO,
-    ("GET", "/v1/agent/connect/ca/roots"): _TODO,
-    ("GET", "/v1/agent/connect/ca/leaf/:service"): _TODO,
     ("GET", "/v1/operator/license"): _CE_404,
     ("POST", "/v1/operator/area"): _CE_404,
     ("GET", "/v1/operator/area"): _CE_404,
@@ -372,49 +421,32 @@ REASONS: dict[tuple[str, str], Reason] = {
     ("GET", "/v1/operator/features"): _NEWER,
     ("GET", "/v1/operator/feature/:name"): _NEWER,
     ("PUT", "/v1/operator/feature/:name"): _NEWER,
-    ("GET", "/v1/connect/ca/roots"): _TODO,
-    ("GET", "/v1/connect/ca/configuration"): _TODO,
-    ("PUT", "/v1/connect/ca/configuration"): _TODO,
-    ("PUT", "/v1/connect/intentions/exact"): _TODO,
-    ("GET", "/v1/connect/intentions/exact"): _TODO,
-    ("DELETE", "/v1/connect/intentions/exact"): _TODO,
-    ("GET", "/v1/connect/intentions"): _TODO,
-    ("GET", "/v1/connect/intentions/check"): _TODO,
-    ("GET", "/v1/connect/intentions/match"): _TODO,
     # Consul 1.9 deprecated the intention endpoints addressed by ID (``api/connect_intention.go``
     # marks IntentionCreate, IntentionGet, IntentionUpdate, IntentionDelete "Deprecated: use
     # IntentionUpsert/IntentionGetExact/IntentionDeleteExact"); they fail once intentions live
     # in service-intentions config entries, which is where current Consul keeps them.
     ("POST", "/v1/connect/intentions"): Reason(
-        "deprecated since Consul 1.9 for the exact-match endpoints (``/v1/connect/intentions/"
-        "exact``), and refused for intentions kept as config entries", issue=13),
+        "deprecated since Consul 1.9 for ``PUT /v1/connect/intentions/exact``; refused for a "
+        "destination whose intentions were written any other way"),
     ("GET", "/v1/connect/intentions/:uuid"): Reason(
-        "deprecated since Consul 1.9 for ``GET /v1/connect/intentions/exact``", issue=13),
+        "deprecated since Consul 1.9 for ``GET /v1/connect/intentions/exact``"),
     ("PUT", "/v1/connect/intentions/:uuid"): Reason(
-        "deprecated since Consul 1.9 for ``PUT /v1/connect/intentions/exact``", issue=13),
+        "deprecated since Consul 1.9 for ``PUT /v1/connect/intentions/exact``; only for "
+        "intentions made by ID"),
     ("DELETE", "/v1/connect/intentions/:uuid"): Reason(
-        "deprecated since Consul 1.9 for ``DELETE /v1/connect/intentions/exact``", issue=13),
-    ("GET", "/v1/discovery-chain/:service_name"): _TODO,
-    ("POST", "/v1/discovery-chain/:service_name"): _TODO,
-    ("GET", "/v1/snapshot"): _TODO,
-    ("PUT", "/v1/snapshot"): _TODO,
-    ("PUT", "/v1/namespace"): _ENT,
-    ("GET", "/v1/namespace/:name"): _ENT,
-    ("PUT", "/v1/namespace/:name"): _ENT,
-    ("DELETE", "/v1/namespace/:name"): _ENT,
-    ("GET", "/v1/namespaces"): _ENT,
-    ("PUT", "/v1/partition"): _ENT,
-    ("GET", "/v1/partition/:name"): _ENT,
-    ("PUT", "/v1/partition/:name"): _ENT,
-    ("DELETE", "/v1/partition/:name"): _ENT,
-    ("GET", "/v1/partitions"): _ENT,
-    ("POST", "/v1/peering/token"): _TODO,
-    ("POST", "/v1/peering/establish"): _TODO,
-    ("GET", "/v1/peering/:name"): _TODO,
-    ("DELETE", "/v1/peering/:name"): _TODO,
-    ("GET", "/v1/peerings"): _TODO,
-    ("GET", "/v1/exported-services"): _TODO,
-    ("GET", "/v1/imported-services"): _TODO,
+        "deprecated since Consul 1.9 for ``DELETE /v1/connect/intentions/exact``; only for "
+        "intentions made by ID"),
+    ("PUT", "/v1/namespace"): _CE_404,
+    ("GET", "/v1/namespace/:name"): _CE_404,
+    ("PUT", "/v1/namespace/:name"): _CE_404,
+    ("DELETE", "/v1/namespace/:name"): _CE_404,
+    ("GET", "/v1/namespaces"): _CE_404,
+    ("PUT", "/v1/partition"): _CE_404,
+    ("GET", "/v1/partition/:name"): _CE_404,
+    ("PUT", "/v1/partition/:name"): _CE_404,
+    ("DELETE", "/v1/partition/:name"): _CE_404,
+    ("GET", "/v1/partitions"): _CE_404,
+    ("GET", "/v1/imported-services"): _NEWER,
     # Go's net/http/pprof, mounted by the agent when enable_debug is set (agent/http.go):
     # binary profiles for ``go tool pprof``, not part of the Consul API a client wraps.
     ("GET", "/debug/pprof/:profile"): Reason(

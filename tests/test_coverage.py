@@ -86,8 +86,10 @@ def test_the_page_shows_the_recorded_method_and_the_reason(result: Coverage) -> 
     assert ("     - ``GET /v1/acl/token/self``\n"
             "     - :meth:`client.acl.tokens.self <aioconsul.api.acl.ACLTokens.self>`\n"
             "     - yes\n") in page
-    assert "     - ``GET /v1/namespaces``\n     - \\-\n     - no\n" in page
-    assert "Not implemented yet (issue 13); Consul Enterprise only." in page
+    assert ("     - ``GET /v1/namespaces``\n"
+            "     - :meth:`client.namespaces.items <aioconsul.api.namespaces.Namespaces.items>`\n"
+            "     - no\n"
+            "     - Consul Enterprise only; a CE agent answers 404.\n") in page
 
 
 def test_a_method_with_an_option_calling_another_endpoint_is_listed_with_it(
@@ -143,7 +145,7 @@ def test_a_request_outside_the_table_matches_no_row(method: str, path: str) -> N
 def test_served_reads_the_dev_agents_route_table() -> None:
     assert served(ApiEndpoint("kv", "GET", "/v1/kv/:key"))
     assert served(ApiEndpoint("query", "GET", "/v1/query/:uuid/execute"))
-    assert not served(ApiEndpoint("agent", "GET", "/v1/agent/metrics/stream"))
+    assert not served(ApiEndpoint("namespaces", "GET", "/v1/namespaces"))  # CE has no route
     assert not served(ApiEndpoint("status", "PUT", "/v1/status/leader"))  # a 405 there
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterable, Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -68,7 +68,8 @@ class Request:
     __slots__ = ("body", "content_type", "headers", "method", "path", "secrets", "target",
                  "timeout", "token")
 
-    def __init__(self, method: str, path: str, target: str, body: bytes | None = None,
+    def __init__(self, method: str, path: str, target: str,
+                 body: bytes | AsyncIterable[bytes] | None = None,
                  content_type: str | None = None, timeout: float | None = None,
                  token: str | None = None, secrets: tuple[str, ...] = (),
                  headers: dict[str, str] | None = None) -> None:

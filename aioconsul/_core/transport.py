@@ -398,10 +398,13 @@ class Transport:
 
     @contextlib.asynccontextmanager
     async def stream(
-        self, request: Request, agent: int = 0
+        self, request: Request, agent: int = 0, *, chunk_size: int = 0
     ) -> AsyncIterator[tuple[int, Mapping[str, str], Callable[[], Awaitable[bytes]]]]:
         """Send ``request`` for a body read as it comes (``/v1/agent/monitor``): yield status,
-        headers and ``readline`` (the body's next line, ``b""`` at its end).
+        headers and ``readline`` (the body's next line, ``b""`` at its end); with
+        ``chunk_size``, a read of the body's next chunk of at most that many bytes instead
+        (``/v1/snapshot``). The request's body may be an async iterable of bytes, sent as it
+        comes (chunked), never held whole.
 
         The request's timeout bounds only getting a connection; the answer may take as long as
         it needs. Leaving the block releases the connection: back to the pool if the body was
@@ -423,6 +426,8 @@ class Transport:
             await attach(self._tokens, request)
         if request.token is not None:
             headers = {**(headers or {}), "X-Consul-Token": request.token}
+        if request.content_type is not None:
+            headers = {**(headers or {}), "Content-Type": request.content_type}
         try:
             response = await session.request(
                 request.method, self._url(request.target, agent), data=request.body,
@@ -437,6 +442,8 @@ class Transport:
 
         async def readline() -> bytes:
             try:
+                if chunk_size:
+                    return await response.content.read(chunk_size)
                 return await response.content.readline()
             except aiohttp.ClientError as exc:
                 raise failed(exc) from exc

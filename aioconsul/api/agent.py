@@ -25,6 +25,7 @@ from .._core.core import Core, Endpoint
 from .._core.jsoncodec import loads
 from .._core.request import Request, build, id_path, quote_segment
 from .._core.response import parse
+from .._core.tokens import attach
 from ..errors import ProtocolError
 from ..typing import Collection, Duration, HashBlocking, Meta, Object, ObjectID
 from ..typing import Mapping as ObjectMapping
@@ -32,7 +33,7 @@ from ..watch import blocks_on_hash
 from .agent_connect import AgentConnect
 
 __all__ = ["LEGACY_TOKEN_KINDS", "LOG_LEVELS", "STATUSES", "TOKEN_KINDS", "Agent", "AgentChecks",
-           "AgentServices", "Monitor"]
+           "AgentServices", "MetricsStream", "Monitor"]
 
 #: The statuses a check can be set to.
 STATUSES = ("passing", "warning", "critical")
@@ -548,44 +549,66 @@ class AgentChecks(Endpoint):
 _Stream = tuple[int, Mapping[str, str], Callable[[], Awaitable[bytes]]]
 
 
-class Monitor:
-    """The agent's log as it is written: :meth:`Agent.monitor`.
+class _AgentStream:
+    """A body the agent streams until the client hangs up (its log, its metrics): the request
+    is sent when the block is entered or on the first iteration, and the agent's error (as
+    every call's) is raised then. It ends, and its connection is released, on :meth:`aclose`,
+    on leaving the block, or when the iterating task is cancelled; nothing is left running.
 
-    An async iterator of lines, and an async context manager. The request is sent when the
-    block is entered or on the first iteration; the agent's error (as every call's) is raised
-    then. It ends, and its connection is released, on :meth:`aclose`, on leaving the block,
-    or when the iterating task is cancelled; nothing is left running.
+    The client's token, when it can change (a provider, a token file), is taken from its
+    source each time the stream is opened, and an answer 403 "ACL not found" has it fetched
+    once more and the stream opened once more with the new one, as every other request of
+    the client does (:meth:`aioconsul._core.core.Core.request`); a call's own ``token`` is
+    never replaced.
     """
 
-    __slots__ = ("_core", "_done", "_json", "_readline", "_request", "_stream")
+    __slots__ = ("_core", "_done", "_own_token", "_readline", "_request", "_stream")
 
-    def __init__(self, core: Core, request: Request, *, logjson: bool) -> None:
+    def __init__(self, core: Core, request: Request) -> None:
         self._core = core
         self._request = request
-        self._json = logjson
+        self._own_token = request.token is not None
         self._stream: AbstractAsyncContextManager[_Stream] | None = None
         self._readline: Callable[[], Awaitable[bytes]] | None = None
         self._done = False
 
     def __repr__(self) -> str:
-        return f"<Monitor {self._request.target}{' closed' if self._done else ''}>"
+        return f"<{type(self).__name__} {self._request.target}" \
+               f"{' closed' if self._done else ''}>"
 
     async def _open(self) -> Callable[[], Awaitable[bytes]]:
-        self._stream = self._core.transport.stream(self._request)
-        status, headers, readline = await self._stream.__aenter__()
-        if not 200 <= status < 300:
+        request = self._request
+        source = None if self._own_token else self._core.tokens
+        sent: str | None = None
+        fetches = 0
+        if source is not None:  # the source's token now, not the one of an earlier open
+            sent, fetches = await attach(source, request)
+        while True:
+            stream = self._core.transport.stream(request)
+            self._stream = stream
+            status, headers, readline = await stream.__aenter__()
+            if 200 <= status < 300:
+                self._readline = readline
+                return readline
             body = b"".join([line async for line in _lines(readline)])
-            parse(self._request, status, headers, body,
+            self._stream = None
+            await stream.__aexit__(None, None, None)
+            if status == 403 and source is not None and b"ACL not found" in body:
+                fresh = await source.refresh(fetches)
+                source = None  # once per open
+                if fresh != sent:
+                    request.token = fresh
+                    if fresh is not None and fresh not in request.secrets:
+                        request.secrets = (*request.secrets, fresh)
+                    continue
+            parse(request, status, headers, body,
                   address=self._core.transport.address_of(0))  # raises the status's error
-        self._readline = readline
-        return readline
+            raise AssertionError("unreachable: parse raises for a non-2xx status")
 
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self
-
-    async def __anext__(self) -> Any:
+    async def _line(self) -> bytes:
+        """The body's next line; ``b""`` once it ended (the stream is then closed)."""
         if self._done:
-            raise StopAsyncIteration
+            return b""
         try:
             line = await (self._readline or await self._open())()
         except BaseException:  # cancelled, or the connection failed: release it
@@ -593,18 +616,12 @@ class Monitor:
             raise
         if not line:
             await self.aclose()
-            raise StopAsyncIteration
-        if not self._json:
-            return line.decode("utf-8", "replace").removesuffix("\n")
-        try:
-            return loads(line)
-        except ValueError:
-            await self.aclose()
-            raise ProtocolError(
-                f"a log line is not valid JSON: {line[:200]!r}",
-                operation=self._request.operation,
-                address=self._core.transport.address_of(0),
-            ) from None
+        return line
+
+    def _bad_json(self, what: str, data: bytes) -> ProtocolError:
+        return ProtocolError(f"{what} is not valid JSON: {data[:200]!r}",
+                             operation=self._request.operation,
+                             address=self._core.transport.address_of(0))
 
     async def aclose(self) -> None:
         """Stop streaming and release the connection. Idempotent."""
@@ -613,7 +630,7 @@ class Monitor:
         if stream is not None:
             await stream.__aexit__(None, None, None)
 
-    async def __aenter__(self) -> Monitor:
+    async def __aenter__(self) -> Any:
         if self._stream is None and not self._done:
             try:
                 await self._open()
@@ -625,6 +642,86 @@ class Monitor:
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         await self.aclose()
+
+
+class Monitor(_AgentStream):
+    """The agent's log as it is written: :meth:`Agent.monitor`.
+
+    An async iterator of lines (str, or dicts with ``logjson``), and an async context manager.
+    The request is sent when the block is entered or on the first iteration; the agent's error
+    (as every call's) is raised then. It ends, and its connection is released, on
+    :meth:`aclose`, on leaving the block, or when the iterating task is cancelled; nothing is
+    left running.
+    """
+
+    __slots__ = ("_json",)
+
+    def __init__(self, core: Core, request: Request, *, logjson: bool) -> None:
+        super().__init__(core, request)
+        self._json = logjson
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self
+
+    async def __anext__(self) -> Any:
+        line = await self._line()
+        if not line:
+            raise StopAsyncIteration
+        if not self._json:
+            return line.decode("utf-8", "replace").removesuffix("\n")
+        try:
+            return loads(line)
+        except ValueError:
+            await self.aclose()
+            raise self._bad_json("a log line", line) from None
+
+    async def __aenter__(self) -> Monitor:
+        await super().__aenter__()
+        return self
+
+
+class MetricsStream(_AgentStream):
+    """The agent's metrics, one summary per interval: :meth:`Agent.metrics_stream`.
+
+    An async iterator of dicts (``{"Timestamp", "Gauges", "Points", "Counters",
+    "Samples"}``, as :meth:`Agent.metrics` answers), and an async context manager; opened and
+    closed as :class:`Monitor` is. Consul writes each summary as an indented JSON document
+    (``json.Encoder`` with four-space indentation), several lines long: a document ends with
+    the line holding its closing brace at the left margin.
+    """
+
+    __slots__ = ()
+
+    def __aiter__(self) -> AsyncIterator[Object]:
+        return self
+
+    async def __anext__(self) -> Object:
+        parts: list[bytes] = []
+        while line := await self._line():
+            if not parts and not line.strip():
+                continue  # between two documents
+            parts.append(line)
+            if line[:1] not in b"}{":
+                continue  # inside a document: only its last line starts at the margin
+            document = b"".join(parts)
+            try:
+                summary = loads(document)
+            except ValueError:
+                if line[:1] == b"{":
+                    continue  # the first line of an indented document
+                await self.aclose()
+                raise self._bad_json("a metrics summary", document) from None
+            if not isinstance(summary, dict):
+                await self.aclose()
+                raise self._bad_json("a metrics summary (an object)", document)
+            return summary
+        if parts:  # the agent hung up in the middle of a document
+            raise self._bad_json("the last metrics summary", b"".join(parts))
+        raise StopAsyncIteration
+
+    async def __aenter__(self) -> MetricsStream:
+        await super().__aenter__()
+        return self
 
 
 async def _lines(readline: Callable[[], Awaitable[bytes]]) -> AsyncIterator[bytes]:
@@ -792,6 +889,19 @@ class Agent(Endpoint):
         request = build("GET", "/v1/agent/monitor", self._core.config, params=params,
                         token=token)
         return Monitor(self._core, request, logjson=logjson)
+
+    def metrics_stream(self, *, token: str | None = None) -> MetricsStream:
+        """Stream the agent's metrics (``GET /v1/agent/metrics/stream``, Consul 1.12+): a
+        :class:`MetricsStream`, an async iterator (and async context manager) of summaries.
+
+        Each summary is what :meth:`metrics` answers (``Timestamp``, ``Gauges``, ``Points``,
+        ``Counters``, ``Samples``), for one interval of the agent's in-memory sink (10 s in
+        Consul), written when that interval has ended: the first comes at the end of the
+        current one. Needs ``agent:read``. The stream never ends by itself: close it
+        (``aclose()``, ``async with``) or cancel its task.
+        """
+        request = build("GET", "/v1/agent/metrics/stream", self._core.config, token=token)
+        return MetricsStream(self._core, request)
 
     async def update_token(self, kind: str, secret: str, *, token: str | None = None) -> None:
         """Set one of the agent's ACL tokens (``PUT /v1/agent/token/<kind>``) to ``secret``.

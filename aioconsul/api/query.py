@@ -14,7 +14,7 @@ from typing import Any
 
 from .._core.core import Endpoint
 from .._core.request import id_path
-from ..typing import Collection, Consistency, Meta, Object, ObjectID
+from ..typing import Collection, Consistency, Duration, Meta, Object, ObjectID
 
 __all__ = ["Query"]
 
@@ -87,12 +87,22 @@ class Query(Endpoint):
         self, query: str, *, near: str | None = None, limit: int | None = None,
         connect: bool = False, dc: str | None = None,
         consistency: Consistency | str | None = None, token: str | None = None,
+        cached: bool = False, max_age: Duration | None = None,
+        stale_if_error: Duration | None = None,
     ) -> tuple[Object, Meta]:
         """Run a prepared query by ID or name (``GET /v1/query/<id-or-name>/execute``).
 
         Returns ``{"Service", "Nodes", "DNS", "Datacenter", "Failovers", ...}``; ``near``
         (a node name or ``"_agent"``) sorts by round-trip time, ``limit`` keeps the first N,
         ``connect`` asks for Connect-capable instances. An unknown query raises NotFound.
+
+        ``cached=True`` reads through the agent cache, where a prepared query is a *simple*
+        type (no background refresh): the first read fetches, later ones answer the stored
+        result (Meta's ``CacheHit``, ``CacheAge`` in seconds) until it is older than
+        ``max_age`` (``max_age=0`` fetches again); ``stale_if_error`` lets a stored result
+        answer when a fetch fails. Consul's cache key is the query, ``limit`` and ``connect``
+        (``PreparedQueryExecuteRequest.CacheInfo``): ``near`` does not change it, so a cached
+        result keeps the order of the read that fetched it.
         """
         if not isinstance(query, str) or not query:
             raise TypeError("query: expected a query ID or name")
@@ -109,7 +119,7 @@ class Query(Endpoint):
             params.append(("connect", ""))
         data, meta = await self._core.request(
             "GET", _path(query, "/execute"), params=params, dc=dc, consistency=consistency,
-            token=token)
+            token=token, cached=cached, max_age=max_age, stale_if_error=stale_if_error)
         result: Object = data
         return result, meta
 

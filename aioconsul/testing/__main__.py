@@ -68,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     agent.add_argument("--encrypt", dest="encrypt", metavar="KEY",
                        help="the gossip encryption key (base64 of 16, 24 or 32 bytes), like "
                             "consul agent -encrypt: /v1/operator/keyring then manages keys")
+    agent.add_argument("--connect-disabled", dest="connect_enabled", action="store_false",
+                       help="connect.enabled = false: no Connect CA (on by default, as in -dev)")
     acl = parser.add_argument_group("ACLs (off by default, as in -dev)")
     acl.add_argument("--acl-enabled", dest="acl_enabled", action="store_true",
                      help="turn on the ACL system (Consul's acl.enabled)")
@@ -163,6 +165,7 @@ _AGENT_OPTIONS = (
     "acl_token_min_expiration_ttl",
     "acl_token_max_expiration_ttl",
     "encrypt",
+    "connect_enabled",
 )
 
 

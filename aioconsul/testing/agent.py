@@ -94,6 +94,8 @@ class DevAgent:
     ``encrypt`` is the gossip key (base64 of 16, 24 or 32 bytes, ``consul agent -encrypt``):
     ``/v1/operator/keyring`` then lists, installs, uses and removes keys; without it the agent
     answers as one without encryption does. A malformed key is a ValueError here.
+    ``connect_enabled`` is ``connect.enabled`` (on, as with ``-dev``): off, the Connect CA
+    endpoints answer 500 "Connect must be enabled in order to use this endpoint".
 
     Use it as ``async with DevAgent() as agent:`` or call :meth:`start` and :meth:`stop`
     (both idempotent). A stopped agent can be started again; it then starts empty.
@@ -129,6 +131,7 @@ class DevAgent:
         acl_token_min_expiration_ttl: float = 60.0,
         acl_token_max_expiration_ttl: float = 24 * 3600.0,
         encrypt: str | None = None,
+        connect_enabled: bool = True,
     ) -> None:
         self._host = host
         self._port = port
@@ -178,6 +181,7 @@ class DevAgent:
             except KeyringError as exc:
                 raise ValueError(f"encrypt has invalid key: {exc}") from None
         self._encrypt = encrypt or None
+        self._connect_enabled = connect_enabled
         self._runner: web.AppRunner | None = None
         self._api: ConsulAPI | None = None
         self._started = False
@@ -204,6 +208,7 @@ class DevAgent:
             checks=self._check_knobs,
             acl=self._acl,
             encrypt=self._encrypt,
+            connect_enabled=self._connect_enabled,
         )
         app = web.Application()
         app.on_response_prepare.append(_strip_server_header)

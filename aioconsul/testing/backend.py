@@ -19,6 +19,7 @@ from typing import Any, Final
 from .acl.resolver import ACLResolver, Resolver
 from .golang.stdlib import SECOND, format_duration, go_json, strconv_quote
 from .local.keyring import Keyring
+from .local.peerstream import Peerings
 from .local.session_timers import SessionTimers
 from .local.state import LocalAgent
 from .local.tokens import AgentTokens
@@ -30,7 +31,10 @@ from .state.acl import (
 )
 from .state.autopilot import AutopilotTable
 from .state.catalog import Catalog
+from .state.config_entry import config_entries
+from .state.connect_ca import ConnectCATable
 from .state.prepared_query import PreparedQueryTable
+from .state.snapshot import ABANDON, SnapshotPart, apply, collect
 from .state.store import Store
 from .state.watch import Watch
 
@@ -232,6 +236,7 @@ class Backend:
         checks: CheckKnobs | None = None,
         acl: ACLConfig | None = None,
         encrypt: str | None = None,
+        connect_enabled: bool = True,
     ) -> None:
         self.node_name = node_name
         self.datacenter = datacenter
@@ -250,9 +255,17 @@ class Backend:
         self.catalog = Catalog(self.store)
         self.queries = PreparedQueryTable(self.store)
         self.autopilot = AutopilotTable(self.store)
+        #: The Connect CA (``connect.enabled``: on, as in ``-dev``): config, roots, signing.
+        self.connect_ca = ConnectCATable(self.store, datacenter=datacenter,
+                                         enabled=connect_enabled)
+        #: Cluster peerings: the peering tables, the stream tracker, the peer streams.
+        self.peerings = Peerings(self.store, self.catalog, self.watch, datacenter=datacenter)
         #: The gossip keyring (``encrypt``); without a key the agent does not encrypt.
         self.keyring = Keyring(encrypt)
         self.started_at = time.time()
+        #: The in-memory metrics sink's interval in seconds (lib/telemetry.go: 10 s), the
+        #: period of /v1/agent/metrics/stream; a test may shorten it.
+        self.metrics_interval = 10.0
         self.local = LocalAgent(
             self.catalog,
             self.watch,
@@ -288,6 +301,20 @@ class Backend:
                 down_policy=acl_config.down_policy,
             )
             initialize_acls(self.acl_store, acl_config.initial_management)
+        #: The replicated tables a snapshot holds (``/v1/snapshot``), by name: one line per
+        #: table with ``dump()``/``load()`` (fsm/snapshot_ce.go; user events are gossip).
+        self.snapshot_parts: dict[str, SnapshotPart] = {
+            "store": self.store,  # the Raft index, KV entries and tombstones, sessions
+            "catalog": self.catalog,
+            "acl": self.acl_store,
+            "prepared_queries": self.queries,
+            "autopilot": self.autopilot,
+            "config_entries": config_entries(self.store),
+            "connect_ca": self.connect_ca,
+            "peerings": self.peerings,
+        }
+        #: How many times a restore replaced the state (blocking queries then return).
+        self.restores = 0
         #: The agent's log, streamed by ``/v1/agent/monitor``.
         self.log = LogHub()
         #: A handler with a streamed body (the monitor) leaves here, by ``id(request)``, the
@@ -295,6 +322,31 @@ class Backend:
         self.streams: dict[int, Callable[[Any], Awaitable[None]]] = {}
         #: Called (once) by :meth:`leave`: the owner stops the agent after the reply is sent.
         self.on_leave: Callable[[], None] | None = None
+
+    def snapshot_state(self) -> dict[str, Any]:
+        """The state document of a snapshot (:func:`.state.snapshot.collect`)."""
+        return collect(self.snapshot_parts)
+
+    def restore_snapshot(self, snapshot_index: int, state: dict[str, Any]) -> None:
+        """Raft.Restore into the FSM, then what the leader reasserts (snapshot_endpoint.go).
+
+        Every table is replaced (or none, :class:`~.state.snapshot.SnapshotError`); Raft
+        applies the restore past both its log and the snapshot, then a barrier, so the next
+        write gets an index above both; the old state is abandoned (every blocking query on
+        it returns); the ACL caches go; then revokeLeadership + establishLeadership: the
+        builtin ACL objects are put back if missing and every session TTL timer is re-armed.
+        """
+        before = self.store.raft_index
+        apply(self.snapshot_parts, state)
+        self.store.index_load(max(before, snapshot_index, self.store.raft_index) + 2)
+        self.restores += 1
+        self.watch.notify((ABANDON,))
+        self.acl.purge()
+        if self.acl_config.enabled:
+            initialize_acls(self.acl_store, self.acl_config.initial_management)
+        self.session_timers.clear_all()
+        for session in self.store.session_list()[1]:
+            self.session_timers.reset(session)
 
     def leave(self) -> None:
         """Agent.Leave, then ShutdownAgent: the member leaves and the agent is to shut down."""
@@ -310,6 +362,7 @@ class Backend:
     def close(self) -> None:
         """Release every parked blocking query and cancel the session TTL timers."""
         self.watch.close()
+        self.peerings.close()
         self.log.close()
         self.session_timers.clear_all()
         if self._reap_timer is not None:

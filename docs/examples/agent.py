@@ -97,6 +97,16 @@ async def main() -> None:
         assert report["AggregatedStatus"] == "maintenance"
         assert (await client.agent.services.get("web-1"))[0] is None
 
+        agent.backend.metrics_interval = 0.1  # the dev agent's sink (Consul: 10 s)
+        # [metrics-stream]
+        async with client.agent.metrics_stream() as summaries:
+            async for summary in summaries:  # one per interval, as it ends
+                gauges = {gauge["Name"]: gauge["Value"] for gauge in summary["Gauges"]}
+                print(summary["Timestamp"], "nodes:", gauges["consul.state.nodes"])
+                break
+        # [end]
+        assert gauges["consul.state.nodes"] == 1
+
 
 if __name__ == "__main__":
     asyncio.run(main())

@@ -17,6 +17,9 @@ async def main() -> None:
         # A splitter needs an L7 protocol: set it first, create-only (cas=0).
         created = await entries.apply(
             {"Kind": "service-defaults", "Name": "web", "Protocol": "http"}, cas=0)
+        # ... on every service the split sends to: one protocol per discovery chain.
+        await entries.apply(
+            {"Kind": "service-defaults", "Name": "web-canary", "Protocol": "http"})
         await entries.apply({"Kind": "service-splitter", "Name": "web", "Splits": [
             {"Weight": 90}, {"Weight": 10, "Service": "web-canary"}]})
         splitter, meta = await entries.get("service-splitter", "web")

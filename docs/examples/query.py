@@ -1,4 +1,5 @@
-"""Prepared queries: store a service lookup, execute it by name, explain a template.
+"""Prepared queries: store a service lookup, execute it by name (through the agent
+cache too), bind one to a session, explain a template.
 
 Runs as is against the embedded dev agent. The ``# [name]`` / ``# [end]``
 comments mark the snippets that docs/query.rst shows; the asserts after them
@@ -31,6 +32,21 @@ async def main() -> None:
         print([entry["Node"]["Node"] for entry in result["Nodes"]])  # ['n1']
         # [end]
         assert [entry["Node"]["Node"] for entry in result["Nodes"]] == ["n1"]
+
+        # [cached]
+        first, meta = await client.query.execute("web", cached=True)  # fetched: a MISS
+        again, meta = await client.query.execute("web", cached=True, max_age="30s")
+        print(meta["CacheHit"], meta["CacheAge"])  # True 0: stored 0 s ago
+        # [end]
+        assert meta["CacheHit"] is True and again["Nodes"] == first["Nodes"]
+
+        # [session]
+        session = await client.session.create(lock_delay="0s")
+        await client.query.create(
+            {"Session": session["ID"], "Service": {"Service": "web"}})
+        await client.session.destroy(session)  # its queries go with it
+        # [end]
+        assert [q["Name"] for q in (await client.query.items())[0]] == ["web"]
 
         # [template]
         await client.query.create({

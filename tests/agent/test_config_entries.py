@@ -50,7 +50,10 @@ async def test_every_ce_kind_is_accepted(api: Api) -> None:
                  "tcp-route", "inline-certificate", "file-system-certificate",
                  "service-intentions", "exported-services", "jwt-provider",
                  "service-resolver", "control-plane-request-limit"):
-        assert await _put(api, {"Kind": kind, "Name": "n1"}) == (200, "true"), kind
+        # service-intentions: Validate needs a source (config_entry_intentions.go)
+        extra = ({"Sources": [{"Name": "web", "Action": "allow"}]}
+                 if kind == "service-intentions" else {})
+        assert await _put(api, {"Kind": kind, "Name": "n1", **extra}) == (200, "true"), kind
         assert (await api.get(f"/v1/config/{kind}/n1")).json()["Kind"] == kind
     assert await _put(api, {"Kind": "mesh"}) == (200, "true")
     mesh = (await api.get("/v1/config/mesh/mesh")).json()

@@ -3,8 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
+
+import aiohttp
+
+from aioconsul.testing import DevAgent
+from aioconsul.testing.http.cache import agent_cache
 
 from ._acl import ROOT, ACLApi, acl, acl_agent
 from .conftest import Api
@@ -183,10 +189,66 @@ async def test_bad_template_type_is_refused(api: Api) -> None:
 
 
 async def test_session_bound_query_goes_with_its_session(api: Api) -> None:
+    """state/session.go deleteSessionTxn deletes the session's prepared queries
+    (deletePreparedQueryTxn) in the same write, at its index: the table's index moves."""
     session = await api.create_session()
     query_id = await create(api, {"Session": session, "Service": {"Service": "web"}})
+    kept = await create(api, {"Name": "kept", "Service": {"Service": "web"}})
     assert (await api.get(f"/v1/query/{query_id}")).status == 200
     assert (await api.put(f"/v1/session/destroy/{session}")).status == 200
+    assert (await api.get(f"/v1/query/{query_id}")).status == 404
+    listed = await api.get("/v1/query")
+    assert [q["ID"] for q in listed.json()] == [kept]
+    assert listed.index == (await api.get("/v1/session/list")).index  # the destroy's index
+
+
+async def _blocked_list(api: Api, index: int) -> Any:
+    # A bound, not a timing: a regression fails here instead of hanging the suite.
+    return await asyncio.wait_for(api.get(f"/v1/query?index={index}&wait=30s"), 30)
+
+
+async def test_a_session_destroy_wakes_a_blocking_query_list(api: Api) -> None:
+    session = await api.create_session()
+    await create(api, {"Session": session, "Service": {"Service": "web"}})
+    before = await api.get("/v1/query")
+    blocked = asyncio.ensure_future(_blocked_list(api, before.index))
+    await asyncio.sleep(0)
+    assert not blocked.done()
+    assert (await api.put(f"/v1/session/destroy/{session}")).status == 200
+    reply = await blocked
+    assert reply.json() == [] and reply.index > before.index
+
+
+async def test_a_session_ttl_lapse_deletes_its_queries(http: aiohttp.ClientSession) -> None:
+    """Server.invalidateSession (the TTL timer) destroys the session as the HTTP API does."""
+    async with DevAgent(session_ttl_min=0.05, session_ttl_multiplier=1) as agent:
+        api = Api(http, agent)
+        session = await api.create_session(TTL="100ms")
+        await create(api, {"Session": session, "Service": {"Service": "web"}})
+        before = await api.get("/v1/query")
+        assert len(before.json()) == 1
+        reply = await _blocked_list(api, before.index)
+        assert reply.json() == []
+        assert (await api.get(f"/v1/session/info/{session}")).json() == []
+
+
+def _delete_serf_check() -> dict[str, Any]:
+    return {"Check": {"Verb": "delete", "Check": {"Node": NODE, "CheckID": "serfHealth"}}}
+
+
+async def test_a_session_invalidated_in_a_transaction_takes_its_queries(api: Api) -> None:
+    """A Check delete in /v1/txn invalidates the sessions bound to it (checkSessionsTxn ->
+    deleteSessionTxn), and their queries go in the same transaction; a rollback keeps both."""
+    session = await api.create_session()
+    query_id = await create(api, {"Session": session, "Service": {"Service": "web"}})
+    failed = await api.put("/v1/txn", json.dumps(
+        [_delete_serf_check(), {"KV": {"Verb": "get", "Key": "missing"}}]))
+    assert failed.status == 409
+    assert (await api.get(f"/v1/query/{query_id}")).status == 200
+    assert (await api.get(f"/v1/session/info/{session}")).json() != []
+    applied = await api.put("/v1/txn", json.dumps([_delete_serf_check()]))
+    assert applied.status == 200, applied.text
+    assert (await api.get(f"/v1/session/info/{session}")).json() == []
     assert (await api.get(f"/v1/query/{query_id}")).status == 404
 
 
@@ -247,3 +309,61 @@ async def test_acl_execute_filters_with_the_stored_token(acl: ACLApi) -> None:
     assert plain.json()["ResultsFilteredByACLs"] is True
     bound = await acl.call("GET", "/v1/query/bound/execute", token=token)
     assert [n["Node"]["Node"] for n in bound.json()["Nodes"]] == ["n1"]
+
+
+# -- the agent cache (?cached) ---------------------------------------------------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_cached_execute_is_a_simple_cache_type(api: Api) -> None:
+    """cachetype.PreparedQuery has no background refresh: a HIT answers what the first read
+    fetched (Age: seconds since then), max-age older than that fetches again (setCacheMeta's
+    X-Cache/Age)."""
+    clock = _Clock()
+    agent_cache(api.agent.backend).clock = clock
+    await register(api, "n1", "web")
+    await create(api, {"Name": "web", "Service": {"Service": "web"}})
+    plain = await api.get("/v1/query/web/execute")
+    assert "X-Cache" not in plain.headers and "Age" not in plain.headers
+    first = await api.get("/v1/query/web/execute?cached")
+    assert first.headers["X-Cache"] == "MISS" and "Age" not in first.headers
+    assert [n["Node"]["Node"] for n in first.json()["Nodes"]] == ["n1"]
+    await register(api, "n2", "web")
+    clock.now += 3.2
+    hit = await api.get("/v1/query/web/execute?cached")
+    assert (hit.headers["X-Cache"], hit.headers["Age"]) == ("HIT", "3")
+    assert [n["Node"]["Node"] for n in hit.json()["Nodes"]] == ["n1"]  # not refreshed
+    stale = await api.get("/v1/query/web/execute?cached",
+                          headers={"Cache-Control": "max-age=2"})
+    assert stale.headers["X-Cache"] == "MISS"
+    assert sorted(n["Node"]["Node"] for n in stale.json()["Nodes"]) == ["n1", "n2"]
+    again = await api.get("/v1/query/web/execute?cached", headers={"Cache-Control": "max-age=0"})
+    assert again.headers["X-Cache"] == "MISS"
+
+
+async def test_cached_execute_key_is_the_query_limit_and_connect_not_near(api: Api) -> None:
+    """PreparedQueryExecuteRequest.CacheInfo hashes QueryIDOrName, Limit and Connect."""
+    await register(api, "n1", "web")
+    await create(api, {"Name": "web", "Service": {"Service": "web"}})
+    assert (await api.get("/v1/query/web/execute?cached")).headers["X-Cache"] == "MISS"
+    near = await api.get("/v1/query/web/execute?cached&near=_agent")
+    assert near.headers["X-Cache"] == "HIT"
+    for other in ("limit=1", "connect"):
+        reply = await api.get(f"/v1/query/web/execute?cached&{other}")
+        assert reply.headers["X-Cache"] == "MISS", other
+
+
+async def test_cached_execute_of_an_unknown_query_is_404_and_not_stored(api: Api) -> None:
+    for _ in range(2):
+        reply = await api.get("/v1/query/nothing/execute?cached")
+        assert (reply.status, reply.text) == (404, "Query not found")
+    await create(api, {"Name": "nothing", "Service": {"Service": "web"}})
+    reply = await api.get("/v1/query/nothing/execute?cached")
+    assert (reply.status, reply.headers["X-Cache"]) == (200, "MISS")

@@ -74,3 +74,28 @@ async def test_token_is_per_call(consul: Consul) -> None:
     query_id, _ = await consul.query.create({"Name": "q", "Service": {"Service": "web"}})
     with pytest.raises(aioconsul.PermissionDenied):
         await consul.query.get(query_id, token=secret)
+
+
+async def test_execute_through_the_agent_cache(consul: Consul) -> None:
+    """agent/prepared_query_endpoint.go serves ?cached from the agent cache's prepared-query
+    type (simple: no background refresh); Meta holds X-Cache and Age."""
+    await _register(consul, "n1")
+    await consul.query.create({"Name": "web", "Service": {"Service": "web"}})
+    _, plain = await consul.query.execute("web")
+    assert "CacheHit" not in plain
+    first, miss = await consul.query.execute("web", cached=True)
+    assert miss["CacheHit"] is False
+    await _register(consul, "n2")
+    again, hit = await consul.query.execute("web", cached=True, max_age="1h")
+    assert hit["CacheHit"] is True and isinstance(hit["CacheAge"], int)
+    assert again["Nodes"] == first["Nodes"]  # the stored result, n2 not in it
+    fresh, refetched = await consul.query.execute("web", cached=True, max_age="0s")
+    assert refetched["CacheHit"] is False
+    assert sorted(n["Node"]["Node"] for n in fresh["Nodes"]) == ["n1", "n2"]
+
+
+async def test_execute_cache_options_are_checked_before_sending(consul: Consul) -> None:
+    with pytest.raises(ValueError, match="max_age: only a cached read"):
+        await consul.query.execute("web", max_age="10s")
+    with pytest.raises(ValueError, match="consistent"):
+        await consul.query.execute("web", cached=True, consistency="consistent")

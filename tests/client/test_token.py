@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from aioconsul import Consul, ConsulError
-from aioconsul._coverage import CALLS, NOT_CALLS, Use, methods
+from aioconsul._coverage import CALLS, NOT_CALLS, STREAMS, Use, methods
 
 CALL = "c4ll-s3cr3t-0000-4000-8000-000000000001"
 CLIENT = "cl13nt-s3cr3t-0000-4000-8000-000000000002"
@@ -27,7 +27,7 @@ CLIENT = "cl13nt-s3cr3t-0000-4000-8000-000000000002"
 #: in ``aioconsul/_coverage.py``, which the API coverage page is generated from; the tests here
 #: hold it to exactly the client's methods.
 _methods = methods
-_monitor = CALLS["agent.monitor"]
+_streams = [CALLS[name] for name in STREAMS]
 
 
 @pytest.fixture
@@ -47,9 +47,9 @@ async def through(agents: Callable[..., Any]) -> AsyncIterator[Callable[..., Any
 
 
 async def _run(use: Use, client: Consul, token: str | None, proxy: Any) -> None:
-    if use is _monitor:
+    if use in _streams:
         # A stream: the proxy answers only once the agent's answer is complete, which a log
-        # stream never is. Its request has arrived once the proxy has seen it.
+        # or metrics stream never is. Its request has arrived once the proxy has seen it.
         task = asyncio.ensure_future(use(client, token))
         while not proxy.seen and not task.done():
             await asyncio.sleep(0.01)

@@ -343,6 +343,39 @@ async def test_a_stream_sends_the_providers_token(
             pass
 
 
+@pytest.mark.parametrize("kind", ["monitor", "metrics_stream"])
+async def test_a_stream_opened_after_the_token_expired_is_refreshed_through_the_provider(
+        kind: str, agent: DevAgent, admin: Consul, clients: Callable[..., Consul]) -> None:
+    """A stream is sent like any request: its 403 "ACL not found" (AgentMonitor and
+    AgentMetricsStream resolve the token before writing a byte) has the provider asked once
+    more and the stream opened again with the new token, which later requests keep."""
+    await admin.acl.policies.create("agent-read", 'agent_prefix "" { policy = "read" }')
+    vault = Vault(await _secret(admin, policies=["agent-read"], expiration_ttl="2m"))
+    client = clients(token=vault.sync)
+    await client.agent.self()
+    _expire_tokens(agent)
+    vault.issued.append(await _secret(admin, policies=["agent-read"]))
+    async with getattr(client.agent, kind)():
+        pass
+    assert vault.asked == 2
+    assert client._core.tokens is not None and client._core.tokens.current() == vault.issued[-1]
+    async with getattr(client.agent, kind)():
+        pass
+    assert vault.asked == 2  # the new token is kept: asked again only after a refusal
+
+
+async def test_a_streams_own_token_is_never_replaced(
+        agent: DevAgent, admin: Consul, clients: Callable[..., Consul]) -> None:
+    expired = await _secret(admin, expiration_ttl="2m")
+    vault = Vault(ROOT)
+    client = clients(token=vault.sync)
+    _expire_tokens(agent)
+    with pytest.raises(ACLNotFound):
+        async with client.agent.monitor(token=expired):
+            pass
+    assert vault.asked == 0
+
+
 async def test_the_providers_token_is_in_no_repr_error_or_log(
         agent: DevAgent, admin: Consul, clients: Callable[..., Consul],
         caplog: pytest.LogCaptureFixture) -> None:

@@ -317,3 +317,23 @@ def prepared_queries(authz: Enforcer, queries: Sequence[_Record]) -> tuple[list[
         if (q["Name"] or q["Template"]["Type"]) and authz.allows(Permission.QUERY_READ, q["Name"])
     ]
     return kept, len(kept) != len(queries)
+
+
+# -- intentions --------------------------------------------------------------------------------
+
+__all__ += ["intention_readable", "intentions"]
+
+
+def intention_readable(authz: Enforcer, ixn: dict[str, Any]) -> bool:
+    """Intention.CanRead: ``intention:read`` on either end (its source or its destination)."""
+    return any(
+        bool(ixn.get(end)) and authz.allows(Permission.INTENTION_READ, ixn[end])
+        for end in ("SourceName", "DestinationName")
+    )
+
+
+def intentions(
+    authz: Enforcer, items: Sequence[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], bool]:
+    """filterIntentions (``agent/consul/aclfilter/filter.go``): the intentions CanRead allows."""
+    return keep(authz, items, intention_readable)

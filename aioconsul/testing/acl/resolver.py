@@ -59,6 +59,9 @@ class Resolver:
         """ACLResolver.ResolveToken: ACLs disabled resolve everything to ManageAll."""
         return Enforcer(MANAGE_ALL, "", secret)
 
+    def purge(self) -> None:
+        """Drop every cached authorizer (the state was replaced by a snapshot restore)."""
+
 
 # -- synthetic policies ----------------------------------------------------------------------
 
@@ -163,6 +166,11 @@ class ACLResolver(Resolver):
         self._parsed: dict[bytes, Any] = {}
         self._compiled: dict[Hashable, Authorizer] = {}
         self._recovery: Authorizer | None = None
+
+    def purge(self) -> None:
+        """Drop the parsed policies and compiled authorizers (a snapshot was restored)."""
+        self._parsed.clear()
+        self._compiled.clear()
 
     @property
     def default_authorizer(self) -> Authorizer:

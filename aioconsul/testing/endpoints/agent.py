@@ -371,8 +371,15 @@ async def agent_metrics(api: Backend, ctx: Context) -> Reply:
     _require_agent(api, ctx, Permission.AGENT_READ)
     if _wants_prometheus(ctx):
         return Reply(200, headers=[("X-Consul-Reason", _PROMETHEUS_DISABLED)])
-    now = int(time.time()) // 10 * 10
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(now))
+    interval = api.metrics_interval
+    return json_floats(ctx, _metrics_summary(api, time.time() // interval * interval))
+
+
+def _metrics_summary(api: Backend, start: float) -> Record:
+    """go-metrics' MetricsSummary of the in-memory sink's interval that began at ``start``
+    (Unix seconds): its Timestamp is that start, rounded to the second, in Go's
+    ``time.Time.String`` form."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(round(start)))
     nodes = api.catalog.nodes()[1]
     services = api.catalog.services()[1]
     labels: Record = {}
@@ -390,9 +397,44 @@ async def agent_metrics(api: Backend, ctx: Context) -> Reply:
             "Labels": labels,
         },
     ]
-    return json_floats(
-        ctx, {"Timestamp": stamp, "Gauges": gauges, "Points": [], "Counters": [], "Samples": []}
-    )
+    return {"Timestamp": stamp, "Gauges": gauges, "Points": [], "Counters": [], "Samples": []}
+
+
+#: A channel no write touches: the metrics stream parks on it between two intervals, so that
+#: the agent's shutdown (``Watch.close``) ends the stream at once.
+_METRICS_STREAM: Final = ("agent", "metrics/stream")
+
+
+async def agent_metrics_stream(api: Backend, ctx: Context) -> Reply:
+    """AgentMetricsStream: agent:read (on the agent's own node), then the in-memory sink's
+    ``Stream``: each time an interval ends, the summary of that interval, written with
+    ``json.Encoder`` and four-space indentation (a document of several lines and a newline)
+    and flushed; then the interval current at that moment is the next one waited for. The
+    stream ends when the client hangs up or the agent shuts down. Like the monitor, it is
+    answered 200 with no Content-Type of its own (Go sniffs the empty first write:
+    ``text/plain``).
+    """
+    _require_agent(api, ctx, Permission.AGENT_READ)
+    request = ctx.request
+
+    async def stream(response: web.StreamResponse) -> None:
+        try:
+            await response.prepare(request)
+            interval = api.metrics_interval
+            start = time.time() // interval * interval
+            while True:
+                end = start + interval
+                while (now := time.time()) < end:
+                    await api.watch.wait((_METRICS_STREAM,), end - now)
+                    if api.watch.closed:
+                        return
+                await response.write(go_json_floats(_metrics_summary(api, start), pretty=True))
+                start = time.time() // interval * interval
+        except ConnectionError:
+            pass  # the client went away
+
+    api.streams[id(request)] = stream
+    return Reply(200, content_type=TEXT)
 
 
 def _read_proc(path: str) -> str:
@@ -1016,6 +1058,7 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route.of("/v1/agent/maintenance", ("PUT",), agent_node_maintenance),
     Route.of("/v1/agent/reload", ("PUT",), agent_reload),
     Route.of("/v1/agent/metrics", ("GET",), agent_metrics),
+    Route.of("/v1/agent/metrics/stream", ("GET",), agent_metrics_stream),
     Route.of("/v1/agent/monitor", ("GET",), agent_monitor),
     Route.of("/v1/agent/services", ("GET",), agent_services),
     Route.of("/v1/agent/service/register", ("PUT",), agent_service_register),

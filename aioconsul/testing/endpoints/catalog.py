@@ -21,6 +21,7 @@ from ..backend import Backend
 from ..golang.bexpr import Filter
 from ..http.acl import authorize, request_token
 from ..http.cache import agent_cache, cache_options, cached_rpc, set_cache_meta
+from ..http.peering import peer_service_nodes, peer_services
 from ..http.query import (
     QueryOptions,
     Record,
@@ -255,12 +256,15 @@ async def catalog_services(api: Backend, ctx: Context) -> Reply:
     opts = parse(api, ctx)
     catalog = api.catalog
     token = request_token(api, ctx)
+    peer = ctx.query.get("peer")
 
     def prepare() -> Callable[[], Result[dict[str, list[str]]]]:
         authz = authorize(api, ctx)
         bexpr = build_filter(ctx, SERVICE_NODE_SCHEMA)
 
         def query() -> Result[dict[str, list[str]]]:
+            if peer:  # the services imported from the peer
+                return peer_services(api, authz, peer, meta, bexpr)
             index, rows = catalog.services(meta)
             # The raw rows: Consul never fills in their node fields for this query.
             shown, hidden = aclfilter.service_nodes(
@@ -301,6 +305,7 @@ async def _catalog_service_nodes(api: Backend, ctx: Context, prefix: str) -> Rep
     name = required_tail(ctx, prefix, "Missing service name")
     catalog = api.catalog
     token = request_token(api, ctx)
+    peer = ctx.query.get("peer")
 
     def prepare() -> Callable[[], Result[list[Record]]]:
         authz = authorize(api, ctx)
@@ -309,6 +314,10 @@ async def _catalog_service_nodes(api: Backend, ctx: Context, prefix: str) -> Rep
         bexpr = build_filter(ctx, SERVICE_NODE_SCHEMA)
 
         def query() -> Result[list[Record]]:
+            if peer:  # the instances imported from the peer (no proxies are imported)
+                if connect:
+                    return Result(0, [], (SERVICES, NODES))
+                return peer_service_nodes(api, authorize(api, ctx), peer, name, tags, meta, bexpr)
             index, pairs = catalog.service_nodes(name, tags=tags, connect=connect)
             if meta:
                 pairs = [(s, n) for s, n in pairs if meta_satisfies(n["Meta"], meta)]

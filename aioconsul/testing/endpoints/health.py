@@ -20,6 +20,7 @@ from ..backend import Backend
 from ..golang.bexpr import Filter
 from ..http.acl import authorize, request_token
 from ..http.cache import cached_rpc
+from ..http.peering import peer_check_service_nodes
 from ..http.query import (
     Record,
     Result,
@@ -152,9 +153,12 @@ async def _health_service_nodes(api: Backend, ctx: Context, kind: str) -> Reply:
     token = request_token(api, ctx)
 
     def query(bexpr: Filter) -> Result[list[Record]]:
-        if kind == "ingress" or peer:
-            # No ingress gateway has services without config entries; no peer exists.
+        if kind == "ingress" or (peer and kind != "service"):
+            # No ingress gateway has services without config entries; no peer sends proxies.
             return Result(0, [], (SERVICES, NODES, CHECKS))
+        if peer:  # the instances imported from the peer (PeerName set)
+            authz = authorize(api, ctx)
+            return peer_check_service_nodes(api, authz, peer, name, tags, meta, bexpr, passing)
         index, rows = catalog.check_service_nodes(name, tags=tags, connect=kind == "connect")
         if meta:
             rows = [r for r in rows if meta_satisfies(r[0]["Meta"], meta)]

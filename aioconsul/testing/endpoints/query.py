@@ -24,6 +24,7 @@ from ..acl.errors import PermissionDenied
 from ..backend import Backend
 from ..golang.stdlib import GoSyntaxError, parse_duration, strconv_quote
 from ..http.acl import authorize, request_token
+from ..http.cache import agent_cache, cache_options, set_cache_meta
 from ..http.query import (
     QueryOptions,
     Record,
@@ -299,19 +300,23 @@ def _filter_enforcer(api: Backend, ctx: Context, query: Record) -> tuple[Enforce
 
 
 async def _execute_handler(api: Backend, ctx: Context, id_or_name: str) -> Reply:
-    """preparedQueryExecute + PreparedQuery.Execute."""
+    """preparedQueryExecute + PreparedQuery.Execute; with ``?cached``, through the agent
+    cache's ``prepared-query`` type, a simple one (``cachetype.PreparedQuery``: no background
+    refresh, ``Cache-Control`` honoured). Its entry key is the query's ID or name, ``limit``
+    and ``connect`` with the token and datacenter (``PreparedQueryExecuteRequest.CacheInfo``):
+    ``near`` is not part of it, so a hit keeps the order of the read that fetched it."""
     near = parse_near(api, ctx)
     opts = parse(api, ctx)
     limit = _parse_limit(ctx)
     connect = "connect" in ctx.query
+    options = cache_options(ctx)
     filtered = False
-    try:
-        forward(api, opts.datacenter)
+
+    def fetch() -> Result[Record]:
         query = _resolve(api, id_or_name)
         items = _execute(api, query, connect)
         authz, token = _filter_enforcer(api, ctx, query)
         items, hidden = aclfilter.check_service_nodes(authz, items)
-        filtered = aclfilter.mask(token, hidden)
         random.shuffle(items)
         source = near or query["Service"]["Near"]
         if source == "_agent":
@@ -326,17 +331,30 @@ async def _execute_handler(api: Backend, ctx: Context, id_or_name: str) -> Reply
                     break
         if limit > 0:
             items = items[:limit]
+        reply = {
+            "Service": query["Service"]["Service"],
+            "Nodes": items,
+            "DNS": dict(query["DNS"]),
+            "Datacenter": api.datacenter,
+            "Failovers": 0,
+        }
+        return Result(0, reply, (QUERIES_TABLE,), filtered=aclfilter.mask(token, hidden))
+
+    try:
+        forward(api, opts.datacenter)
+        if options.use_cache:
+            cache = agent_cache(api)
+            key = cache.key("prepared-query", opts.datacenter, request_token(api, ctx), ctx,
+                            ignored=("near",))
+            result, hit, age = await cache.get(api, key, options, opts, fetch, refresh=False,
+                                               blocks=False)
+            set_cache_meta(ctx, hit, age)
+        else:
+            result = fetch()
+        filtered = result.filtered
     finally:
         set_meta(ctx, 0, filtered=filtered)
-    reply = {
-        "Service": query["Service"]["Service"],
-        "Nodes": items,
-        "DNS": dict(query["DNS"]),
-        "Datacenter": api.datacenter,
-        "Failovers": 0,
-        **_query_meta(ctx, filtered),
-    }
-    return ctx.json(reply)
+    return ctx.json({**result.value, **_query_meta(ctx, filtered)})
 
 
 async def _explain_handler(api: Backend, ctx: Context, id_or_name: str) -> Reply:

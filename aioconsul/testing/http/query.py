@@ -27,6 +27,7 @@ from ..golang.stdlib import (
     values_encode,
 )
 from ..state.memdb import Channel, RPCError
+from ..state.snapshot import ABANDON
 from .reply import Context, HTTPError, Reply
 
 __all__ = [
@@ -73,6 +74,8 @@ class Result(Generic[T]):
     not_found: bool = False
     #: QueryMeta.ResultsFilteredByACLs: an ACL filter hid something from the answer
     filtered: bool = False
+    #: errNotChanged: the answer is the one already sent, so a wake-up keeps blocking
+    not_changed: bool = False
 
 
 def query_timeout(wait: int) -> float:
@@ -190,20 +193,25 @@ async def blocking(api: Backend, opts: QueryOptions, query: Callable[[], Result[
     loop = asyncio.get_running_loop()
     deadline = loop.time() + query_timeout(opts.max_query_time)
     min_index = opts.min_index
-    not_found = False
+    not_found = ran_once = False
+    restores = api.restores
     while True:
         if result.not_found:
             # A result that stays "not found" keeps blocking whatever its index does.
             if not_found:
                 min_index = result.index
             not_found = True
+        elif result.not_changed and ran_once:
+            min_index = result.index
+        ran_once = True
         if result.index > min_index:
             return result
         remaining = deadline - loop.time()
-        if remaining <= 0 or not await api.watch.wait(result.channels, remaining):
+        channels = (*result.channels, ABANDON)
+        if remaining <= 0 or not await api.watch.wait(channels, remaining):
             return result
-        if api.watch.closed:
-            return result
+        if api.watch.closed or api.restores != restores:
+            return result  # the state store was abandoned (a snapshot restore)
         result = query()
 
 

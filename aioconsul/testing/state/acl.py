@@ -32,10 +32,10 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Final
+from typing import Any, Final
 
 from ..golang.stdlib import MINUTE, strconv_quote
-from .memdb import RPCError
+from .memdb import RPCError, dump_value, load_value
 from .store import Store
 
 __all__ = [
@@ -489,6 +489,40 @@ class ACLStore:
     def _expiry_changed(self) -> None:
         if self.on_expiry is not None:
             self.on_expiry(self.next_expiration())
+
+    # -- snapshots (fsm persistACLs; the bootstrap state is the index table's entry) ----------
+
+    def dump(self) -> dict[str, Any]:
+        """Tokens (expired ones too: "Wait for explicit deletions"), policies, roles, binding
+        rules and auth methods, the five table indexes and the ``acl-token-bootstrap`` entry."""
+        return {
+            "Tokens": [dump_value(self._tokens[k]) for k in sorted(self._tokens)],
+            "Policies": [dump_value(self._policies[k]) for k in sorted(self._policies)],
+            "Roles": [dump_value(self._roles[k]) for k in sorted(self._roles)],
+            "BindingRules": [dump_value(self._rules[k]) for k in sorted(self._rules)],
+            "AuthMethods": [dump_value(self._methods[k]) for k in sorted(self._methods)],
+            "Index": dict(self._index),
+            "BootstrapIndex": self._bootstrap_index,
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        """Replace every ACL table with a :meth:`dump`; the token reaper is re-armed."""
+        tokens = [load_value(Token, item) for item in data["Tokens"]]
+        policies = [load_value(Policy, item) for item in data["Policies"]]
+        roles = [load_value(Role, item) for item in data["Roles"]]
+        self._tokens = {_uuid_key(t.accessor_id): t for t in tokens}
+        self._by_secret = {t.secret_id: _uuid_key(t.accessor_id) for t in tokens}
+        self._policies = {_uuid_key(p.id): p for p in policies}
+        self._policy_names = {p.name.lower(): _uuid_key(p.id) for p in policies}
+        self._roles = {_uuid_key(r.id): r for r in roles}
+        self._role_names = {r.name.lower(): _uuid_key(r.id) for r in roles}
+        rules = [load_value(BindingRule, item) for item in data["BindingRules"]]
+        self._rules = {_uuid_key(r.id): r for r in rules}
+        methods = [load_value(AuthMethod, item) for item in data["AuthMethods"]]
+        self._methods = {m.name.lower(): m for m in methods}
+        self._index = {table: int(data["Index"].get(table, 0)) for table in _TABLES}
+        self._bootstrap_index = int(data["BootstrapIndex"])
+        self._expiry_changed()
 
     # -- bootstrap ---------------------------------------------------------------------------
 

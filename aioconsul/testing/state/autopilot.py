@@ -53,6 +53,14 @@ class AutopilotTable:
 
         return restore
 
+    def dump(self) -> dict[str, Any]:
+        """The record (with its RaftIndex, which is also the table index)."""
+        return {"Config": dict(self._config)}
+
+    def load(self, data: dict[str, Any]) -> None:
+        """Replace the record with a :meth:`dump`'s."""
+        self._config = dict(data["Config"])
+
     def get(self) -> tuple[int, dict[str, Any]]:
         """AutopilotConfig: (the table index, the record)."""
         return self._config["ModifyIndex"], dict(self._config)

@@ -25,6 +25,7 @@ receives requests already shaped like Consul's ``structs.RegisterRequest``.
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import uuid
@@ -620,6 +621,35 @@ class Catalog:
         if checks:
             return self._max("checks", "services", "nodes")
         return self._max("services", "nodes")
+
+    # -- snapshots (fsm persistNodes: nodes, services, checks, coordinates; persistIndex) --
+
+    def dump(self) -> dict[str, Any]:
+        """Every node, service, check and coordinate, and the index table's catalog entries
+        (``nodes``, ``service.<name>``, ``node_last_extinction``...), each row with its key."""
+        def rows(table: dict[Any, Record]) -> list[list[Any]]:
+            return [[list(key) if isinstance(key, tuple) else key, copy.deepcopy(table[key])]
+                    for key in sorted(table)]
+
+        return {
+            "Nodes": rows(self._nodes),
+            "Services": rows(self._services),
+            "Checks": rows(self._checks),
+            "Coordinates": rows(self._coords),
+            "Index": dict(sorted(self._index.items())),
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        """Replace every catalog table and its index entries with a :meth:`dump`."""
+        def table(items: list[list[Any]]) -> dict[Any, Record]:
+            return {tuple(key) if isinstance(key, list) else key: copy.deepcopy(record)
+                    for key, record in items}
+
+        self._nodes = table(data["Nodes"])
+        self._services = table(data["Services"])
+        self._checks = table(data["Checks"])
+        self._coords = table(data["Coordinates"])
+        self._index = {str(key): int(value) for key, value in data["Index"].items()}
 
     # -- NodeCatalog (session validation) ---------------------------------------------------
 

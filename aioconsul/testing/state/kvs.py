@@ -22,10 +22,10 @@ from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Any, Final
 
 from ..golang.stdlib import strconv_quote
-from .memdb import Channel, MemDB, Restore, RPCError
+from .memdb import Channel, MemDB, Restore, RPCError, dump_value, load_value
 
 __all__ = ["KV_TABLE", "TOMBSTONE_TTL", "DirEntry", "KVTable", "collect_keys", "kv_key_channel"]
 
@@ -117,6 +117,41 @@ class KVTable(MemDB):
             ) = saved
 
         return restore
+
+    # -- snapshots (fsm persistKVs / persistTombstones, restoreKV / restoreTombstone) ------
+
+    def kvs_dump(self) -> dict[str, Any]:
+        """The entries (their lock holders included) and tombstones, and the table index.
+
+        Lock-delays are not in it: Consul keeps them beside the state store, and a restored
+        store starts without any (``state.NewStateStore`` makes a new delay table).
+        """
+        self._reap_tombstones()
+        return {
+            "Entries": [dump_value(self._kv[key]) for key in self._kv_keys],
+            "Tombstones": [[key, self._tombstones[key]] for key in self._tombstone_keys],
+            "Index": self._kv_index,
+        }
+
+    def kvs_load(self, data: dict[str, Any]) -> None:
+        """Replace the whole table with a :meth:`kvs_dump`; restored tombstones are reaped a
+        ``tombstone_ttl`` from now, and no key has a lock-delay."""
+        entries = [load_value(DirEntry, item) for item in data["Entries"]]
+        self._kv = {entry.key: entry for entry in entries}
+        self._kv_keys = sorted(self._kv)
+        self._held = {}
+        for entry in entries:
+            if entry.session:
+                self._held.setdefault(entry.session.lower(), set()).add(entry.key)
+        stones = {str(key): int(index) for key, index in data["Tombstones"]}
+        self._tombstones = stones
+        self._tombstone_keys = sorted(stones)
+        now = self._clock()
+        self._tombstone_queue = deque(
+            (now, key, index) for key, index in sorted(stones.items(), key=lambda kv: kv[1])
+        )
+        self._lock_delay = {}
+        self._kv_index = int(data["Index"])
 
     def _session_exists(self, session_id: str) -> bool:
         """Whether ``session_id`` names a live session; the session table answers."""

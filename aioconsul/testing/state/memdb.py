@@ -16,10 +16,14 @@ the error every table raises with Consul's text.
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import os
+import types
+import typing
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from typing import Final
+from typing import Any, Final
 
 __all__ = [
     "BOOTSTRAP_INDEX",
@@ -28,7 +32,9 @@ __all__ = [
     "RPCError",
     "Restore",
     "Snapshot",
+    "dump_value",
     "generate_uuid",
+    "load_value",
 ]
 
 Channel = Hashable
@@ -55,6 +61,52 @@ def generate_uuid() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+# -- snapshot encoding (the tables' dump()/load(), see state/snapshot.py) -------------------
+
+
+def dump_value(value: Any) -> Any:
+    """``value`` as JSON-ready data: a dataclass becomes a dict of its fields, bytes base64 text,
+    a tuple a list; dicts and lists are copied, deeply. :func:`load_value` reverses it."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: dump_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, (list, tuple)):
+        return [dump_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: dump_value(item) for key, item in value.items()}
+    return value
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def load_value(kind: Any, data: Any) -> Any:
+    """The value of type ``kind`` (a dataclass, or a type hint over them: ``tuple[Link, ...]``,
+    ``bytes | None``, ``dict[str, str]``...) that :func:`dump_value` turned into ``data``."""
+    if data is None:
+        return None
+    origin = typing.get_origin(kind)
+    if origin is typing.Union or origin is types.UnionType:
+        arms = [arm for arm in typing.get_args(kind) if arm is not type(None)]
+        return load_value(arms[0], data)  # the tables only use "X | None"
+    if origin is tuple:
+        return tuple(load_value(typing.get_args(kind)[0], item) for item in data)
+    if origin is list:
+        return [load_value(typing.get_args(kind)[0], item) for item in data]
+    if origin is dict:
+        arm = typing.get_args(kind)[1]
+        return {key: load_value(arm, item) for key, item in data.items()}
+    if kind is bytes:
+        return base64.b64decode(data)
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        hints = _HINTS.get(kind)
+        if hints is None:
+            hints = _HINTS[kind] = typing.get_type_hints(kind)
+        return kind(**{name: load_value(hints[name], item) for name, item in data.items()})
+    return data
+
+
 class MemDB:
     """The index, the change channels and the table registry the store's tables share."""
 
@@ -69,6 +121,14 @@ class MemDB:
         self._raft_index = BOOTSTRAP_INDEX
         self._changed: set[Channel] = set()
         self._tables: list[Snapshot] = []
+
+    def index_dump(self) -> int:
+        """The Raft index, for a snapshot (``raft.SnapshotMeta.Index``)."""
+        return self._raft_index
+
+    def index_load(self, index: int) -> None:
+        """Restore the Raft index of a snapshot (the restore then moves it past, as Raft does)."""
+        self._raft_index = index
 
     def _register_table(self, snapshot: Snapshot) -> None:
         """Add a table to what :meth:`write_txn` saves and, on a rollback, puts back."""

@@ -9,13 +9,15 @@ prefix, rendering a template for the name asked.
 
 :class:`PreparedQueryTable` is an object over the :class:`~.store.Store`, as the catalog is:
 its writes spend the store's one Raft index, touch :data:`QUERIES_TABLE`, and are saved and put
-back by the store's write transactions. A query bound to a session goes with it: Consul's
-``deleteSessionTxn`` deletes them in the same transaction; here the table drops them the next
-time it is read, at the sessions table's index. Pure: no I/O, no clock.
+back by the store's write transactions. A query bound to a session goes with it, in the write
+that deletes the session (destroyed, invalidated by a check or a node, in a transaction, or at
+the end of its TTL), at that write's index, as Consul's ``deleteSessionTxn`` deletes them
+(``deletePreparedQueryTxn``). Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import TYPE_CHECKING, Any, Final
 
@@ -55,6 +57,7 @@ class PreparedQueryTable:
         self._compiled: dict[str, CompiledTemplate] = {}  # lower-case ID -> template
         self._index = 0
         store._register_table(self._snapshot)
+        store.on_session_deleted.append(self._session_deleted)
 
     def _snapshot(self) -> Restore:
         saved = (dict(self._queries), dict(self._compiled), self._index)
@@ -64,23 +67,45 @@ class PreparedQueryTable:
 
         return restore
 
-    def _reap_orphans(self) -> None:
-        """Drop the queries whose session is gone (deleteSessionTxn's prepared-query half)."""
-        gone = [
-            key for key, q in self._queries.items()
-            if q["Session"] and not self.store._session_exists(q["Session"])
-        ]
+    # -- snapshots (fsm persistPreparedQueries) -------------------------------------------
+
+    def dump(self) -> dict[str, Any]:
+        """Every query and the table index."""
+        queries = [copy.deepcopy(self._queries[key]) for key in sorted(self._queries)]
+        return {"Queries": queries, "Index": self._index}
+
+    def load(self, data: dict[str, Any]) -> None:
+        """Replace every query with a :meth:`dump`, compiling the templates again."""
+        queries: dict[str, Record] = {}
+        compiled: dict[str, CompiledTemplate] = {}
+        for query in data["Queries"]:
+            key = str(query["ID"]).lower()
+            queries[key] = copy.deepcopy(query)
+            if query["Template"]["Type"]:
+                try:
+                    compiled[key] = compile_template(query)
+                except TemplateError as exc:
+                    raise RPCError(f"failed compiling template: {exc}") from None
+        self._queries, self._compiled = queries, compiled
+        self._index = int(data["Index"])
+
+    def _session_deleted(self, index: int, session_id: str) -> None:
+        """deleteSessionTxn's prepared-query half: every query bound to the session is
+        deleted at the session delete's index (``deletePreparedQueryTxn``)."""
+        session_id = session_id.lower()
+        gone = [key for key, q in self._queries.items()
+                if q["Session"] and q["Session"].lower() == session_id]
+        for key in gone:
+            del self._queries[key]
+            self._compiled.pop(key, None)
         if gone:
-            for key in gone:
-                del self._queries[key]
-                self._compiled.pop(key, None)
-            self._index = max(self._index, self.store.session_list()[0])
+            self._index = index
+            self.store.touch(QUERIES_TABLE)
 
     # -- writes ------------------------------------------------------------------------------
 
     def set(self, query: Record) -> int:
         """PreparedQuerySet (create or update, by ``query["ID"]``); the index it applied at."""
-        self._reap_orphans()
         if not query["ID"]:
             raise RPCError(ERR_MISSING_QUERY_ID)
         key = query["ID"].lower()
@@ -121,7 +146,6 @@ class PreparedQueryTable:
 
     def delete(self, query_id: str) -> None:
         """PreparedQueryDelete: a missing ID changes nothing (the Raft index is still spent)."""
-        self._reap_orphans()
         index = self.store.next_index()
         if self._queries.pop(query_id.lower(), None) is not None:
             self._compiled.pop(query_id.lower(), None)
@@ -146,7 +170,6 @@ class PreparedQueryTable:
 
     def get(self, query_id: str) -> tuple[int, Record | None]:
         """PreparedQueryGet by ID: (table index, query or None)."""
-        self._reap_orphans()
         return self._index, self._queries.get(query_id.lower())
 
     def exists(self, query_id: str) -> bool:
@@ -154,12 +177,10 @@ class PreparedQueryTable:
 
     def list(self) -> tuple[int, list[Record]]:
         """PreparedQueryList, in ID order."""
-        self._reap_orphans()
         return self._index, [self._queries[k] for k in sorted(self._queries)]
 
     def resolve(self, id_or_name: str, segment: str = "") -> tuple[int, Record | None]:
         """PreparedQueryResolve: by ID, then exact name, then longest template prefix."""
-        self._reap_orphans()
         index = self._index
         if not id_or_name:
             raise RPCError(ERR_MISSING_QUERY_ID)

@@ -19,12 +19,13 @@ directly: time comes from the injected ``clock`` (monotonic seconds).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from ..golang.stdlib import HOUR, SECOND, GoSyntaxError, format_duration, parse_duration
 from .kvs import KVTable
-from .memdb import Restore, RPCError, generate_uuid
+from .memdb import Restore, RPCError, dump_value, generate_uuid, load_value
 
 __all__ = [
     "MAX_LOCK_DELAY",
@@ -95,6 +96,9 @@ class SessionTable(KVTable):
         #: The catalog tables (``catalog.Catalog``) sessions are checked against; without
         #: one, the store knows only the dev node and its passing ``serfHealth`` check.
         self.catalog: NodeCatalog | None = None
+        #: Called with ``(index, session ID)`` inside the write that deletes a session: the
+        #: tables bound to sessions (the prepared queries) drop their part in that write.
+        self.on_session_deleted: list[Callable[[int, str], None]] = []
         self._register_table(self._snapshot_sessions)
 
     def _snapshot_sessions(self) -> Restore:
@@ -107,6 +111,20 @@ class SessionTable(KVTable):
 
     def _session_exists(self, session_id: str) -> bool:
         return session_id.lower() in self._sessions
+
+    # -- snapshots (fsm persistSessions / restoreSession) -----------------------------------
+
+    def sessions_dump(self) -> dict[str, Any]:
+        """The sessions (their checks are part of each) and the table index."""
+        sessions = [dump_value(self._sessions[key]) for key in sorted(self._sessions)]
+        return {"Sessions": sessions, "Index": self._sessions_index}
+
+    def sessions_load(self, data: dict[str, Any]) -> None:
+        """Replace every session with a :meth:`sessions_dump` (no TTL timer is armed here: the
+        leader re-arms them after a restore, :meth:`Backend.restore_snapshot`)."""
+        sessions = [load_value(Session, item) for item in data["Sessions"]]
+        self._sessions = {session.id.lower(): session for session in sessions}
+        self._sessions_index = int(data["Index"])
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -202,10 +220,13 @@ class SessionTable(KVTable):
         self._flush()
 
     def _invalidate(self, index: int, session: Session) -> None:
-        """state.deleteSessionTxn: release or delete held keys and start their lock-delay."""
+        """state.deleteSessionTxn: release or delete held keys and start their lock-delay,
+        and delete the prepared queries bound to the session (:attr:`on_session_deleted`)."""
         del self._sessions[session.id.lower()]
         self._sessions_index = index
         self._changed.add(SESSIONS_TABLE)
+        for deleted in self.on_session_deleted:
+            deleted(index, session.id)
         delay = min(session.lock_delay, MAX_LOCK_DELAY)
         now = self._clock()
         for key in sorted(self._held.pop(session.id.lower(), set())):

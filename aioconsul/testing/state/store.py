@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from ..golang.stdlib import SECOND
 from .event import EventTable
@@ -57,3 +58,17 @@ class Store(SessionTable, EventTable):
         self._init_kvs()
         self._init_sessions()
         self._init_events()
+
+    def dump(self) -> dict[str, Any]:
+        """The store's part of a snapshot: the Raft index, the KV table and the sessions.
+
+        The user events are not in it: they are gossip (``agent/user_event.go``), never in
+        Raft, and Consul's FSM snapshot (``fsm/snapshot_ce.go``) has no such table.
+        """
+        return {"Index": self.index_dump(), "KV": self.kvs_dump(), "Sessions": self.sessions_dump()}
+
+    def load(self, data: dict[str, Any]) -> None:
+        """Replace the KV table, the sessions and the Raft index with a :meth:`dump`."""
+        self.sessions_load(data["Sessions"])
+        self.kvs_load(data["KV"])
+        self.index_load(int(data["Index"]))
