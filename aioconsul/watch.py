@@ -29,14 +29,15 @@ import asyncio
 import contextlib
 import copy
 import datetime
+import functools
 import inspect
 import logging
 import sys
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable
-from types import TracebackType
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType, TracebackType
 from typing import Any, Generic, Literal, TypeVar, cast, overload
 
 from ._core import normalize
@@ -63,6 +64,8 @@ QuietErrors = Literal["log", "raise"]
 _UNCANCEL = sys.version_info >= (3, 11)
 #: The back-off of a watch that names none.
 _BACKOFF = Backoff()
+#: The keyword arguments of the reads that have none.
+_NO_KWARGS: Mapping[str, Any] = MappingProxyType({})
 
 #: The attribute :func:`blocks_on_hash` sets on a read.
 _HASH_MARK = "__aioconsul_blocks_on_hash__"
@@ -103,9 +106,9 @@ class _Bucket:
     __slots__ = ("_burst", "_interval", "_stamp", "_tokens")
 
     def __init__(self, burst: int, interval: float) -> None:
-        self._burst = float(burst)
+        self._burst = burst  # an int: a float of its own per watch (24 bytes) for nothing
         self._interval = interval
-        self._tokens = float(burst)
+        self._tokens: float = burst
         self._stamp = time.monotonic()
 
     def take(self) -> float:
@@ -117,6 +120,14 @@ class _Bucket:
         self._stamp = now
         self._tokens -= 1
         return 0.0 if self._tokens >= 0 else -self._tokens * self._interval
+
+
+@functools.lru_cache(maxsize=64)
+def _wait_of(wait: Duration) -> datetime.timedelta:
+    """A watch's ``wait``, parsed once (a timedelta is cheap to read again at every request, a
+    string is not). Kept for the few waits in use: the watches of one wait share one object
+    (a timedelta of their own was 40 bytes each)."""
+    return datetime.timedelta(microseconds=normalize.duration(wait, "wait") // 1_000)
 
 
 def _clone(exc: BaseException) -> BaseException:
@@ -149,11 +160,11 @@ class _Read:
     )
 
     def __init__(self, read: Callable[..., Awaitable[tuple[Any, Meta]]], args: tuple[Any, ...],
-                 kwargs: dict[str, Any], wait: datetime.timedelta | None, backoff: Backoff,
+                 kwargs: Mapping[str, Any], wait: datetime.timedelta | None, backoff: Backoff,
                  min_interval: float) -> None:
         self.read = read
         self.args = args
-        self.kwargs = kwargs
+        self.kwargs = kwargs or _NO_KWARGS  # one empty mapping for all (64 bytes a watch)
         self.wait = wait
         self.hash = bool(getattr(read, _HASH_MARK, False))
         self.backoff = backoff
@@ -189,14 +200,19 @@ class _Read:
     # -- one read: begin(), then the request awaited by whoever runs it (the lone watch's task,
     # -- or the read's own: _run), then done() or fail(). All the loop's rules are in these.
 
-    def begin(self) -> tuple[float, Any]:
-        """Start a read: how long to wait first (the back-off owed, the rate limit), and the
-        ``watch=`` to send."""
+    def begin(self) -> float:
+        """Start a read: how long to wait first (the back-off owed, the rate limit)."""
         pause, self.pause = self.pause, 0.0
-        delay = max(pause, self.bucket.take())
+        return max(pause, self.bucket.take())
+
+    def position(self) -> Any:
+        """The ``watch=`` of the read to make now: None (read at once), or ``(meta, wait)``.
+
+        Made as the read is called, so that nothing but the request keeps it while the read
+        blocks (a tuple per parked watch, where it was kept in the reading frame)."""
         # After a failure the next read does not block: the agent may have restarted with
         # other data at the same index. The index itself is kept (see advance).
-        return delay, None if self.meta is None or self.failed else (self.meta, self.wait)
+        return None if self.meta is None or self.failed else (self.meta, self.wait)
 
     def done(self, result: tuple[Any, Meta]) -> None:
         """Publish a read's result, ``(data, meta)``."""
@@ -282,14 +298,14 @@ class _Read:
 
     async def _run(self) -> None:
         try:
-            delay, watch = self.begin()
+            delay = self.begin()
             if delay:
                 await asyncio.sleep(delay)
             task = asyncio.current_task()
             assert task is not None
             WATCHING.add(task)  # the core: a watch's read (the watch backs off by itself)
             try:
-                result = await self.read(*self.args, watch=watch, **self.kwargs)
+                result = await self.read(*self.args, watch=self.position(), **self.kwargs)
             except Exception as exc:
                 self.fail(exc)
             else:
@@ -445,9 +461,9 @@ class Watch(Generic[Item]):
         if isinstance(min_interval, bool) or not isinstance(min_interval, (int, float)) \
                 or min_interval < 0:
             raise ValueError(f"min_interval: expected seconds >= 0, got {min_interval!r}")
-        # Parsed once; a timedelta is cheap to read again at every request (a string is not).
-        timedelta = None if wait is None else datetime.timedelta(
-            microseconds=normalize.duration(wait, "wait") // 1_000)
+        if wait is not None and not isinstance(wait, (str, datetime.timedelta)):
+            normalize.duration(wait, "wait")  # not a Duration (nor a key of the cache): refused
+        timedelta = None if wait is None else _wait_of(wait)
         backoff = backoff if backoff is not None else _BACKOFF
         shares = shares_of(read)
         key = None
@@ -512,12 +528,13 @@ class Watch(Generic[Item]):
                 self._consumer = consumer
                 read.busy, read.leader = True, self
                 try:
-                    delay, watch = read.begin()
+                    delay = read.begin()
                     if delay:
                         await asyncio.sleep(delay)
                     WATCHING.add(consumer)  # the core: a watch's read (the watch backs off)
                     try:
-                        result = await read.read(*read.args, watch=watch, **read.kwargs)
+                        result = await read.read(*read.args, watch=read.position(),
+                                                 **read.kwargs)
                     except Exception as exc:
                         read.fail(exc)
                     else:
@@ -555,7 +572,7 @@ class Watch(Generic[Item]):
                 continue
             self._started = True
             self._last = data
-            return cast(Item, result)
+            return result  # type: ignore[return-value]  # (no cast(): a call per item)
 
     def _closed_here(self, consumer: asyncio.Task[Any]) -> bool:
         """On a CancelledError while reading: True when it is :meth:`aclose`'s cancellation

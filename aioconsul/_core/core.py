@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import json as _json
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConnectError, TransportError
 from ..typing import Meta
 from .config import Config
-from .request import UNSUPPORTED, Params, build
+from .request import UNSUPPORTED, Params, Request, build
 from .response import parse, permanent_error
 from .retry import NO_RETRY, WATCHING, Retry
 from .tokens import TokenSource, attach, source_for
@@ -61,7 +61,7 @@ class Core:
             attempts=min(len(config.targets) - 1, config.retry.attempts),
             backoff=config.retry.backoff, statuses=frozenset())
 
-    async def request(
+    def request(
         self,
         method: str,
         path: str,
@@ -81,6 +81,7 @@ class Core:
         ok_statuses: Collection[int] = (),
         raw: bool = False,
         b64: str | None = None,
+        first: bool = False,
         idempotent: bool = False,
         home: bool = False,
         token: str | None = None,
@@ -88,7 +89,7 @@ class Core:
         cached: bool = False,
         max_age: Any = None,
         stale_if_error: Any = None,
-    ) -> tuple[Any, Meta]:
+    ) -> Coroutine[Any, Any, tuple[Any, Meta]]:
         """Send one request and return ``(data, meta)``; see :func:`response.parse`.
 
         Reads, and writes marked ``idempotent`` (safe to apply twice: a PUT that sets a state,
@@ -132,6 +133,10 @@ class Core:
         """
         if json is not None:
             body, content_type = _json.dumps(json).encode(), "application/json"
+        # A plain function around a coroutine, for speed and memory: the arguments are read
+        # here, at once, and the coroutine that sends the request keeps only what sending
+        # needs. A watch's read waits in that coroutine for as long as it blocks, and the
+        # frame of this function's twenty-six arguments was the biggest one it held.
         request = build(
             method, path, self.config, params=params, body=body, content_type=content_type,
             dc=dc, namespace=namespace, partition=partition, consistency=consistency, watch=watch,
@@ -140,25 +145,34 @@ class Core:
         )
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s", method, request.target)
-        source = self.tokens if token is None else None  # a call's own token stays
+        return self._send(request, home or path.startswith(AGENT_LOCAL),
+                          method == "GET" or idempotent, missing_ok, indexed, ok_statuses, raw,
+                          b64, first)
+
+    async def _send(self, request: Request, home: bool, safe: bool, missing_ok: bool,
+                    indexed: bool, ok_statuses: Collection[int], raw: bool,
+                    b64: str | None, first: bool) -> tuple[Any, Meta]:
+        """Send ``request`` (to the home agent if ``home``), repeating it as :meth:`request`
+        says (``safe``: it may be repeated after it was sent), and parse its answer."""
+        # A call's own token stays; only the client's can be fetched again.
+        source = self.tokens if request.token is None else None
         sent: str | None = None
         fetches = 0
         if source is not None:
             sent, fetches = await attach(source, request)
         transport = self.transport
-        home = home or path.startswith(AGENT_LOCAL)
-        if not WATCHING or asyncio.current_task() not in WATCHING:
+        # The task is looked up once here and handed to the transport (its deadlines need it),
+        # for speed: only while a watch reads somewhere can this be one of its reads.
+        task = asyncio.current_task() if WATCHING else None
+        if task is None or task not in WATCHING:
             policy = self.config.retry
         else:  # the watch backs off and retries by itself; its reads only fail over
             policy = self._watch_policy if not home else NO_RETRY
-        safe = method == "GET" or idempotent
-        # Back off once every agent this request may use has been tried in this round.
-        rounds = 1 if home else transport.targets
         failures = 0
         while True:
             agent = 0 if home else transport.current
             try:
-                status, headers, data = await transport.send(request, agent)
+                status, headers, data = await transport.send(request, agent, task)
             except TransportError as exc:
                 if not home:
                     transport.fail_over(agent)  # later requests go to the next agent, if any
@@ -180,13 +194,15 @@ class Core:
                 if not (safe and status in policy.statuses and failures < policy.attempts
                         and status not in ok_statuses and not permanent_error(status, data)):
                     return parse(request, status, headers, data,
-                                 address=transport.address_of(agent), missing_ok=missing_ok,
+                                 address=transport.addresses[agent], missing_ok=missing_ok,
                                  indexed=indexed,
-                                 ok_statuses=ok_statuses, raw=raw, b64=b64)
+                                 ok_statuses=ok_statuses, raw=raw, b64=b64, first=first)
                 # 429/5xx: Consul recommends retrying against another server.
                 if not home:
                     transport.fail_over(agent)
             failures += 1
+            # Back off once every agent this request may use has been tried in this round.
+            rounds = 1 if home else transport.targets
             if failures % rounds == 0:
                 await asyncio.sleep(policy.backoff.delay(failures // rounds))
             log.debug("retrying %s (failure %d)", request.operation, failures)

@@ -61,6 +61,7 @@ _UNITS_NS = {
     "m": 60_000_000_000,
     "h": 3_600_000_000_000,
 }
+_MISSING: Any = object()
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
 
 
@@ -140,10 +141,13 @@ def mapping(value: Any, name: str, what: str = "a mapping") -> dict[str, Any]:
 
 def extract(value: Any, keys: tuple[str, ...], name: str) -> Any:
     """Return ``value`` itself, or the first of ``keys`` found when ``value`` is a mapping."""
-    if isinstance(value, Mapping):
+    if isinstance(value, (str, int)):  # for speed: no mapping check (an ABC's) for these
+        return value
+    if type(value) is Meta or isinstance(value, Mapping):  # a watch's every read: a Meta
         for key in keys:
-            if key in value:
-                return value[key]
+            found = value.get(key, _MISSING)
+            if found is not _MISSING:
+                return found
         wanted = " or ".join(repr(k) for k in keys)
         raise ValueError(f"{name}: the mapping has no {wanted} key")
     return value
@@ -151,6 +155,8 @@ def extract(value: Any, keys: tuple[str, ...], name: str) -> Any:
 
 def uint64(value: Any, name: str) -> int:
     """An unsigned 64-bit integer, as an int or its decimal text."""
+    if type(value) is int and 0 <= value <= MAX_UINT64:  # the common case first, for speed
+        return value
     if isinstance(value, bool):
         raise TypeError(f"{name}: expected an int, got {describe(value)}")
     if isinstance(value, str):

@@ -8,6 +8,7 @@ its ``target`` and its ``repr()``; so do the secrets an answer's error text must
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncIterable, Iterable
 from typing import Any
@@ -69,7 +70,7 @@ class Request:
 
     def __init__(self, method: str, path: str, target: str,
                  body: bytes | AsyncIterable[bytes] | None = None,
-                 content_type: str | None = None, timeout: float | None = None, *,
+                 content_type: str | None = None, timeout: float | None = None,
                  token: str | None = None, secrets: tuple[str, ...] = (),
                  headers: dict[str, str] | None = None) -> None:
         self.method = method
@@ -134,6 +135,15 @@ def blocking_timeout(wait_ns: int | None) -> float:
     return seconds + seconds / 16 + BLOCKING_MARGIN
 
 
+@functools.lru_cache(maxsize=64)
+def _blocking_wait(wait_ns: int | None) -> tuple[str, float]:
+    """The ``wait=`` parameter of a blocking read (``""`` for none: a wait of 0 or None is the
+    agent's default, as in the Go client) and its timeout (:func:`blocking_timeout`). Cached:
+    the few waits in use come back with every read of every watch."""
+    wait = f"wait={normalize.format_wait(wait_ns)}" if wait_ns else ""
+    return wait, blocking_timeout(wait_ns)
+
+
 def _encode(name: str, value: str) -> str:
     return f"{name}={quote(value, safe='')}" if value else name
 
@@ -195,9 +205,10 @@ def build(
             and (consistency is UNSUPPORTED or (consistency is None
                                                 and config.consistency is Consistency.DEFAULT))):
         # The common case, a call with every option at its default: nothing to add.
-        return Request(method, path, path, body, content_type, config.timeout, token=token,
-                       secrets=hidden, headers=headers)
-    query = [_encode(name, value) for name, value in params]
+        # (Arguments by position, here and below: a call of keywords costs more.)
+        return Request(method, path, path, body, content_type, config.timeout, token, hidden,
+                       headers)
+    query = [_encode(name, value) for name, value in params] if params else []
     dc = config.dc if dc is None else normalize.object_id(dc, "dc", "Datacenter")
     if dc:
         query.append(_encode("dc", dc))
@@ -217,24 +228,21 @@ def build(
     if watch is not None:
         index, wait_ns = normalize.blocking(watch)
         if index:
-            wait_ns = wait_ns or config.wait
             query.append(f"index={index}")
-            if wait_ns:  # 0 means the agent's default wait, as in the Go client
-                query.append(f"wait={normalize.format_wait(wait_ns)}")
-            timeout = blocking_timeout(wait_ns)
+            wait, timeout = _blocking_wait(wait_ns or config.wait)
+            if wait:
+                query.append(wait)
     if hash_watch is not None:
         if watch is not None:
             raise ValueError("watch: an endpoint blocks on an index or on a hash, not both")
         content_hash, wait_ns = normalize.hash_blocking(hash_watch)
         if content_hash:  # no hash: the agent answers at once, as with index 0
-            wait_ns = wait_ns or config.wait
             query.append(_encode("hash", content_hash))
-            if wait_ns:  # 0 means the agent's default wait (5 minutes)
-                query.append(f"wait={normalize.format_wait(wait_ns)}")
-            timeout = blocking_timeout(wait_ns)
+            wait, timeout = _blocking_wait(wait_ns or config.wait)
+            if wait:
+                query.append(wait)
     target = f"{path}?{'&'.join(query)}" if query else path
-    return Request(method, path, target, body, content_type, timeout, token=token,
-                   secrets=hidden, headers=headers)
+    return Request(method, path, target, body, content_type, timeout, token, hidden, headers)
 
 
 def check_cached(cached: Any, max_age: Any, stale_if_error: Any, consistency: Any,

@@ -39,6 +39,7 @@ def parse(
     ok_statuses: Collection[int] = (),
     raw: bool = False,
     b64: str | None = None,
+    first: bool = False,
 ) -> tuple[Any, Meta]:
     """Return ``(data, meta)`` for a 2xx answer, or raise the error its status maps to.
 
@@ -51,6 +52,9 @@ def parse(
     Other 404s (``/v1/agent/service/<id>``, ``/v1/coordinate/node/<node>``, whose ``setMeta``
     is deferred past the 404) carry no index, so they must not pass ``indexed``.
     An error page in HTML becomes its text, whitespace collapsed and cut to 200 characters.
+    ``b64`` names a field of the object (or of each object of the list) decoded from base64 to
+    bytes; ``first`` takes the first object of the list (None for an empty list): a KV read of
+    one key, whose answer is a list of that one entry.
     A status in ``ok_statuses`` whose body is a JSON object or array is data too, returned like
     a 2xx answer: ``/v1/agent/health/service/*`` reports warning as 429 and critical as 503. The
     same status with any other body (a rate limit's text or empty body) is still an error.
@@ -78,6 +82,8 @@ def parse(
                     f"the answer's {b64!r} field is not base64 data: {exc}",
                     operation=request.operation, address=address, status=status, meta=meta,
                 ) from None
+        if first:
+            data = data[0] if data else None
         return data, meta
     if status == 404 and missing_ok:
         if indexed and headers.get("X-Consul-Index") is None:

@@ -28,9 +28,10 @@ import ssl
 import sys
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
+from multidict import istr
 from yarl import URL
 
 from .._version import __version__
@@ -53,6 +54,21 @@ def make_ssl_context(config: Config) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def _request_class(headers: Mapping[str, str]) -> type[aiohttp.ClientRequest]:
+    """aiohttp's ClientRequest with ``headers`` among the defaults it adds to every request.
+
+    For speed and memory: a session's own headers are copied into a new multidict for every
+    request, which then lives as long as the request (some 300 bytes per parked watch, and
+    3k instructions per call), where the defaults of the request class are added with
+    aiohttp's own. Like a session's headers, they never replace a request's own header of the
+    same name (a call's token, a Content-Type).
+    """
+    defaults: dict[str, str] = {**cast(Mapping[str, str], aiohttp.ClientRequest.DEFAULT_HEADERS)}
+    for name, value in headers.items():
+        defaults[istr(name)] = value  # aiohttp looks each one up in the request's headers
+    return type("ConsulRequest", (aiohttp.ClientRequest,), {"DEFAULT_HEADERS": defaults})
 
 
 _NO_TIMEOUT = aiohttp.ClientTimeout(total=None)
@@ -99,8 +115,6 @@ class _Deadlines:
         deadline = loop.time() + self._seconds
         entry: list[Any] = [deadline, task, False]
         queue = self._queue
-        while queue and queue[0][1] is None:
-            queue.popleft()
         if len(queue) > 64 and len(queue) > 2 * self._live:
             # Done entries pile up behind a long request (a watch whose key never changes
             # blocks for its whole wait): drop them, at a cost shared by the starts since.
@@ -112,10 +126,15 @@ class _Deadlines:
         return entry
 
     def done(self, entry: list[Any]) -> None:
-        """The request of ``entry`` is over: the timer passes it by."""
+        """The request of ``entry`` is over: the timer passes it by, and the entries at the head
+        of the queue that are over leave it now (not at the next start, which may be minutes
+        away: a watch's first reads take the client's timeout, its blocking reads another)."""
         if entry[1] is not None:
             entry[1] = None
             self._live -= 1
+            queue = self._queue
+            while queue and queue[0][1] is None:
+                queue.popleft()
 
     def _expire(self) -> None:
         self._timer = None
@@ -177,7 +196,10 @@ class Transport:
         self._call_headers: dict[str, str] | None = headers
         self._typed: dict[str, dict[str, str]] = {}  # the call headers with a Content-Type
         self._ssl: ssl.SSLContext | None = None
-        self._extra: dict[str, Any] = {"allow_redirects": False}
+        # What every request passes besides (keywords, not a dict merged per request: for
+        # speed): aiohttp's default TLS settings until an https agent needs our context.
+        self._ssl_arg: ssl.SSLContext | bool = True
+        self._server_hostname: str | None = None
         self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
         # One deadline queue per request timeout in use (the client's, and each blocking
         # timeout its watches use), a few at most; past that, aiohttp's per-request timeout.
@@ -205,6 +227,11 @@ class Transport:
         """The address of agent number ``agent``, as shown in messages."""
         return self._addresses[agent]
 
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """The address of each agent, by number, as shown in messages."""
+        return self._addresses
+
     def fail_over(self, failed: int) -> None:
         """Agent number ``failed`` failed a request: move the shared pointer to the next agent
         (sticky, round robin), but only if it still points at ``failed``.
@@ -227,20 +254,20 @@ class Transport:
             raise RuntimeError(_OTHER_LOOP)
         config = self.config
         if self._ssl is None and any(t.scheme == "https" for t in self._targets):
-            self._ssl = make_ssl_context(config)
-            self._extra["ssl"] = self._ssl
-            if config.tls_server_name:
-                self._extra["server_hostname"] = config.tls_server_name
+            self._ssl = self._ssl_arg = make_ssl_context(config)
+            self._server_hostname = config.tls_server_name or None
         if self._session is None:
             connector: aiohttp.BaseConnector
             if config.unix_path is not None:
                 connector = aiohttp.UnixConnector(path=config.unix_path, limit=0)
             else:
                 connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
-            # The session carries the headers of every request (set once, not merged per call).
+            # The session's requests carry the headers of every request (set once, not merged
+            # per call).
             self._session = aiohttp.ClientSession(
                 connector=connector, timeout=aiohttp.ClientTimeout(total=None),
-                headers=self._headers, trace_configs=list(config.trace_configs) or None,
+                request_class=_request_class(self._headers),
+                trace_configs=list(config.trace_configs) or None,
             )
             self._call_headers = None
             self._typed = {}
@@ -295,9 +322,11 @@ class Transport:
             timeout = timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
         return timeout
 
-    async def send(self, request: Request, agent: int = 0) -> tuple[int, Mapping[str, str], bytes]:
+    async def send(self, request: Request, agent: int = 0,
+                   task: asyncio.Task[Any] | None = None) -> tuple[int, Mapping[str, str], bytes]:
         """Send ``request`` to agent number ``agent``; return status, headers and the whole
-        body. Errors name that agent's address."""
+        body. Errors name that agent's address. ``task`` is the task sending it, when the
+        caller has looked it up already (else it is looked up here, for the deadline)."""
         session = self._session
         if not self._ready or session is None or asyncio.get_running_loop() is not self._loop:
             session = self._open()
@@ -317,26 +346,29 @@ class Transport:
             headers = {**(headers or {}), "X-Consul-Token": request.token}
         if request.headers:  # this request's own headers (Cache-Control of a cached read)
             headers = {**(headers or {}), **request.headers}
-        url = self._url(request.target, agent)
-        entry = task = deadlines = None
+        url = self._urls[agent].get(request.target)  # the cache's hit without a call, for speed
+        if url is None:
+            url = self._url(request.target, agent)
+        entry = deadlines = None
+        timeout = _NO_TIMEOUT
         seconds = request.timeout
         if seconds:
             deadlines = self._deadlines.get(seconds)
             if deadlines is None and len(self._deadlines) < _DEADLINE_QUEUES:
                 deadlines = self._deadlines[seconds] = _Deadlines(seconds)
             if deadlines is not None:
-                task = asyncio.current_task()
+                if task is None:
+                    task = asyncio.current_task()
                 if task is not None:
                     entry = deadlines.start(task)
-                    timeout = _NO_TIMEOUT
-        if entry is None:
-            timeout = self._timeout(seconds)
+            if entry is None:
+                timeout = self._timeout(seconds)
         try:
             # Awaited directly rather than through "async with": read() releases the
             # connection once the body is in, and one coroutine layer less is measurable here.
             response = await session.request(
                 request.method, url, data=request.body, headers=headers, timeout=timeout,
-                **self._extra,
+                allow_redirects=False, ssl=self._ssl_arg, server_hostname=self._server_hostname,
             )
             try:
                 body = await response.read()  # releases the connection once the body is in
@@ -401,7 +433,7 @@ class Transport:
                 request.method, self._url(request.target, agent), data=request.body,
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=None, connect=request.timeout or None),
-                **self._extra,
+                allow_redirects=False, ssl=self._ssl_arg, server_hostname=self._server_hostname,
             )
         except asyncio.TimeoutError:
             raise self._timed_out(request, agent) from None

@@ -11,7 +11,7 @@ import base64
 import binascii
 import inspect
 import json
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._core import normalize
@@ -61,6 +61,31 @@ Updater = Callable[[bytes | None], Payload | Awaitable[Payload]]
 
 def _path(key: str) -> str:
     return "/v1/kv/" + quote_key(key)
+
+
+#: The paths of the keys used most (a bounded cache, emptied when full, like the transport's
+#: URLs), for speed: checking and quoting a key again costs more than a small read's header.
+_KEY_PATHS: dict[str, str] = {}
+_KEY_PATHS_SIZE = 1024
+
+
+def _key_path(key: str | Object) -> str:
+    """``/v1/kv/<key>`` of one key, checked by :func:`~aioconsul._core.normalize.kv_key`."""
+    if type(key) is not str:  # an entry (its Key), or a str subclass: not kept
+        return _path(normalize.kv_key(key))
+    path = _KEY_PATHS.get(key)
+    if path is None:
+        path = _path(normalize.kv_key(key))  # raises before anything is kept
+        if len(_KEY_PATHS) >= _KEY_PATHS_SIZE:
+            _KEY_PATHS.clear()
+        _KEY_PATHS[key] = path
+    return path
+
+
+async def _raising(exc: Exception) -> Any:
+    """Raise ``exc`` when awaited: what :meth:`KV.get` returns for arguments it refuses, so
+    that they raise where the call is awaited, as from any other method."""
+    raise exc
 
 
 def _value(value: Any, name: str = "value") -> bytes:
@@ -134,7 +159,7 @@ class KV(Endpoint):
 
     __slots__ = ()
 
-    async def get(
+    def get(
         self,
         key: str | Object,
         *,
@@ -144,20 +169,26 @@ class KV(Endpoint):
         consistency: Consistency | str | None = None,
         watch: Blocking | None = None,
         token: str | None = None,
-    ) -> tuple[Object | None, Meta]:
-        """Read one entry (``GET /v1/kv/<key>``).
+    ) -> Coroutine[Any, Any, tuple[Object | None, Meta]]:
+        """Read one entry (``GET /v1/kv/<key>``): ``entry, meta = await client.kv.get(key)``.
 
         Returns ``(entry, meta)`` with ``entry["Value"]`` as bytes, or ``(None, meta)`` when the key
         does not exist: Consul answers 404 with an index, so ``watch=meta`` waits for its creation.
         A 404 without that index is not Consul's: it raises :class:`~aioconsul.NotConsul` (the
         address does not look like a Consul agent), as every KV read does.
         """
-        data, meta = await self._core.request(
-            "GET", _path(normalize.kv_key(key)), dc=dc, namespace=namespace,
-            partition=partition, consistency=consistency, watch=watch, missing_ok=True,
-            indexed=True, b64="Value", token=token,
-        )
-        return (data[0] if data else None), meta
+        # Not a coroutine of its own but the request core's, for speed and memory: this is the
+        # read of every watch of a key, and a coroutine here would wait beside each parked
+        # watch (350 bytes) and be made and resumed at every wake-up, only to take the list's
+        # one entry, which the core does (first=True).
+        try:
+            return self._core.request(
+                "GET", _key_path(key), dc=dc, namespace=namespace,
+                partition=partition, consistency=consistency, watch=watch, missing_ok=True,
+                indexed=True, b64="Value", first=True, token=token,
+            )
+        except Exception as exc:  # refused arguments: raised when awaited, as by an async def
+            return _raising(exc)
 
     @overload
     def watch(
@@ -233,7 +264,7 @@ class KV(Endpoint):
     ) -> tuple[bytes | None, Meta]:
         """Read only the value's bytes (``GET /v1/kv/<key>?raw``); ``(None, meta)`` if missing."""
         data, meta = await self._core.request(
-            "GET", _path(normalize.kv_key(key)), params=(("raw", ""),), dc=dc,
+            "GET", _key_path(key), params=(("raw", ""),), dc=dc,
             namespace=namespace, partition=partition, consistency=consistency, watch=watch,
             missing_ok=True, indexed=True, raw=True, token=token,
         )
@@ -370,14 +401,14 @@ class KV(Endpoint):
         connection could not be made: an error after sending leaves the outcome unknown (the CAS
         retry rule, see :meth:`cas`).
         """
-        key = normalize.kv_key(key)
+        path = _key_path(key)
         data = _value(value)
         params: list[tuple[str, str]] = []
         if flags is not None:
             params.append(("flags", str(normalize.uint64(flags, "flags"))))
-        chosen = [name for name, given in (("cas", cas), ("acquire", acquire),
-                                           ("release", release)) if given is not None]
-        if len(chosen) > 1:
+        if (cas is not None) + (acquire is not None) + (release is not None) > 1:
+            chosen = [name for name, given in (("cas", cas), ("acquire", acquire),
+                                               ("release", release)) if given is not None]
             raise ValueError(f"{', '.join(chosen)}: give at most one of cas, acquire and release")
         if cas is not None:
             params.append(("cas", str(normalize.index(cas, "cas", ("ModifyIndex", "Index")))))
@@ -389,7 +420,7 @@ class KV(Endpoint):
         # meet its own ModifyIndex (or session) the second time and report False. Only a
         # request that could not connect is tried again (the CAS retry rule, see cas()).
         result, _ = await self._core.request(
-            "PUT", _path(key), params=params, body=data, content_type=_OCTETS, dc=dc,
+            "PUT", path, params=params, body=data, content_type=_OCTETS, dc=dc,
             namespace=namespace, partition=partition, token=token,
         )
         return result is True
@@ -473,7 +504,7 @@ class KV(Endpoint):
     ) -> bool:
         """Delete one key (``DELETE /v1/kv/<key>``); deleting a missing key is also True."""
         result, _ = await self._core.request(
-            "DELETE", _path(normalize.kv_key(key)), dc=dc, namespace=namespace,
+            "DELETE", _key_path(key), dc=dc, namespace=namespace,
             partition=partition, token=token,
         )
         return result is True
@@ -515,7 +546,7 @@ class KV(Endpoint):
         if cas == 0:
             raise ValueError("index: Consul's delete-cas needs an index above 0")
         result, _ = await self._core.request(
-            "DELETE", _path(normalize.kv_key(key)), params=(("cas", str(cas)),), dc=dc,
+            "DELETE", _key_path(key), params=(("cas", str(cas)),), dc=dc,
             namespace=namespace, partition=partition, token=token,  # never repeated: see cas()
         )
         return result is True

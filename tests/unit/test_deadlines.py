@@ -45,3 +45,19 @@ async def test_finished_entries_behind_a_long_request_do_not_pile_up() -> None:
         deadlines.done(deadlines.start(task))
     assert len(deadlines._queue) <= 200
     deadlines.close()
+
+
+async def test_finished_entries_leave_the_queue_when_nothing_older_is_running() -> None:
+    """A watch's first read takes the client's timeout and its later reads another queue: the
+    first reads' entries must not wait in their queue for a start that may never come."""
+    deadlines = _Deadlines(60)
+    task = asyncio.current_task()
+    assert task is not None
+    first, second, third = (deadlines.start(task) for _ in range(3))
+    deadlines.done(second)
+    assert len(deadlines._queue) == 3  # the oldest still runs: the timer needs it
+    deadlines.done(first)
+    assert list(deadlines._queue) == [third]
+    deadlines.done(third)
+    assert not deadlines._queue
+    deadlines.close()
