@@ -255,6 +255,8 @@ class Backend:
         )
         knobs = checks or CheckKnobs()
         self.catalog = Catalog(self.store)
+        # The leader's runVirtualIPVersionCheck (startConnectLeader: Connect on) sets the flag.
+        self.catalog.virtual_ips_enabled = connect_enabled
         self.queries = PreparedQueryTable(self.store)
         self.autopilot = AutopilotTable(self.store)
         #: The Connect CA (``connect.enabled``: on, as in ``-dev``): config, roots, signing.

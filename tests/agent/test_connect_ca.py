@@ -6,13 +6,19 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import time
+from collections.abc import Iterator
+from typing import Any
 
 import aiohttp
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from aioconsul.testing import DevAgent
 from aioconsul.testing.acl.authorizer import Permission
+from aioconsul.testing.connect.leafcert import parse_cert_time
+from aioconsul.testing.endpoints.connect_ca import leaf_manager
 
 from .conftest import Api, GrantResolver
 
@@ -192,3 +198,118 @@ async def test_with_connect_disabled_the_ca_answers_500() -> None:
                 assert resp.status == 500
                 assert await resp.text() == (
                     "Connect must be enabled in order to use this endpoint")
+
+
+# -- leaf renewal on an injected clock (agent/leafcert) -------------------------------------
+
+
+class ManualClock:
+    """A wall clock that moves only when told; a sleeper wakes once the clock passes its time."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    @property
+    def sleeping(self) -> int:
+        return len(self._sleepers)
+
+    async def sleep(self, seconds: float) -> None:
+        entry = (self.now + seconds, asyncio.get_running_loop().create_future())
+        self._sleepers.append(entry)
+        try:
+            await entry[1]
+        finally:
+            self._sleepers.remove(entry)
+
+    def advance_to(self, moment: float) -> None:
+        self.now = moment
+        for when, fut in list(self._sleepers):
+            if when <= moment and not fut.done():
+                fut.set_result(None)
+
+
+@pytest.fixture
+def leaf_clock(consul_agent: DevAgent) -> Iterator[ManualClock]:
+    """The CA's wall clock (leaves are signed with it) and the leaf manager's sleep, both on
+    one manual clock that starts at a whole second (certificates keep whole seconds)."""
+    table = consul_agent.backend.connect_ca
+    manager = leaf_manager(consul_agent.backend)
+    saved = table.wall_clock, manager.sleep, manager.stagger
+    clock = ManualClock(float(int(time.time())))
+    table.wall_clock, manager.sleep = clock, clock.sleep
+    yield clock
+    table.wall_clock, manager.sleep, manager.stagger = saved
+
+
+def lifetime_of(leaf: dict[str, Any]) -> tuple[float, float]:
+    after = parse_cert_time(leaf["ValidAfter"])
+    return after, parse_cert_time(leaf["ValidBefore"]) - after
+
+
+async def until_sleeping(clock: ManualClock) -> None:
+    while not clock.sleeping:
+        await asyncio.sleep(0.005)
+
+
+async def test_a_blocked_leaf_read_renews_when_the_clock_passes_the_renewal_point(
+    api: Api, consul_agent: DevAgent, leaf_clock: ManualClock
+) -> None:
+    """attemptLeafRefresh: a blocking read on a valid leaf waits until expiresAt (here 75 % of
+    the lifetime: RandomStagger drew 0.5 of the 60-90 % window), then generateNewLeaf signs a
+    new certificate for a new private key (connect.GeneratePrivateKey on every renewal)."""
+    leaf_manager(consul_agent.backend).stagger = lambda: 0.5
+    old = await api.get("/v1/agent/connect/ca/leaf/web")
+    valid_after, lifetime = lifetime_of(old.json())
+    renewal = valid_after + 0.75 * lifetime
+    blocked = asyncio.ensure_future(
+        api.get(f"/v1/agent/connect/ca/leaf/web?index={old.index}&wait=60s"))
+    await until_sleeping(leaf_clock)
+    leaf_clock.advance_to(renewal - 1)
+    assert leaf_clock.sleeping == 1 and not blocked.done()
+    leaf_clock.advance_to(renewal)
+    new = await blocked
+    assert new.index > old.index
+    fresh, stale = new.json(), old.json()
+    assert fresh["SerialNumber"] != stale["SerialNumber"]
+    assert fresh["PrivateKeyPEM"] != stale["PrivateKeyPEM"]
+    key = serialization.load_pem_private_key(fresh["PrivateKeyPEM"].encode(), None)
+    assert key.public_key() == cert_of(fresh["CertPEM"]).public_key()
+    assert parse_cert_time(fresh["ValidAfter"]) == renewal - 60  # signed now, backdated 1 min
+
+
+async def test_a_leaf_is_not_renewed_before_60_percent_of_its_lifetime(
+    api: Api, consul_agent: DevAgent, leaf_clock: ManualClock
+) -> None:
+    """calculateSoftExpiry: the window opens at 60 %; even the earliest stagger (0) waits for it,
+    so a blocking read that times out before then answers the same leaf."""
+    leaf_manager(consul_agent.backend).stagger = lambda: 0.0
+    old = await api.get("/v1/agent/connect/ca/leaf/web")
+    valid_after, lifetime = lifetime_of(old.json())
+    leaf_clock.advance_to(valid_after + 0.6 * lifetime - 1)
+    same = await api.get(f"/v1/agent/connect/ca/leaf/web?index={old.index}&wait=100ms")
+    assert same.json()["SerialNumber"] == old.json()["SerialNumber"]
+    assert same.index == old.index
+    leaf_clock.advance_to(valid_after + 0.6 * lifetime + 1)
+    renewed = await api.get(f"/v1/agent/connect/ca/leaf/web?index={old.index}&wait=100ms")
+    assert renewed.json()["SerialNumber"] != old.json()["SerialNumber"]
+
+
+async def test_a_leaf_is_renewed_at_once_past_90_percent_of_its_lifetime(
+    api: Api, consul_agent: DevAgent, leaf_clock: ManualClock
+) -> None:
+    """calculateSoftExpiry: up to 90 % even the latest stagger leaves a moment to wait; past it
+    both ends of the window are now, so the next blocking read renews at once."""
+    leaf_manager(consul_agent.backend).stagger = lambda: 0.999
+    old = await api.get("/v1/agent/connect/ca/leaf/web")
+    valid_after, lifetime = lifetime_of(old.json())
+    leaf_clock.advance_to(valid_after + 0.9 * lifetime - 10)
+    same = await api.get(f"/v1/agent/connect/ca/leaf/web?index={old.index}&wait=100ms")
+    assert same.json()["SerialNumber"] == old.json()["SerialNumber"]
+    leaf_clock.advance_to(valid_after + 0.9 * lifetime + 1)
+    renewed = await api.get(f"/v1/agent/connect/ca/leaf/web?index={old.index}&wait=60s")
+    assert renewed.json()["SerialNumber"] != old.json()["SerialNumber"]
+    assert renewed.index > old.index

@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ..golang.bexpr import FieldSchema, FilterError, compile_filter
-from ..golang.stdlib import SECOND, GoSyntaxError, go_float, parse_duration, strconv_quote
+from ..golang.stdlib import (
+    SECOND,
+    GoSyntaxError,
+    go_float,
+    go_type_name,
+    parse_duration,
+    strconv_quote,
+)
 from ..state.acl import AuthMethod, Link, NodeIdentity, ServiceIdentity, TemplatedPolicy
 from .identities import is_valid_node_identity_name, is_valid_service_identity_name
 
@@ -128,20 +135,8 @@ def _weak_str(value: Any, where: str) -> str:
     if isinstance(value, float):
         return go_float(value)
     raise AuthMethodError(
-        f"'{where}' expected type 'string', got unconvertible type '{_go_kind(value)}'"
+        f"'{where}' expected type 'string', got unconvertible type '{go_type_name(value)}'"
     )
-
-
-def _go_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "map[string]interface {}"
-    if isinstance(value, list):
-        return "[]interface {}"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, float):
-        return "float64"
-    return type(value).__name__
 
 
 def _weak(value: Any, kind: str, name: str) -> Any:
@@ -165,7 +160,8 @@ def _weak(value: Any, kind: str, name: str) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return int(value)
         raise AuthMethodError(
-            f"'{name}' expected type 'time.Duration', got unconvertible type '{_go_kind(value)}'"
+            f"'{name}' expected type 'time.Duration', got unconvertible type "
+            f"'{go_type_name(value)}'"
         )
     if kind == "[str]":
         items = value if isinstance(value, list) else [value]  # a single value: a slice of one
@@ -173,7 +169,7 @@ def _weak(value: Any, kind: str, name: str) -> Any:
     if kind == "{str}":
         if not isinstance(value, dict):
             raise AuthMethodError(
-                f"'{name}' expected a map, got '{_go_kind(value).split('[')[0] or 'slice'}'"
+                f"'{name}' expected a map, got '{go_type_name(value).split('[')[0] or 'slice'}'"
             )
         return {k: _weak_str(v, f"{name}[{k}]") for k, v in value.items()}
     raise AssertionError(kind)  # pragma: no cover
@@ -262,12 +258,6 @@ def _stringify(value: Any) -> str | None:
     if isinstance(value, float):
         return go_float(value)
     return None
-
-
-def _go_type_name(value: Any) -> str:
-    return {
-        dict: "map[string]interface {}", list: "[]interface {}", type(None): "<nil>",
-    }.get(type(value), type(value).__name__)
 
 
 def _claim(claims: Mapping[str, Any], path: str) -> Any:
@@ -360,7 +350,7 @@ class JWTValidator(Validator):
             if text is None:
                 raise AuthMethodError(
                     f"error converting claim '{source}' to string from unknown type "
-                    f"{_go_type_name(raw)}"
+                    f"{go_type_name(raw)}"
                 )
             values[target] = text
             identity.projected_vars[f"value.{target}"] = text
@@ -377,7 +367,7 @@ class JWTValidator(Validator):
                 if text is None:
                     raise AuthMethodError(
                         f"error converting claim '{source}' to string from unknown type "
-                        f"{_go_type_name(item)}"
+                        f"{go_type_name(item)}"
                     )
                 items.append(text)
             lists[target] = items

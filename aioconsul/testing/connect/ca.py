@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from ..golang.stdlib import GoSyntaxError, format_duration, parse_duration
+from ..golang.stdlib import GoSyntaxError, format_duration, go_type_name, parse_duration
 from .uri import CertURI, spiffe_id_signing_for_cluster
 
 if TYPE_CHECKING:
@@ -134,18 +134,8 @@ def _weak_int(key: str, value: Any) -> int:
         )
     raise CAConfigError(
         f"error decoding config: 1 error(s) decoding:\n\n* '{key}' expected type 'int', "
-        f"got unconvertible type '{_go_type(value)}'"
+        f"got unconvertible type '{go_type_name(value)}'"
     )
-
-
-def _go_type(value: Any) -> str:
-    if isinstance(value, dict):
-        return "map[string]interface {}"
-    if isinstance(value, list):
-        return "[]interface {}"
-    if isinstance(value, float):
-        return "float64"
-    return type(value).__name__
 
 
 def _duration(key: str, value: Any) -> int:

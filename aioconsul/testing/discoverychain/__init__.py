@@ -3,25 +3,11 @@
 :mod:`.compile` compiles config entries into the ``CompiledDiscoveryChain`` JSON;
 :mod:`.hashing` is the ``hashstructure`` hash behind its ``CustomizationHash``. Pure: the
 state store feeds it entries (``state/config_entry.py``), the HTTP endpoint serves it
-(``endpoints/discovery_chain.py``); nothing here imports either.
+(``endpoints/discovery_chain.py``); nothing here imports either. The package re-exports
+what :mod:`.compile` exports.
 """
 
-from .compile import (
-    DEFAULT_CONNECT_TIMEOUT,
-    ChainEntries,
-    ChainError,
-    CompileRequest,
-    compile_chain,
-    duration_ns,
-    is_protocol_http_like,
-)
+from . import compile as _compile
+from .compile import *  # noqa: F403
 
-__all__ = [
-    "DEFAULT_CONNECT_TIMEOUT",
-    "ChainEntries",
-    "ChainError",
-    "CompileRequest",
-    "compile_chain",
-    "duration_ns",
-    "is_protocol_http_like",
-]
+__all__ = list(_compile.__all__)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -54,16 +54,18 @@ def is_protocol_http_like(protocol: str) -> bool:
 
 def duration_ns(value: Any) -> int:
     """A ``time.Duration`` field of a stored entry: a Go duration string or nanoseconds."""
-    if value is None or value == "":
-        return 0
-    if isinstance(value, bool):
-        return int(value)
+    return int(_coerce(value, parse_duration))
+
+
+def _coerce(value: Any, parse: Callable[[str], float]) -> float:
+    """A stored entry's numeric field: a number (bools count), a string ``parse`` reads, or 0
+    for anything else (or a string it refuses)."""
     if isinstance(value, int | float):
-        return int(value)
+        return value
     if isinstance(value, str):
         try:
-            return parse_duration(value)
-        except GoSyntaxError:
+            return parse(value)
+        except (GoSyntaxError, ValueError):
             return 0
     return 0
 
@@ -158,16 +160,7 @@ def _normalize_weight(weight: float) -> float:
 
 
 def _weight(value: Any) -> float:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return 0.0
-    return 0.0
+    return float(_coerce(value, float))
 
 
 @dataclass(slots=True)

@@ -15,23 +15,26 @@ expiry (a random moment between 60 % and 90 % of the leaf's lifetime) or, after 
 rotation, for a random delay within the CA-change jitter window
 (:attr:`~aioconsul.testing.state.connect_ca.ConnectCATable.ca_change_jitter`, 30 s), then
 signs a new EC P-256 key. As in Consul, the ACL check is the signing's: a leaf already cached
-is answered without one. This module never imports another endpoint module.
+is answered without one. The manager (:func:`leaf_manager`) takes its clock, its sleep and its
+random stagger as replaceable attributes, so a test can move a leaf through its renewal window
+(:mod:`aioconsul.testing.connect.leafcert` computes the window). This module never imports
+another endpoint module.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime
 import functools
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 from weakref import WeakKeyDictionary
 
 from ..acl.authorizer import Permission
 from ..backend import Backend
-from ..connect import ca
+from ..connect import ca, leafcert
 from ..connect.uri import SpiffeIDService
 from ..golang.jsondecode import Bool, Map, Opaque, Str, Struct, Uint, unmarshal
 from ..golang.stdlib import SECOND
@@ -60,7 +63,7 @@ from ..state.connect_ca import (
 )
 from ..state.memdb import RPCError
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "LeafManager", "leaf_manager"]
 
 _CHANNELS: Final = (CA_ROOTS_TABLE, CA_CONFIG_TABLE)
 _LEAF_PREFIX: Final = "/v1/agent/connect/ca/leaf/"
@@ -186,6 +189,9 @@ async def agent_connect_ca_roots(api: Backend, ctx: Context) -> Reply:
 
 # -- /v1/agent/connect/ca/leaf/<service> -----------------------------------------------------
 
+#: How the leaf manager sleeps: ``await sleep(seconds)`` on the manager's clock.
+Sleep = Callable[[float], Awaitable[None]]
+
 
 @dataclass(slots=True)
 class _Leaf:
@@ -195,115 +201,162 @@ class _Leaf:
     index: int = 0
     fetched_at: float = 0.0  # monotonic
     authority_key_id: str = ""  # the SigningKeyID of the root that signed ``cert``
-    force_expire_after: float | None = None  # wall clock, after a root rotation was seen
+    force_expire_after: float | None = None  # on the manager's clock, after a root rotation
     refreshing: asyncio.Task[None] | None = None
     last_error: BaseException | None = None
 
 
-_LEAVES: WeakKeyDictionary[Backend, dict[str, _Leaf]] = WeakKeyDictionary()
+class LeafManager:
+    """The agent's leaf certificates (``agent/leafcert``'s Manager): one entry per service.
 
+    Its time is injectable, as the agent cache's ``clock`` and the state store's are:
+    ``clock`` gives the wall clock in Unix seconds (by default the CA table's
+    :attr:`~aioconsul.testing.state.connect_ca.ConnectCATable.wall_clock`, the clock leaves
+    are signed with, so that replacing that one moves both), ``sleep`` waits a number of
+    seconds on that clock (:func:`asyncio.sleep` by default) and ``stagger`` is
+    ``lib.RandomStagger``'s random number in [0, 1). A test replaces them to move a leaf
+    through its renewal window without waiting for it. The timeout of a blocking read stays on
+    the event loop's clock, like every other blocking query's.
+    """
 
-def _leaves(api: Backend) -> dict[str, _Leaf]:
-    leaves = _LEAVES.get(api)
-    if leaves is None:
-        leaves = _LEAVES[api] = {}
-    return leaves
+    def __init__(self, api: Backend) -> None:
+        self._api = api
+        table = api.connect_ca
+        self.clock: Callable[[], float] = lambda: table.wall_clock()
+        self.sleep: Sleep = asyncio.sleep
+        self.stagger: Callable[[], float] = random.random
+        self._leaves: dict[str, _Leaf] = {}
 
+    def _expires_at(self, leaf: _Leaf) -> float:
+        """attemptLeafRefresh's ``expiresAt``: a random moment of the soft renewal window,
+        or the forced expiry a root rotation set, if sooner."""
+        assert leaf.cert is not None
+        expires_at = leafcert.renewal_point(
+            self.clock(), leafcert.parse_cert_time(leaf.cert["ValidAfter"]),
+            leafcert.parse_cert_time(leaf.cert["ValidBefore"]), self.stagger())
+        if leaf.force_expire_after is not None and leaf.force_expire_after < expires_at:
+            expires_at = leaf.force_expire_after
+        return expires_at
 
-def _parse_time(text: str) -> float:
-    moment = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
-    return moment.replace(tzinfo=datetime.timezone.utc).timestamp()
+    def _active_root_has_key(self, leaf: _Leaf) -> bool:
+        """activeRootHasKey: the active root's SigningKeyID is the one that signed the leaf."""
+        _, roots, _ = self._api.connect_ca.roots()
+        return any(r["Active"] and r["SigningKeyID"] == leaf.authority_key_id for r in roots)
 
+    def _generate(self, leaf: _Leaf, service: str, datacenter: str, token: str) -> None:
+        """generateNewLeaf: a new EC P-256 key, a CSR for the service's SPIFFE ID,
+        ConnectCA.Sign."""
+        api = self._api
+        result = _roots_result(api)
+        trust_domain = result.value["TrustDomain"]
+        if not trust_domain:
+            raise RPCError("cluster has no CA bootstrapped yet")
+        if not service:
+            raise RPCError("URI must be either service, agent, server, or kind")
+        spiffe_id = SpiffeIDService(host=trust_domain, namespace="default",
+                                    datacenter=datacenter, service=service)
+        key_pem = ca.generate_private_key()
+        csr = ca.create_csr(spiffe_id, key_pem)
+        # ConnectCA.Sign, forwarded to the request's datacenter.
+        forward(api, datacenter)
+        _, parsed = api.connect_ca.parse_csr(csr)
+        authz = api.acl.resolve(token)
+        if isinstance(parsed, SpiffeIDService):
+            authz.require(Permission.SERVICE_WRITE, parsed.service)
+        issued = api.connect_ca.sign(csr, parsed)
+        cert: Record = {"SerialNumber": issued["SerialNumber"], "CertPEM": issued["CertPEM"],
+                        "PrivateKeyPEM": key_pem}
+        cert.update((k, v) for k, v in issued.items() if k not in cert)
+        leaf.cert = cert
+        leaf.index = issued["ModifyIndex"]
+        leaf.fetched_at = time.monotonic()
+        leaf.authority_key_id = ca.cert_info(issued["CertPEM"]).authority_key_id
+        leaf.force_expire_after = None
 
-def _soft_expiry(now: float, cert: Record) -> tuple[float, float]:
-    """calculateSoftExpiry: renew between 60 % and 90 % of the lifetime (now, if past it)."""
-    valid_after = _parse_time(cert["ValidAfter"])
-    lifetime = _parse_time(cert["ValidBefore"]) - valid_after
-    if lifetime < 600:
-        return now, now
-    soft = valid_after + lifetime * 0.6
-    hard = valid_after + lifetime * 0.9
-    if now > hard:
-        return now, now
-    return max(soft, now), hard
+    async def _wait(self, seconds: float, timeout: float) -> bool:
+        """Until ``seconds`` pass on :attr:`clock` (False), a CA roots or configuration write
+        (True) or the query's ``timeout`` on the loop (False)."""
+        sleeper = asyncio.ensure_future(self.sleep(seconds))
+        watcher = asyncio.ensure_future(self._api.watch.wait(_CHANNELS, timeout))
+        try:
+            await asyncio.wait({sleeper, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, watcher):
+                task.cancel()
+            await asyncio.gather(sleeper, watcher, return_exceptions=True)
+        return watcher.done() and not watcher.cancelled() and watcher.result()
 
-
-def _active_root_has_key(api: Backend, leaf: _Leaf) -> bool:
-    """activeRootHasKey: the active root's SigningKeyID is the one that signed the leaf."""
-    _, roots, _ = api.connect_ca.roots()
-    return any(r["Active"] and r["SigningKeyID"] == leaf.authority_key_id for r in roots)
-
-
-def _generate(api: Backend, leaf: _Leaf, service: str, datacenter: str, token: str) -> None:
-    """generateNewLeaf: a new EC P-256 key, a CSR for the service's SPIFFE ID, ConnectCA.Sign."""
-    result = _roots_result(api)
-    trust_domain = result.value["TrustDomain"]
-    if not trust_domain:
-        raise RPCError("cluster has no CA bootstrapped yet")
-    if not service:
-        raise RPCError("URI must be either service, agent, server, or kind")
-    spiffe_id = SpiffeIDService(host=trust_domain, namespace="default",
-                                datacenter=datacenter, service=service)
-    key_pem = ca.generate_private_key()
-    csr = ca.create_csr(spiffe_id, key_pem)
-    # ConnectCA.Sign, forwarded to the request's datacenter.
-    forward(api, datacenter)
-    _, parsed = api.connect_ca.parse_csr(csr)
-    authz = api.acl.resolve(token)
-    if isinstance(parsed, SpiffeIDService):
-        authz.require(Permission.SERVICE_WRITE, parsed.service)
-    issued = api.connect_ca.sign(csr, parsed)
-    cert: Record = {"SerialNumber": issued["SerialNumber"], "CertPEM": issued["CertPEM"],
-                    "PrivateKeyPEM": key_pem}
-    cert.update((k, v) for k, v in issued.items() if k not in cert)
-    leaf.cert = cert
-    leaf.index = issued["ModifyIndex"]
-    leaf.fetched_at = time.monotonic()
-    leaf.authority_key_id = ca.cert_info(issued["CertPEM"]).authority_key_id
-    leaf.force_expire_after = None
-
-
-async def _refresh(api: Backend, leaf: _Leaf, service: str, datacenter: str, token: str,
-                   must_revalidate: bool, timeout: float) -> None:
-    """attemptLeafRefresh: sign at once, or wait for the soft expiry, a rotation's jittered
-    delay or the query's timeout (then nothing changes)."""
-    if leaf.cert is None:
-        _generate(api, leaf, service, datacenter, token)
-        return
-    table = api.connect_ca
-    now = table.wall_clock()
-    low, high = _soft_expiry(now, leaf.cert)
-    expires_at = low + random.random() * (high - low)  # lib.RandomStagger
-    if leaf.force_expire_after is not None and leaf.force_expire_after < expires_at:
-        expires_at = leaf.force_expire_after
-    if expires_at <= now:
-        _generate(api, leaf, service, datacenter, token)
-        return
-    if must_revalidate:
-        if not _active_root_has_key(api, leaf):
-            _generate(api, leaf, service, datacenter, token)
-        return
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    check_roots = True  # rootUpdateCh starts with one event: compare with the current roots
-    while True:
-        if check_roots:
-            check_roots = False
-            if not _active_root_has_key(api, leaf):
-                delay = random.random() * table.ca_change_jitter
-                leaf.force_expire_after = table.wall_clock() + delay
-                expires_at = min(expires_at, leaf.force_expire_after)
-        until_expiry = expires_at - table.wall_clock()
-        if until_expiry <= 0:
-            _generate(api, leaf, service, datacenter, token)
+    async def _refresh(self, leaf: _Leaf, service: str, datacenter: str, token: str,
+                       must_revalidate: bool, timeout: float) -> None:
+        """attemptLeafRefresh: sign at once, or wait for the soft expiry, a rotation's jittered
+        delay or the query's timeout (then nothing changes)."""
+        if leaf.cert is None:
+            self._generate(leaf, service, datacenter, token)
             return
-        remaining = deadline - loop.time()
-        if remaining <= 0:
+        expires_at = self._expires_at(leaf)
+        if expires_at <= self.clock():
+            self._generate(leaf, service, datacenter, token)
             return
-        changed = await api.watch.wait(_CHANNELS, min(remaining, until_expiry))
-        if api.watch.closed:
+        if must_revalidate:
+            if not self._active_root_has_key(leaf):
+                self._generate(leaf, service, datacenter, token)
             return
-        check_roots = changed
+        api = self._api
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        check_roots = True  # rootUpdateCh starts with one event: compare with the current roots
+        while True:
+            if check_roots:
+                check_roots = False
+                if not self._active_root_has_key(leaf):
+                    delay = self.stagger() * api.connect_ca.ca_change_jitter
+                    leaf.force_expire_after = self.clock() + delay
+                    expires_at = min(expires_at, leaf.force_expire_after)
+            until_expiry = expires_at - self.clock()
+            if until_expiry <= 0:
+                self._generate(leaf, service, datacenter, token)
+                return
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            check_roots = await self._wait(until_expiry, remaining)
+            if api.watch.closed:
+                return
+
+    async def get(self, service: str, opts: QueryOptions, token: str) -> tuple[Record, bool, float]:
+        """Manager.Get: ``(cert, hit, age)``; a blocking read returns on timeout what it has."""
+        leaf = self._leaves.setdefault(service, _Leaf())
+        must_revalidate = opts.min_index == 0
+        timeout = (opts.max_query_time / SECOND if opts.max_query_time > 0
+                   else _LEAF_QUERY_TIMEOUT)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        first = True
+        while True:
+            needs_update = (
+                leaf.cert is None
+                or (opts.min_index > 0 and opts.min_index >= leaf.index)
+                or (must_revalidate and leaf.refreshing is None)
+            )
+            if not needs_update and leaf.cert is not None:
+                return leaf.cert, first, time.monotonic() - leaf.fetched_at
+            if not first and leaf.last_error is not None:
+                raise leaf.last_error
+            if leaf.refreshing is None:
+                leaf.last_error = None
+                task = asyncio.ensure_future(self._refresh(
+                    leaf, service, opts.datacenter, token, must_revalidate,
+                    max(0.0, deadline - loop.time())))
+                leaf.refreshing = task
+                task.add_done_callback(functools.partial(_refreshed, leaf))
+            refreshing = leaf.refreshing
+            first = False
+            must_revalidate = False
+            # Without any leaf yet there is nothing to answer on timeout: wait for the signing.
+            remaining = max(0.0, deadline - loop.time()) if leaf.cert is not None else None
+            done, _ = await asyncio.wait({refreshing}, timeout=remaining)
+            if not done and leaf.cert is not None:
+                return leaf.cert, False, 0.0
 
 
 def _refreshed(leaf: _Leaf, task: asyncio.Task[None]) -> None:
@@ -313,40 +366,15 @@ def _refreshed(leaf: _Leaf, task: asyncio.Task[None]) -> None:
     leaf.last_error = task.exception()
 
 
-async def _leaf_get(api: Backend, service: str, opts: QueryOptions,
-                    token: str) -> tuple[Record, bool, float]:
-    """Manager.Get: ``(cert, hit, age)``; a blocking read returns on timeout what it has."""
-    leaf = _leaves(api).setdefault(service, _Leaf())
-    must_revalidate = opts.min_index == 0
-    timeout = opts.max_query_time / SECOND if opts.max_query_time > 0 else _LEAF_QUERY_TIMEOUT
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    first = True
-    while True:
-        needs_update = (
-            leaf.cert is None
-            or (opts.min_index > 0 and opts.min_index >= leaf.index)
-            or (must_revalidate and leaf.refreshing is None)
-        )
-        if not needs_update and leaf.cert is not None:
-            return leaf.cert, first, time.monotonic() - leaf.fetched_at
-        if not first and leaf.last_error is not None:
-            raise leaf.last_error
-        if leaf.refreshing is None:
-            leaf.last_error = None
-            task = asyncio.ensure_future(_refresh(
-                api, leaf, service, opts.datacenter, token, must_revalidate,
-                max(0.0, deadline - loop.time())))
-            leaf.refreshing = task
-            task.add_done_callback(functools.partial(_refreshed, leaf))
-        refreshing = leaf.refreshing
-        first = False
-        must_revalidate = False
-        # Without any leaf yet there is nothing to answer on timeout: wait for the signing.
-        remaining = max(0.0, deadline - loop.time()) if leaf.cert is not None else None
-        done, _ = await asyncio.wait({refreshing}, timeout=remaining)
-        if not done and leaf.cert is not None:
-            return leaf.cert, False, 0.0
+_MANAGERS: WeakKeyDictionary[Backend, LeafManager] = WeakKeyDictionary()
+
+
+def leaf_manager(api: Backend) -> LeafManager:
+    """The agent's leaf-certificate manager, created on first use."""
+    manager = _MANAGERS.get(api)
+    if manager is None:
+        manager = _MANAGERS[api] = LeafManager(api)
+    return manager
 
 
 async def agent_connect_ca_leaf(api: Backend, ctx: Context) -> Reply:
@@ -357,7 +385,7 @@ async def agent_connect_ca_leaf(api: Backend, ctx: Context) -> Reply:
     ent_meta(ctx)
     opts = parse(api, ctx)
     token = request_token(api, ctx)
-    cert, hit, age = await _leaf_get(api, service, opts, token)
+    cert, hit, age = await leaf_manager(api).get(service, opts, token)
     set_cache_meta(ctx, hit, age)
     ctx.headers["X-Consul-Index"] = str(cert["ModifyIndex"] or 1)  # setIndex
     return ctx.json(cert)

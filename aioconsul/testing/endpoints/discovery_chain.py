@@ -20,7 +20,7 @@ from typing import Any, Final
 from ..acl.authorizer import Permission
 from ..backend import Backend
 from ..discoverychain import CompileRequest
-from ..golang.stdlib import GoSyntaxError, decode_json_value, parse_duration
+from ..golang.stdlib import GoSyntaxError, decode_json_value, go_type_name, parse_duration
 from ..http.acl import authorize, request_token
 from ..http.cache import cached_rpc
 from ..http.query import Result, ent_meta, parse
@@ -52,13 +52,8 @@ def _weak_string(value: Any, field: str) -> str:
         return str(value)
     if isinstance(value, float):
         return repr(value) if not value.is_integer() else str(int(value))
-    kind = "slice" if isinstance(value, list) else "map"
     raise _decoding_error(
-        field, f"'%s' expected type 'string', got unconvertible type '{_go_type(value, kind)}'")
-
-
-def _go_type(value: Any, kind: str) -> str:
-    return "[]interface {}" if kind == "slice" else "map[string]interface {}"
+        field, f"'%s' expected type 'string', got unconvertible type '{go_type_name(value)}'")
 
 
 def _overrides(raw: dict[str, Any]) -> tuple[str, str, int]:
@@ -80,7 +75,7 @@ def _overrides(raw: dict[str, Any]) -> tuple[str, str, int]:
         raise _decoding_error(
             "OverrideConnectTimeout",
             "'%s' expected type 'time.Duration', got unconvertible type "
-            f"'{_go_type(timeout_raw, 'slice' if isinstance(timeout_raw, list) else 'map')}'")
+            f"'{go_type_name(timeout_raw)}'")
     gateway = fields.get("overridemeshgateway")
     mode = ""
     if isinstance(gateway, dict):
@@ -152,6 +147,8 @@ async def discovery_chain_read(api: Backend, ctx: Context) -> Reply:
 
         def query() -> Result[dict[str, Any]]:
             trust_domain, ca_channels = _trust_domain(api)
+            # ServiceDiscoveryChain reads the service's VIP row (serviceVIPsTxn, unwatched).
+            auto, manual = api.catalog.service_virtual_ips(name) or (None, None)
             req = CompileRequest(
                 service_name=name,
                 evaluate_in_datacenter=compile_dc or api.datacenter,
@@ -159,6 +156,8 @@ async def discovery_chain_read(api: Backend, ctx: Context) -> Reply:
                 override_mesh_gateway=mode,
                 override_protocol=protocol,
                 override_connect_timeout=timeout,
+                auto_virtual_ips=auto,
+                manual_virtual_ips=manual,
             )
             index, chain, empty = table.service_discovery_chain(req)
             channels = (CONFIG_ENTRIES, *ca_channels)

@@ -39,6 +39,7 @@ __all__ = [
     "go_float",
     "go_json",
     "go_json_floats",
+    "go_type_name",
     "is_printable_path",
     "json_kind",
     "parse_duration",
@@ -505,6 +506,22 @@ def decode_json_value(data: bytes) -> Any:
             where = "looking for beginning of value"
         raise GoSyntaxError(f"invalid character {_quote_char(ch)} {where}") from None
     return value
+
+
+def go_type_name(value: Any) -> str:
+    """Go's ``%T`` of a value encoding/json decoded into an ``interface{}`` (what mapstructure
+    names in its "got unconvertible type" errors): every JSON number is a float64."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, dict):
+        return "map[string]interface {}"
+    if isinstance(value, list):
+        return "[]interface {}"
+    if isinstance(value, str):
+        return "string"
+    return "float64"
 
 
 def json_kind(value: Any) -> str:

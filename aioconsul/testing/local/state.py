@@ -414,6 +414,13 @@ class LocalAgent:
                     self.services[service_id] = LocalService(remote, deleted=True)
                 continue
             if not found.deleted:
+                # The server's own tagged addresses ("consul-" keys: the virtual IP) are
+                # merged back into the local definition before comparing.
+                reserved = {k: v for k, v in (remote["TaggedAddresses"] or {}).items()
+                            if k.startswith("consul-")}
+                if reserved:
+                    tagged = {**(found.service["TaggedAddresses"] or {}), **reserved}
+                    found.service = dict(found.service, TaggedAddresses=tagged)
                 found.in_sync = _is_same(found.service, remote)
         for check_id, check in self.checks.items():
             if check_id not in remote_checks:

@@ -14,7 +14,15 @@ the :class:`~aioconsul.testing.state.store.Store`, whose single Raft-like index 
   returns for the same query (``maxIndexForService`` and friends);
 * a critical or deleted check invalidates the sessions bound to it, deleting a node invalidates
   its sessions (``ensureCheckTxn``, ``deleteCheckTxn``, ``deleteNodeTxn``);
-* errors are Consul's texts (:class:`~aioconsul.testing.state.memdb.RPCError`).
+* errors are Consul's texts (:class:`~aioconsul.testing.state.memdb.RPCError`);
+* service virtual IPs (Consul >= 1.11, ``assignServiceVirtualIP`` and ``freeServiceVirtualIP``):
+  a connect proxy or a connect-native service gets one for the service it stands for, in
+  ``TaggedAddresses["consul-virtual"]``, once the ``virtual-ips`` flag is on
+  (:attr:`Catalog.virtual_ips_enabled`, which Consul's leader sets when Connect is enabled);
+  writing a service-resolver, -router or -splitter assigns one to the service it names, flag
+  or not. They count up from 240.0.0.1 in 240.0.0.0/4; a service's VIP is freed with its last
+  instance when no chain, service-defaults or intentions entry names it, and the next
+  assignment takes the freed one back.
 
 Writes touch the channels :data:`NODES`, :data:`SERVICES`, :data:`CHECKS` and
 :data:`COORDINATES`; a blocking query parks on the channels its index is computed from.
@@ -33,7 +41,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from ..golang.stdlib import format_duration
-from .memdb import RPCError
+from .config_entry import config_entries
+from .memdb import Restore, RPCError
 from .store import Store
 
 __all__ = [
@@ -41,6 +50,7 @@ __all__ = [
     "COORDINATES",
     "NODES",
     "SERVICES",
+    "TAGGED_ADDRESS_VIRTUAL_IP",
     "Catalog",
     "compute_distance",
     "multierror",
@@ -65,6 +75,19 @@ CRITICAL: Final = "critical"
 CONNECT_PROXY: Final = "connect-proxy"
 GATEWAY_KINDS: Final = ("mesh-gateway", "terminating-gateway", "ingress-gateway", "api-gateway")
 SERF_CHECK_ID: Final = "serfHealth"
+
+#: structs.TaggedAddressVirtualIP: the tagged address that carries a service's virtual IP.
+TAGGED_ADDRESS_VIRTUAL_IP: Final = "consul-virtual"
+#: startingVirtualIP (240.0.0.0): the table stores offsets from it.
+_VIRTUAL_IP_START: Final = 240 << 24
+#: virtualIPMaxOffset (15.255.255.254): the counter may never reach it.
+_VIRTUAL_IP_MAX_OFFSET: Final = (15 << 24) | 0xFFFFFE
+_VIRTUAL_IPS_INDEX: Final = "service-virtual-ips"
+#: freeServiceVirtualIP keeps a VIP while an entry of one of these kinds names the service.
+_VIRTUAL_IP_KINDS: Final = (
+    "service-resolver", "service-router", "service-splitter", "service-defaults",
+    "service-intentions",
+)
 
 _META_MAX_PAIRS: Final = 64
 _META_KEY_MAX: Final = 128
@@ -595,6 +618,14 @@ class Catalog:
         self._checks: dict[tuple[str, str], Record] = {}
         self._coords: dict[tuple[str, str], Record] = {}
         self._index: dict[str, int] = {}
+        #: The ``virtual-ips`` system metadata flag: with it off a connect service gets no
+        #: virtual IP (and none is freed). Consul's leader sets it when Connect is enabled.
+        self.virtual_ips_enabled = False
+        self._vips: dict[str, Record] = {}  # service-virtual-ips, by lower-cased service name
+        self._vip_counter = 0  # the counter row of free-virtual-ips: the last offset handed out
+        self._vip_freed: int | None = None  # its one freed row (see free_virtual_ip)
+        store._register_table(self._vip_snapshot)
+        config_entries(store).virtual_ips = self
 
     # -- index table ------------------------------------------------------------------------
 
@@ -637,6 +668,11 @@ class Catalog:
             "Checks": rows(self._checks),
             "Coordinates": rows(self._coords),
             "Index": dict(sorted(self._index.items())),
+            "VirtualIPs": {
+                "Services": [copy.deepcopy(self._vips[key]) for key in sorted(self._vips)],
+                "Counter": self._vip_counter,
+                "Freed": self._vip_freed,
+            },
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -650,6 +686,121 @@ class Catalog:
         self._checks = table(data["Checks"])
         self._coords = table(data["Coordinates"])
         self._index = {str(key): int(value) for key, value in data["Index"].items()}
+        vips = data.get("VirtualIPs") or {}
+        self._vips = {str(r["Service"]["Name"]).lower(): copy.deepcopy(r)
+                      for r in vips.get("Services") or ()}
+        self._vip_counter = int(vips.get("Counter") or 0)
+        freed = vips.get("Freed")
+        self._vip_freed = None if freed is None else int(freed)
+
+    # -- virtual IPs (catalog.go assignServiceVirtualIP, freeServiceVirtualIP) ---------------
+
+    def _vip_snapshot(self) -> Restore:
+        """What a write transaction saves of the virtual-IP tables (rows are replaced)."""
+        saved = dict(self._vips), self._vip_counter, self._vip_freed
+
+        def restore() -> None:
+            self._vips = dict(saved[0])
+            self._vip_counter, self._vip_freed = saved[1], saved[2]
+
+        return restore
+
+    def virtual_ip(self, service: str) -> str:
+        """VirtualIPForService: the service's virtual IP, or "" without one."""
+        row = self._vips.get(service.lower())
+        return "" if row is None else _vip_address(row["IP"])
+
+    def service_virtual_ips(self, service: str) -> tuple[list[str], list[str]] | None:
+        """serviceVIPsTxn as ServiceDiscoveryChain reads it: ``(auto, manual)``, the assigned
+        VIP and a copy of the manual ones (``[]`` when none), or None without a row."""
+        row = self._vips.get(service.lower())
+        if row is None:
+            return None
+        return [_vip_address(row["IP"])], list(row["ManualIPs"] or ())
+
+    def assign_virtual_ip(self, index: int, service: str) -> str:
+        """assignServiceVirtualIP: the service's VIP, assigned at ``index`` if it has none,
+        from the freed row first, else from the counter (240.0.0.1 first)."""
+        row = self._vips.get(service.lower())
+        if row is not None:
+            return _vip_address(row["IP"])
+        if self._vip_freed is not None:
+            offset, self._vip_freed = self._vip_freed, None
+        else:
+            offset = self._vip_counter + 1
+            if offset == _VIRTUAL_IP_MAX_OFFSET:
+                raise RPCError("cannot allocate any more unique service virtual IPs")
+            self._vip_counter = offset
+        self._vips[service.lower()] = {
+            "Service": {"Name": service, "Peer": ""},
+            "IP": offset,
+            "ManualIPs": None,
+            "CreateIndex": index,
+            "ModifyIndex": index,
+        }
+        self._bump(_VIRTUAL_IPS_INDEX, index)
+        return _vip_address(offset)
+
+    def free_virtual_ip(self, index: int, service: str) -> None:
+        """freeServiceVirtualIP: with the flag on, drop the service's VIP unless an instance
+        of it is left or a resolver, router, splitter, service-defaults or intentions entry
+        names it (the dev agent has no terminating gateways' services table to consult).
+
+        The freed offset goes into free-virtual-ips, whose ID index is a StringFieldIndex over
+        a ``net.IP`` field: every IP indexes as ``"<net.IP Value>"``, so the table holds one
+        freed row besides the counter, and a second free replaces the first.
+        """
+        if not self.virtual_ips_enabled:
+            return
+        name = service.lower()
+        if any(s["Service"].lower() == name for s in self._services.values()):
+            return
+        entries = config_entries(self._store)
+        if any(entries.get(kind, service)[1] is not None for kind in _VIRTUAL_IP_KINDS):
+            return
+        row = self._vips.pop(name, None)
+        if row is None:
+            return
+        self._vip_freed = row["IP"]
+        self._bump(_VIRTUAL_IPS_INDEX, index)
+
+    def assign_manual_virtual_ips(self, service: str, ips: list[str]) -> tuple[bool, list[str]]:
+        """AssignManualServiceVIPs (one Raft entry): give ``service`` these manual VIPs, taking
+        each away from any other service that had it. ``(found, services changed)``; a
+        service without a VIP row changes nothing."""
+        index = self._store.next_index()
+        row = self._vips.get(service.lower())
+        if row is None:
+            return False, []
+        wanted = set(ips)
+        modified: list[str] = []
+        for key, other in sorted(self._vips.items()):
+            if key == service.lower() or not wanted.intersection(other["ManualIPs"] or ()):
+                continue
+            kept = [ip for ip in other["ManualIPs"] if ip not in wanted]
+            self._vips[key] = dict(other, ManualIPs=kept or None, ModifyIndex=index)
+            modified.append(other["Service"]["Name"])
+        self._vips[service.lower()] = dict(row, ManualIPs=list(ips), ModifyIndex=index)
+        self._bump(_VIRTUAL_IPS_INDEX, index)
+        self._store.commit()
+        return True, modified
+
+    def _with_virtual_ip(self, index: int, node: str, svc: Record) -> Record:
+        """ensureServiceTxn: a connect proxy, or a connect-native service, carries the VIP of
+        the service it stands for in ``TaggedAddresses["consul-virtual"]`` (its own port)."""
+        proxy = svc["Kind"] == CONNECT_PROXY
+        if not (proxy or (svc["Connect"] or {}).get("Native")):
+            return svc
+        name = (svc["Proxy"] or {}).get("DestinationServiceName", "") if proxy else svc["Service"]
+        if not self.virtual_ips_enabled or not name:
+            return svc
+        try:
+            vip = self.assign_virtual_ip(index, name)
+        except RPCError as exc:
+            raise RPCError(f"failed inserting service: failed updating virtual IP: {exc}") from None
+        tagged = dict(svc["TaggedAddresses"] or {})
+        tagged[TAGGED_ADDRESS_VIRTUAL_IP] = {"Address": vip, "Port": svc["Port"]}
+        return dict(svc, TaggedAddresses=tagged)
 
     # -- NodeCatalog (session validation) ---------------------------------------------------
 
@@ -758,6 +909,7 @@ class Catalog:
                 f"failed inserting service: Invalid Service Meta for node {node} and "
                 f"serviceID {svc['ID']}: {problem}"
             )
+        svc = self._with_virtual_ip(index, node, svc)
         key = _svc_key(node, svc["ID"])
         existing = self._services.get(key)
         entry = dict(svc, Node=node)
@@ -848,6 +1000,7 @@ class Catalog:
         else:
             self._index.pop(f"service.{name}", None)
             self._bump("service_last_extinction", index)
+            self.free_virtual_ip(index, svc["Service"])
         self._touch(SERVICES, NODES, CHECKS)
 
     def _delete_node(self, index: int, name: str) -> None:
@@ -1263,3 +1416,9 @@ def _check_record(check: Record) -> Record:
 def new_node_id() -> str:
     """A random node ID, as ``consul agent -dev`` generates one."""
     return str(uuid.uuid4())
+
+
+def _vip_address(offset: int) -> str:
+    """addIPOffset(startingVirtualIP, offset) as dotted text."""
+    value = _VIRTUAL_IP_START + offset
+    return ".".join(str((value >> shift) & 0xFF) for shift in (24, 16, 8, 0))

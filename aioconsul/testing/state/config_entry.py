@@ -17,7 +17,7 @@ The table hangs off the store (:func:`config_entries`), created on first use. Pu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from weakref import WeakKeyDictionary
 
 from ..discoverychain import (
@@ -81,6 +81,14 @@ def _has_permissions(intention: dict[str, Any]) -> bool:
     )
 
 
+class VirtualIPs(Protocol):
+    """The catalog's virtual-IP table as config-entry writes use it (``state/catalog.py``)."""
+
+    def assign_virtual_ip(self, index: int, service: str) -> str: ...
+
+    def free_virtual_ip(self, index: int, service: str) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class StoredEntry:
     """A config entry as stored: its decoded fields and its RaftIndex."""
@@ -99,6 +107,10 @@ class ConfigEntries:
         self._db = db
         self._entries: dict[tuple[str, str], StoredEntry] = {}
         self._index = 0
+        #: The catalog's virtual IPs: a resolver, router or splitter write assigns one to the
+        #: service it names, its delete frees it (insertConfigEntryWithTxn,
+        #: deleteConfigEntryTxn). Set by the catalog of the same store.
+        self.virtual_ips: VirtualIPs | None = None
 
     # -- snapshots (fsm persistConfigEntries) --------------------------------------------
 
@@ -216,6 +228,8 @@ class ConfigEntries:
         proposed = dict(self._entries)
         proposed[key] = StoredEntry(kind, name, entry, 0, 0)
         self._check_graph(proposed, key, entry)
+        if kind in _CHAIN_KINDS and self.virtual_ips is not None:
+            self.virtual_ips.assign_virtual_ip(index, name)
         create = existing.create_index if existing is not None else index
         self._entries[key] = StoredEntry(kind, name, entry, create, index)
         self._index = index
@@ -239,6 +253,8 @@ class ConfigEntries:
         self._check_graph(proposed, key, None)
         del self._entries[key]
         self._index = index
+        if kind in _CHAIN_KINDS and self.virtual_ips is not None:
+            self.virtual_ips.free_virtual_ip(index, name)
         self._db.touch(CONFIG_ENTRIES)
         self._db.commit()
         return True
