@@ -341,12 +341,6 @@ class Token:
         )
         return replace(self, hash=_blake2b(parts))
 
-    def privileged(self) -> bool:
-        return bool(
-            self.policies or self.roles or self.service_identities or self.node_identities
-            or self.templated_policies
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class Policy:

@@ -36,7 +36,6 @@ from __future__ import annotations
 import copy
 import math
 import re
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
@@ -637,10 +636,6 @@ class Catalog:
 
     def _max(self, *keys: str) -> int:
         return max((self._index.get(k.lower(), 0) for k in keys), default=0)
-
-    def table_index(self, table: str) -> int:
-        """maxIndexTxn(tx, table) for ``nodes``, ``services``, ``checks``, ``coordinates``."""
-        return self._index.get(table, 0)
 
     def max_index_for_service(self, name: str, exists: bool, checks: bool) -> int:
         """state.maxIndexForService."""
@@ -1411,11 +1406,6 @@ def _check_record(check: Record) -> Record:
         "CreateIndex": 0,
         "ModifyIndex": 0,
     }
-
-
-def new_node_id() -> str:
-    """A random node ID, as ``consul agent -dev`` generates one."""
-    return str(uuid.uuid4())
 
 
 def _vip_address(offset: int) -> str:
