@@ -1,8 +1,10 @@
-"""``default_intention_policy`` (Consul 1.18+ agent configuration): what the intention check
-(``Intention.Check``) and ``POST /v1/agent/connect/authorize`` (``AgentConnectAuthorize``)
-decide when no intention matches. Set, it wins over the ACL default policy, and authorize says
-"Default intention policy"; unset, the token's IntentionDefaultAllow decides ("Default behavior
-configured by ACLs")."""
+"""``default_intention_policy`` (Consul 1.18+ agent configuration, ``agent/config/runtime.go``):
+what the intention check (``Intention.Check``, ``agent/consul/intention_endpoint.go``) and
+``POST /v1/agent/connect/authorize`` (``AgentConnectAuthorize``, ``agent/agent_endpoint.go``,
+where the "Default intention policy" reason was read) decide when no intention matches; the
+stored ``intention_endpoint.go`` predates the setting, so the check's use of it is inferred.
+Set, it wins over the ACL default policy, and authorize says "Default intention policy";
+unset, the token's IntentionDefaultAllow decides ("Default behavior configured by ACLs")."""
 
 from __future__ import annotations
 
