@@ -161,8 +161,8 @@ class Meta(_AbcMapping[str, Any]):
                     parsed = parse(value)
                     if parsed is not None:
                         data[key] = parsed
-        self = cls.__new__(cls)
-        object.__setattr__(self, "_data", data)
+        self = _new_object(cls)
+        _set_data(self, data)  # the slot's own setter (Meta refuses assignment): for speed
         return self
 
     def __getitem__(self, key: str) -> Any:
@@ -195,6 +195,10 @@ class Meta(_AbcMapping[str, Any]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Meta, (self._data,))
+
+
+_new_object = object.__new__
+_set_data: Any = Meta.__dict__["_data"].__set__
 
 
 #: An object with the metadata of the response that carried it.

@@ -65,7 +65,9 @@ class Core:
         self,
         method: str,
         path: str,
-        *,
+        # No "*": endpoints pass these by keyword, but CPython fills the defaults of
+        # keyword-only parameters from a dict, one lookup each, and of these from a tuple
+        # (1.5k instructions less per call).
         params: Params = (),
         body: bytes | None = None,
         content_type: str | None = None,
@@ -137,12 +139,11 @@ class Core:
         # here, at once, and the coroutine that sends the request keeps only what sending
         # needs. A watch's read waits in that coroutine for as long as it blocks, and the
         # frame of this function's twenty-six arguments was the biggest one it held.
-        request = build(
-            method, path, self.config, params=params, body=body, content_type=content_type,
-            dc=dc, namespace=namespace, partition=partition, consistency=consistency, watch=watch,
-            hash_watch=hash_watch, token=token, secrets=secrets, cached=cached, max_age=max_age,
-            stale_if_error=stale_if_error,
-        )
+        # By position, in build()'s order: sixteen keywords cost twice what build() itself
+        # does (CPython matches each keyword against the parameter names one by one).
+        request = build(method, path, self.config, params, body, content_type, dc, namespace,
+                        partition, consistency, watch, hash_watch, None, token, secrets,
+                        cached, max_age, stale_if_error)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s", method, request.target)
         return self._send(request, home or path.startswith(AGENT_LOCAL),
@@ -193,10 +194,9 @@ class Core:
                         continue
                 if not (safe and status in policy.statuses and failures < policy.attempts
                         and status not in ok_statuses and not permanent_error(status, data)):
-                    return parse(request, status, headers, data,
-                                 address=transport.addresses[agent], missing_ok=missing_ok,
-                                 indexed=indexed,
-                                 ok_statuses=ok_statuses, raw=raw, b64=b64, first=first)
+                    # By position, in parse()'s order (keywords cost more; see request()).
+                    return parse(request, status, headers, data, transport.addresses[agent],
+                                 missing_ok, indexed, ok_statuses, raw, b64, first)
                 # 429/5xx: Consul recommends retrying against another server.
                 if not home:
                     transport.fail_over(agent)

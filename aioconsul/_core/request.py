@@ -152,7 +152,6 @@ def build(
     method: str,
     path: str,
     config: Config,
-    *,
     params: Params = (),
     body: bytes | None = None,
     content_type: str | None = None,
@@ -170,6 +169,8 @@ def build(
     stale_if_error: Any = None,
 ) -> Request:
     """Build a request for ``path`` (already quoted, starting with ``/v1/``).
+
+    Every parameter may be given by position: the request core does (see :meth:`Core.request`).
 
     ``dc``, ``namespace`` and ``partition`` default to the client's. An endpoint that takes a
     consistency mode passes ``consistency`` (None: the client's mode); one that does not leaves
