@@ -164,7 +164,7 @@ class Core:
         transport = self.transport
         # The task is looked up once here and handed to the transport (its deadlines need it),
         # for speed: only while a watch reads somewhere can this be one of its reads.
-        task = asyncio.current_task() if WATCHING else None
+        task = transport.current_task() if WATCHING else None
         if task is None or task not in WATCHING:
             policy = self.config.retry
         else:  # the watch backs off and retries by itself; its reads only fail over

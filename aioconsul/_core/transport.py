@@ -302,6 +302,14 @@ class Transport:
                 self._ready = False
                 await session.close()
 
+    def current_task(self) -> asyncio.Task[Any] | None:
+        """The task running in the client's event loop: None before the first request, or
+        when no task of that loop runs. Looked up in that loop, for speed: with no loop,
+        ``asyncio.current_task()`` asks for the running one, which on Python 3.11 costs a
+        ``getpid()`` system call."""
+        loop = self._loop
+        return None if loop is None else asyncio.current_task(loop)
+
     def _url(self, target: str, agent: int) -> URL:
         """The URL of ``target`` on agent ``agent``; the ones used most are kept parsed."""
         urls = self._urls[agent]
@@ -328,8 +336,14 @@ class Transport:
         body. Errors name that agent's address. ``task`` is the task sending it, when the
         caller has looked it up already (else it is looked up here, for the deadline)."""
         session = self._session
-        if not self._ready or session is None or asyncio.get_running_loop() is not self._loop:
+        loop = self._loop
+        if task is None and loop is not None:
+            task = asyncio.current_task(loop)  # see current_task()
+        if not self._ready or session is None or task is None:
+            # The first request, a session closed with its loop, or no task of the client's
+            # loop running (another loop, or no task at all): _open() checks and opens.
             session = self._open()
+            task = asyncio.current_task(self._loop)
         headers = self._call_headers
         content_type = request.content_type
         # aiohttp labels a bytes body application/octet-stream by itself; other types are sent
@@ -356,11 +370,8 @@ class Transport:
             deadlines = self._deadlines.get(seconds)
             if deadlines is None and len(self._deadlines) < _DEADLINE_QUEUES:
                 deadlines = self._deadlines[seconds] = _Deadlines(seconds)
-            if deadlines is not None:
-                if task is None:
-                    task = asyncio.current_task()
-                if task is not None:
-                    entry = deadlines.start(task)
+            if deadlines is not None and task is not None:
+                entry = deadlines.start(task)
             if entry is None:
                 timeout = self._timeout(seconds)
         try:
