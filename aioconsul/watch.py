@@ -100,26 +100,9 @@ def _takes_watch(read: Callable[..., Any]) -> bool:
     return takes
 
 
-class _Bucket:
-    """A token bucket: ``burst`` requests at once, then one per ``interval`` seconds."""
-
-    __slots__ = ("_burst", "_interval", "_stamp", "_tokens")
-
-    def __init__(self, burst: int, interval: float) -> None:
-        self._burst = burst  # an int: a float of its own per watch (24 bytes) for nothing
-        self._interval = interval
-        self._tokens: float = burst
-        self._stamp = time.monotonic()
-
-    def take(self) -> float:
-        """Take a token; return how long to wait first (0 when one was available)."""
-        if self._interval <= 0:
-            return 0.0
-        now = time.monotonic()
-        self._tokens = min(self._burst, self._tokens + (now - self._stamp) / self._interval)
-        self._stamp = now
-        self._tokens -= 1
-        return 0.0 if self._tokens >= 0 else -self._tokens * self._interval
+#: The rate limit of a watch's reads, a token bucket: this many at once, then one per
+#: ``min_interval``.
+_BURST = 2
 
 
 @functools.lru_cache(maxsize=64)
@@ -154,9 +137,10 @@ class _Read:
     """
 
     __slots__ = (
-        "args", "backoff", "bucket", "busy", "closed", "count", "error", "failed", "failures",
-        "fatal", "given", "hash", "key", "kwargs", "leader", "meta", "moved", "pause", "raisers",
-        "read", "result", "shares", "task", "version", "wait", "waiters",
+        "args", "backoff", "busy", "closed", "count", "error", "failed", "failures", "fatal",
+        "given", "hash", "index", "interval", "key", "kwargs", "leader", "meta", "moved", "pause",
+        "raisers", "read", "result", "shares", "stamp", "task", "tokens", "version", "wait",
+        "waiters",
     )
 
     def __init__(self, read: Callable[..., Awaitable[tuple[Any, Meta]]], args: tuple[Any, ...],
@@ -168,9 +152,13 @@ class _Read:
         self.wait = wait
         self.hash = bool(getattr(read, _HASH_MARK, False))
         self.backoff = backoff
-        self.bucket = _Bucket(2, min_interval)
+        # The rate limit's bucket (in the read itself, not an object of its own: for memory).
+        self.interval = min_interval
+        self.tokens: float = _BURST
+        self.stamp = time.monotonic()
         # Where the read stands.
         self.meta: Meta | None = None  # the Meta to block on next; None: read at once
+        self.index = 0  # its index (0 with no Meta)
         self.failures = 0
         self.pause = 0.0  # back-off owed before the next read
         self.failed = False  # the last read failed: re-read at once before blocking again
@@ -203,16 +191,26 @@ class _Read:
     def begin(self) -> float:
         """Start a read: how long to wait first (the back-off owed, the rate limit)."""
         pause, self.pause = self.pause, 0.0
-        return max(pause, self.bucket.take())
+        interval = self.interval
+        if interval <= 0:
+            return pause
+        # The token bucket: refilled at one token per interval, up to _BURST; a read takes one,
+        # and waits for it when there is none.
+        now = time.monotonic()
+        tokens = min(_BURST, self.tokens + (now - self.stamp) / interval) - 1
+        self.tokens, self.stamp = tokens, now
+        return pause if tokens >= 0 else max(pause, -tokens * interval)
 
-    def position(self) -> Any:
-        """The ``watch=`` of the read to make now: None (read at once), or ``(meta, wait)``.
-
-        Made as the read is called, so that nothing but the request keeps it while the read
-        blocks (a tuple per parked watch, where it was kept in the reading frame)."""
+    def request(self) -> Awaitable[tuple[Any, Meta]]:
+        """The read to await now: the read called with ``watch=None`` (read at once) or
+        ``(meta, wait)``. Made as the read is called, so that nothing but the request keeps the
+        position while the read blocks (a tuple per parked watch, where it was kept in the
+        reading frame)."""
         # After a failure the next read does not block: the agent may have restarted with
-        # other data at the same index. The index itself is kept (see advance).
-        return None if self.meta is None or self.failed else (self.meta, self.wait)
+        # other data at the same index. The index itself is kept (see done).
+        meta = self.meta
+        return self.read(*self.args, watch=None if meta is None or self.failed
+                         else (meta, self.wait), **self.kwargs)
 
     def done(self, result: tuple[Any, Meta]) -> None:
         """Publish a read's result, ``(data, meta)``."""
@@ -224,7 +222,27 @@ class _Read:
             return
         self.failures = 0
         recheck, self.failed = self.failed, False
-        moved = self.advance(meta) or recheck
+        # Move the blocking position on; moved: the index or content hash changed, or the index
+        # went backwards and was reset (here, not in a method of its own: every wake-up).
+        previous, last_meta = self.index, self.meta
+        index = int(meta.get("Index", 0) or 0)
+        if 0 < index < previous:
+            # The index went backwards (a snapshot restore, the newest key of a prefix
+            # reaped...): reset to 0 and read afresh (features/blocking.mdx, "Reset the index").
+            self.meta, self.index = None, 0
+            moved = True
+        else:
+            # A zero or missing index would not block: 1 is always safe to wait on
+            # (blocking.mdx).
+            if index >= 1:
+                self.meta, self.index = meta, index
+            else:
+                self.meta, self.index = Meta(meta, Index=1), 1
+            # Only a hash-blocking read's answer carries a ContentHash: an index read's Meta is
+            # not asked for it.
+            moved = recheck or self.index != previous or (
+                self.hash and meta.get("ContentHash")
+                != (last_meta and last_meta.get("ContentHash")))
         last = self.result
         if moved and self.count > 1 and last is not None and (data is last[0]
                                                               or data == last[0]):
@@ -264,25 +282,6 @@ class _Read:
             return exc
         return _clone(exc)
 
-    def advance(self, meta: Meta) -> bool:
-        """Move the blocking position on; True when it moved (index or content hash changed,
-        or the index went backwards and was reset)."""
-        last = self.meta
-        previous = 0 if last is None else last["Index"]
-        index = int(meta.get("Index", 0) or 0)
-        if 0 < index < previous:
-            # The index went backwards (a snapshot restore, the newest key of a prefix
-            # reaped...): reset to 0 and read afresh (features/blocking.mdx, "Reset the index").
-            self.meta = None
-            return True
-        # A zero or missing index would not block: 1 is always safe to wait on (blocking.mdx).
-        self.meta = meta if index >= 1 else Meta(meta, Index=1)
-        if max(index, 1) != previous:
-            return True
-        # Only a hash-blocking read's answer carries a ContentHash: an index read's Meta is
-        # not made to parse its other headers here (the watch loop reads only the index).
-        return self.hash and meta.get("ContentHash") != (last and last.get("ContentHash"))
-
     def wake(self) -> None:
         """Wake every subscriber waiting for news (they look at the version again)."""
         waiters, self.waiters = self.waiters, None
@@ -305,7 +304,7 @@ class _Read:
             assert task is not None
             WATCHING.add(task)  # the core: a watch's read (the watch backs off by itself)
             try:
-                result = await self.read(*self.args, watch=self.position(), **self.kwargs)
+                result = await self.request()
             except Exception as exc:
                 self.fail(exc)
             else:
@@ -489,8 +488,7 @@ class Watch(Generic[Item]):
     @property
     def index(self) -> int:
         """The index the next read waits past (0: it reads at once)."""
-        meta = self._read.meta
-        return 0 if meta is None else int(meta["Index"])
+        return self._read.index
 
     @property
     def failures(self) -> int:
@@ -533,8 +531,7 @@ class Watch(Generic[Item]):
                         await asyncio.sleep(delay)
                     WATCHING.add(consumer)  # the core: a watch's read (the watch backs off)
                     try:
-                        result = await read.read(*read.args, watch=read.position(),
-                                                 **read.kwargs)
+                        result = await read.request()
                     except Exception as exc:
                         read.fail(exc)
                     else:

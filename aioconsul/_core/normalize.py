@@ -258,6 +258,11 @@ def format_wait(ns: int) -> str:
     return f"{ms}ms"
 
 
+#: The nanoseconds of the few waits in use, as timedeltas (a watch's): the arithmetic costs
+#: more than the look-up.
+_WAIT_NS: dict[datetime.timedelta, int] = {}
+
+
 def blocking(value: Any, name: str = "watch") -> tuple[int, int | None]:
     """A Blocking: an ObjectIndex, or ``(ObjectIndex, Duration | None)``.
 
@@ -269,11 +274,15 @@ def blocking(value: Any, name: str = "watch") -> tuple[int, int | None]:
         idx, wait = value
         if type(idx) is Meta and type(wait) is datetime.timedelta:
             # A watch's every read (its last Meta, its wait), for speed: what index() and
-            # duration() would do, without their calls.
+            # duration() would do, without their calls, the wait's nanoseconds kept.
             found = idx.get("Index")
-            ns = ((wait.days * 86_400 + wait.seconds) * 1_000_000_000
-                  + wait.microseconds * 1_000)
-            if type(found) is int and 0 <= found <= MAX_UINT64 and ns >= 0:
+            ns = _WAIT_NS.get(wait)
+            if ns is None:
+                ns = duration(wait, f"{name} wait")
+                if len(_WAIT_NS) >= 64:
+                    _WAIT_NS.clear()
+                _WAIT_NS[wait] = ns
+            if type(found) is int and 0 <= found <= MAX_UINT64:
                 return found, ns
         return index(idx, name), None if wait is None else duration(wait, f"{name} wait")
     if isinstance(value, (list, set)):
