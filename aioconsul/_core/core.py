@@ -91,6 +91,7 @@ class Core:
         cached: bool = False,
         max_age: Any = None,
         stale_if_error: Any = None,
+        with_meta: bool = True,
     ) -> Coroutine[Any, Any, tuple[Any, Meta]]:
         """Send one request and return ``(data, meta)``; see :func:`response.parse`.
 
@@ -119,6 +120,8 @@ class Core:
         ``cached``, ``max_age`` and ``stale_if_error``: the agent cache (see
         :func:`request.check_cached`); the answer's Meta then holds ``CacheHit`` and, on a hit,
         ``CacheAge`` (seconds).
+        ``with_meta=False``: the caller throws the answer's Meta away (a KV write, whose answer is
+        true or false): an empty Meta comes in its place (see :func:`response.parse`).
 
         A client token that can change (``Consul(token=callable)``, a token file) is taken from
         the token source for each request without a ``token`` of its own. When the agent
@@ -148,11 +151,11 @@ class Core:
             log.debug("%s %s", method, request.target)
         return self._send(request, home or path.startswith(AGENT_LOCAL),
                           method == "GET" or idempotent, missing_ok, indexed, ok_statuses, raw,
-                          b64, first)
+                          b64, first, with_meta)
 
     async def _send(self, request: Request, home: bool, safe: bool, missing_ok: bool,
                     indexed: bool, ok_statuses: Collection[int], raw: bool,
-                    b64: str | None, first: bool) -> tuple[Any, Meta]:
+                    b64: str | None, first: bool, with_meta: bool) -> tuple[Any, Meta]:
         """Send ``request`` (to the home agent if ``home``), repeating it as :meth:`request`
         says (``safe``: it may be repeated after it was sent), and parse its answer."""
         # A call's own token stays; only the client's can be fetched again.
@@ -196,7 +199,7 @@ class Core:
                         and status not in ok_statuses and not permanent_error(status, data)):
                     # By position, in parse()'s order (keywords cost more; see request()).
                     return parse(request, status, headers, data, transport.addresses[agent],
-                                 missing_ok, indexed, ok_statuses, raw, b64, first)
+                                 missing_ok, indexed, ok_statuses, raw, b64, first, with_meta)
                 # 429/5xx: Consul recommends retrying against another server.
                 if not home:
                     transport.fail_over(agent)

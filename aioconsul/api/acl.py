@@ -362,7 +362,7 @@ class _Group(Endpoint):
                       token: str | None) -> bool:
         data, _ = await self._core.request(
             "DELETE", path, dc=dc, namespace=namespace, partition=partition, token=token,
-            idempotent=True,
+            idempotent=True, with_meta=False,
         )
         return data is True
 

@@ -737,7 +737,7 @@ class Agent(Endpoint):
         ``Config`` (``Datacenter``, ``NodeName``, ``NodeID``, ``Server``, ``Version``...) is
         stable across releases; ``DebugConfig`` is not.
         """
-        data, _ = await self._core.request("GET", "/v1/agent/self", token=token)
+        data, _ = await self._core.request("GET", "/v1/agent/self", token=token, with_meta=False)
         result: Object = data
         return result
 
@@ -831,7 +831,7 @@ class Agent(Endpoint):
         """The agent's metrics of the last finished interval, as JSON
         (``GET /v1/agent/metrics``): ``Timestamp``, ``Gauges``, ``Points``, ``Counters``,
         ``Samples``."""
-        data, _ = await self._core.request("GET", "/v1/agent/metrics", token=token)
+        data, _ = await self._core.request("GET", "/v1/agent/metrics", token=token, with_meta=False)
         result: Object = data
         return result
 
@@ -860,14 +860,14 @@ class Agent(Endpoint):
     async def host(self, *, token: str | None = None) -> Object:
         """Facts about the agent's host: ``Memory``, ``CPU``, ``Host``, ``Disk``
         (``GET /v1/agent/host``; its shape is not stable across releases)."""
-        data, _ = await self._core.request("GET", "/v1/agent/host", token=token)
+        data, _ = await self._core.request("GET", "/v1/agent/host", token=token, with_meta=False)
         result: Object = data
         return result
 
     async def version(self, *, token: str | None = None) -> Object:
         """The agent's build: ``HumanVersion``, ``SHA``, ``BuildDate``, ``FIPS``
         (``GET /v1/agent/version``, Consul 1.16+)."""
-        data, _ = await self._core.request("GET", "/v1/agent/version", token=token)
+        data, _ = await self._core.request("GET", "/v1/agent/version", token=token, with_meta=False)
         result: Object = data
         return result
 

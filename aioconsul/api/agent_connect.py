@@ -68,6 +68,7 @@ class AgentConnect(Endpoint):
                                                    empty=True)}
         data, _ = await self._core.request(
             "POST", "/v1/agent/connect/authorize", json=body, idempotent=True, token=token,
+            with_meta=False,
         )
         answer = data if isinstance(data, dict) else {}
         return bool(answer.get("Authorized")), str(answer.get("Reason") or "")

@@ -73,7 +73,7 @@ class Catalog(Endpoint):
             raise ValueError("address: a catalog registration needs the node's address")
         data, _ = await self._core.request(
             "PUT", "/v1/catalog/register", json=body, dc=dc, namespace=namespace,
-            partition=partition, idempotent=True, token=token,
+            partition=partition, idempotent=True, token=token, with_meta=False,
         )
         return data is True
 
@@ -102,7 +102,7 @@ class Catalog(Endpoint):
             body["CheckID"] = normalize.object_id(check, "check", "CheckID")
         data, _ = await self._core.request(
             "PUT", "/v1/catalog/deregister", json=body, dc=dc, namespace=namespace,
-            partition=partition, idempotent=True, token=token,
+            partition=partition, idempotent=True, token=token, with_meta=False,
         )
         return data is True
 

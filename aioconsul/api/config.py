@@ -63,7 +63,7 @@ class ConfigEntries(Endpoint):
         params = _cas(cas)
         data, _ = await self._core.request(
             "PUT", "/v1/config", params=params, json=dict(entry), dc=dc, namespace=namespace,
-            partition=partition, idempotent=cas is None, token=token,
+            partition=partition, idempotent=cas is None, token=token, with_meta=False,
         )
         return data is True
 
@@ -125,6 +125,6 @@ class ConfigEntries(Endpoint):
         path = f"/v1/config/{_segment(kind, 'kind')}/{_segment(name, 'name')}"
         data, _ = await self._core.request(
             "DELETE", path, params=_cas(cas), dc=dc, namespace=namespace,
-            partition=partition, idempotent=cas is None, token=token,
+            partition=partition, idempotent=cas is None, token=token, with_meta=False,
         )
         return data is True if cas is not None else True

@@ -42,7 +42,8 @@ class Coordinate(Endpoint):
 
     async def datacenters(self, *, token: str | None = None) -> Collection:
         """The WAN coordinates of each datacenter's servers (``GET /v1/coordinate/datacenters``)."""
-        data, _ = await self._core.request("GET", "/v1/coordinate/datacenters", token=token)
+        data, _ = await self._core.request("GET", "/v1/coordinate/datacenters", token=token,
+                                           with_meta=False)
         return list(data or [])
 
     async def nodes(

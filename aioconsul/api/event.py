@@ -77,7 +77,7 @@ class Event(Endpoint):
         data, _ = await self._core.request(
             "PUT", "/v1/event/fire/" + quote_segment(_name(name)), params=params, body=body,
             content_type="application/octet-stream" if body else None, dc=dc, b64="Payload",
-            token=token,
+            token=token, with_meta=False,
         )
         result: Object = data
         return result

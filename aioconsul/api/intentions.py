@@ -98,7 +98,7 @@ class Intentions(Endpoint):
             body["Description"] = normalize.text(description, "description", empty=True)
         data, _ = await self._core.request(
             "PUT", "/v1/connect/intentions/exact", params=params, json=body, dc=dc,
-            namespace=namespace, partition=partition, idempotent=True, token=token,
+            namespace=namespace, partition=partition, idempotent=True, token=token, with_meta=False,
         )
         return data is True
 
@@ -139,6 +139,7 @@ class Intentions(Endpoint):
         data, _ = await self._core.request(
             "DELETE", "/v1/connect/intentions/exact", params=_pair(source, destination),
             dc=dc, namespace=namespace, partition=partition, idempotent=True, token=token,
+            with_meta=False,
         )
         return data is True
 
@@ -219,7 +220,7 @@ class Intentions(Endpoint):
         default policy with them. Needs ``service:read`` on the destination."""
         data, _ = await self._core.request(
             "GET", "/v1/connect/intentions/check", params=_pair(source, destination), dc=dc,
-            namespace=namespace, partition=partition, token=token,
+            namespace=namespace, partition=partition, token=token, with_meta=False,
         )
         return bool(isinstance(data, dict) and data.get("Allowed"))
 
@@ -241,7 +242,7 @@ class Intentions(Endpoint):
         an intention made any other way, or one from the same source."""
         body = _legacy_body(source, destination, action, description, meta)
         data, _ = await self._core.request(
-            "POST", "/v1/connect/intentions", json=body, dc=dc, token=token,
+            "POST", "/v1/connect/intentions", json=body, dc=dc, token=token, with_meta=False,
         )
         return str(data["ID"])
 

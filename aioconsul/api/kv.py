@@ -421,7 +421,7 @@ class KV(Endpoint):
         # request that could not connect is tried again (the CAS retry rule, see cas()).
         result, _ = await self._core.request(
             "PUT", path, params=params, body=data, content_type=_OCTETS, dc=dc,
-            namespace=namespace, partition=partition, token=token,
+            namespace=namespace, partition=partition, token=token, with_meta=False,
         )
         return result is True
 
@@ -505,7 +505,7 @@ class KV(Endpoint):
         """Delete one key (``DELETE /v1/kv/<key>``); deleting a missing key is also True."""
         result, _ = await self._core.request(
             "DELETE", _key_path(key), dc=dc, namespace=namespace,
-            partition=partition, token=token,
+            partition=partition, token=token, with_meta=False,
         )
         return result is True
 
@@ -522,7 +522,7 @@ class KV(Endpoint):
         result, _ = await self._core.request(
             "DELETE", _path(normalize.kv_key(prefix, "prefix", prefix=True)),
             params=(("recurse", ""),), dc=dc, namespace=namespace, partition=partition,
-            token=token,
+            token=token, with_meta=False,
         )
         return result is True
 
@@ -548,6 +548,7 @@ class KV(Endpoint):
         result, _ = await self._core.request(
             "DELETE", _key_path(key), params=(("cas", str(cas)),), dc=dc,
             namespace=namespace, partition=partition, token=token,  # never repeated: see cas()
+            with_meta=False,
         )
         return result is True
 

@@ -89,6 +89,7 @@ class Peering(Endpoint):
             body["ServerExternalAddresses"] = _addresses(server_external_addresses)
         data, _ = await self._core.request(
             "POST", "/v1/peering/token", json=body, partition=partition, token=token,
+            with_meta=False,
         )
         return str(data["PeeringToken"])
 

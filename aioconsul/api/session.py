@@ -91,7 +91,7 @@ class Session(Endpoint):
         # the home agent's, never whichever agent a fail-over moved the client to.
         data, _ = await self._core.request(
             "PUT", "/v1/session/create", json=body, dc=dc, namespace=namespace,
-            partition=partition, home=node is None, token=token,
+            partition=partition, home=node is None, token=token, with_meta=False,
         )
         result: Object = data
         return result
@@ -159,6 +159,7 @@ class Session(Endpoint):
         data, _ = await self._core.request(
             "PUT", _path("destroy", session),
             dc=dc, namespace=namespace, partition=partition, idempotent=True, token=token,
+            with_meta=False,
         )
         return data is True
 
@@ -179,6 +180,7 @@ class Session(Endpoint):
         data, _ = await self._core.request(
             "PUT", _path("renew", session),
             dc=dc, namespace=namespace, partition=partition, idempotent=True, token=token,
+            with_meta=False,
         )
         result: Object = data[0]
         return result

@@ -15,10 +15,12 @@ class Status(Endpoint):
 
     async def leader(self, *, dc: str | None = None, token: str | None = None) -> str:
         """The Raft leader's ``"ip:port"`` (``GET /v1/status/leader``); ``""`` when none."""
-        data, _ = await self._core.request("GET", "/v1/status/leader", dc=dc, token=token)
+        data, _ = await self._core.request("GET", "/v1/status/leader", dc=dc, token=token,
+                                           with_meta=False)
         return str(data or "")
 
     async def peers(self, *, dc: str | None = None, token: str | None = None) -> list[str]:
         """The Raft peers' ``"ip:port"`` addresses (``GET /v1/status/peers``)."""
-        data, _ = await self._core.request("GET", "/v1/status/peers", dc=dc, token=token)
+        data, _ = await self._core.request("GET", "/v1/status/peers", dc=dc, token=token,
+                                           with_meta=False)
         return list(data or [])

@@ -205,3 +205,19 @@ def test_consul_error_text_is_kept_as_it_is() -> None:
     with pytest.raises(errors.BadRequest) as info:
         _parse(400, text)
     assert info.value.message == text.decode()
+
+
+def test_without_meta_a_success_has_an_empty_meta_and_an_error_the_answers() -> None:
+    """``with_meta=False`` (a write whose caller throws the Meta away) leaves a 2xx answer's
+    headers unread; an error, and a 2xx answer that is not what Consul sends, still carry it."""
+    headers = {"X-Consul-Index": "77", "X-Consul-KnownLeader": "true",
+               "X-Consul-Default-ACL-Policy": "deny"}
+    data, meta = _parse(200, b"true", headers, with_meta=False)
+    assert data is True and dict(meta) == {"Index": 0, "KnownLeader": False, "LastContact": 0}
+    assert dict(_parse(200, b"true", headers)[1])["Index"] == 77
+    with pytest.raises(errors.ConsulError) as info:
+        _parse(500, b"rpc error: leadership lost", headers, with_meta=False)
+    assert info.value.meta["Index"] == 77 and info.value.meta["DefaultACLPolicy"] == "deny"
+    with pytest.raises(errors.ProtocolError) as bad:
+        _parse(200, b"tru", headers, with_meta=False)
+    assert bad.value.meta["Index"] == 77
