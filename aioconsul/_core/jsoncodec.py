@@ -39,8 +39,9 @@ def _pick() -> tuple[str, Callable[[bytes], Any]]:
         # orjson reads an integer beyond 64 bits as a float where the stdlib keeps it exact; any
         # such literal has 19 digits or more. One C pass maps digits to "0" and all else to " "
         # (a tenth of orjson's own time on a big read); a long run of digits anywhere, even
-        # inside a string, sends the body to the stdlib.
-        if _LONG_RUN in body.translate(_DIGITS):
+        # inside a string, sends the body to the stdlib. (A body shorter than the run has none:
+        # a write's "true" is not scanned.)
+        if len(body) >= 19 and _LONG_RUN in body.translate(_DIGITS):
             return _stdlib_loads(body)
         try:
             return fast(body)
