@@ -64,8 +64,8 @@ def parse(
     false), and gets an empty one in its place, its headers left unread (for speed: a Meta costs
     a tenth of reading a small answer). An error always carries the answer's Meta.
     """
-    meta = Meta.from_headers(headers) if with_meta or not 200 <= status < 300 else _NO_META
     if 200 <= status < 300:
+        meta = Meta.from_headers(headers) if with_meta else _NO_META
         if raw:
             return body, meta
         if not body:
@@ -78,7 +78,7 @@ def parse(
             raise ProtocolError(
                 f"the answer is not valid JSON ({len(body)} bytes): {excerpt!r}{more}",
                 operation=request.operation, address=address, status=status,
-                meta=Meta.from_headers(headers),
+                meta=meta if with_meta else Meta.from_headers(headers),
             ) from None
         if b64 is not None:
             try:
@@ -87,11 +87,12 @@ def parse(
                 raise ProtocolError(
                     f"the answer's {b64!r} field is not base64 data: {exc}",
                     operation=request.operation, address=address, status=status,
-                    meta=Meta.from_headers(headers),
+                    meta=meta if with_meta else Meta.from_headers(headers),
                 ) from None
         if first:
             data = data[0] if data else None
         return data, meta
+    meta = Meta.from_headers(headers)
     if status == 404 and missing_ok:
         if indexed and headers.get("X-Consul-Index") is None:
             text = hide(_readable(body, headers), request.secrets)
